@@ -1,0 +1,1 @@
+//! `sen-parse`: log parsers and ECS normalization (being written).

@@ -1,0 +1,1 @@
+//! `sen-analyzer` (being written).

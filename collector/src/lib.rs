@@ -1,0 +1,1 @@
+//! `sen-collector`: intake (being written).

@@ -1,0 +1,1 @@
+//! `sen-console` (being written).

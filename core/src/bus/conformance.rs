@@ -1,0 +1,1 @@
+//! The bus conformance suite (being written).

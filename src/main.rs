@@ -1,0 +1,2 @@
+//! The `sen` binary: subcommand dispatch only.
+fn main() {}

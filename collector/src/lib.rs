@@ -1,1 +1,2 @@
 //! `sen-collector`: intake (being written).
+pub mod demo;

@@ -551,15 +551,20 @@ export function formatCount(n) {
 // Histogram helpers
 // ---------------------------------------------------------------------------
 
-const NICE_STEPS = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10];
+const NICE_STEPS = [1, 1.2, 1.6, 2, 3, 4, 5, 6, 8, 10];
 
-/** Smallest "round" number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 ×10^k) ≥ n: the y-axis maximum. */
+/**
+ * The y-axis maximum: the smallest of 1, 2, 4, 6, 8, 10 (below 10) or
+ * 1, 1.2, 1.6, 2, 3, 4, 5, 6, 8 ×10^k (from 10) that is ≥ n. Always an
+ * integer, and from 2 on its half is one too (the mid grid line).
+ */
 export function niceMax(n) {
   if (!Number.isFinite(n) || n <= 1) return 1;
+  if (n <= 10) return 2 * Math.ceil(n / 2);
   const exp = Math.floor(Math.log10(n));
   const base = 10 ** exp;
   for (const m of NICE_STEPS) {
-    const v = Math.round(m * base * 1e6) / 1e6;
+    const v = Math.round(m * base);
     if (v >= n) return v;
   }
   return 10 * base;
@@ -838,7 +843,22 @@ function startApp() {
     if (controller) controller.abort();
     controller = new AbortController();
     const { signal } = controller;
-    const timeout = setTimeout(() => controller && my === seq && controller.abort(), REQUEST_TIMEOUT_MS);
+    let timedOut = false;
+    const timeout = setTimeout(() => {
+      if (my === seq && controller) {
+        timedOut = true;
+        controller.abort();
+      }
+    }, REQUEST_TIMEOUT_MS);
+    // Aborted because a newer search started → ignore; aborted by our own
+    // timer → report it like any other failure.
+    const failure = (e) => {
+      if (my !== seq) return null;
+      if (e && e.name === 'AbortError') {
+        return timedOut ? new ApiError(`The API did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`, 0, null) : null;
+      }
+      return e;
+    };
 
     const range = resolveRange(state, Date.now());
     if (range.error) {
@@ -860,8 +880,9 @@ function startApp() {
         clearQueryError();
         renderResults(body);
       })
-      .catch((e) => {
-        if (!current() || e.name === 'AbortError') return;
+      .catch((err) => {
+        const e = failure(err);
+        if (!e) return;
         if (e.status === 400) showQueryError(e.message, e.body);
         else showQueryError(e.status ? `Search failed: ${e.message}` : e.message);
         renderResultsError(e);
@@ -873,8 +894,9 @@ function startApp() {
         lastHistogram = normaliseHistogram(body);
         renderHistogram();
       })
-      .catch((e) => {
-        if (!current() || e.name === 'AbortError') return;
+      .catch((err) => {
+        const e = failure(err);
+        if (!e) return;
         lastHistogram = null;
         if (e.status === 400) renderHistogram('No histogram: the query has an error.');
         else renderHistogram(`Histogram unavailable: ${e.message}`, true);
@@ -883,8 +905,9 @@ function startApp() {
     const topP = TOP_FIELDS.map((field) =>
       fetchJson(apiUrl(topValuesPath(field), { ...common, size: TOP_SIZE }), signal)
         .then((body) => current() && renderTopValues(field, body))
-        .catch((e) => {
-          if (!current() || e.name === 'AbortError') return;
+        .catch((err) => {
+          const e = failure(err);
+          if (!e) return;
           renderTopValues(field, null, e.status === 400 ? 'Query error' : e.message);
         }),
     );
@@ -942,6 +965,7 @@ function startApp() {
     lastHits = [];
     dom.total.textContent = '— events';
     dom.took.textContent = '';
+    dom.updated.textContent = '';
     dom.resultsMsg.hidden = false;
     dom.resultsMsg.className = 'results-msg is-error';
     dom.resultsMsg.replaceChildren(
@@ -1224,7 +1248,9 @@ function startApp() {
     for (const f of [0, 0.5, 1]) {
       const y = HIST.top + plotH - f * plotH;
       grid.append(svg('line', { x1: HIST.left, x2: width - HIST.right, y1: y.toFixed(1), y2: y.toFixed(1) }));
-      grid.append(svg('text', { x: HIST.left - 6, y: (y + 4).toFixed(1), class: 'h-ylabel' }, formatCount(yMax * f)));
+      if (Number.isInteger(yMax * f)) {
+        grid.append(svg('text', { x: HIST.left - 6, y: (y + 4).toFixed(1), class: 'h-ylabel' }, formatCount(yMax * f)));
+      }
     }
     svgEl.append(grid);
 
@@ -1285,13 +1311,17 @@ function startApp() {
     }
   }
 
-  function showTip(i, x) {
+  function showTip(i, x, i0 = i) {
     if (!histLayout || !lastHistogram) return;
-    const b = lastHistogram.buckets[i];
-    if (!b) return;
+    const lo = Math.min(i, i0);
+    const hi = Math.max(i, i0);
+    const b = lastHistogram.buckets[lo];
+    if (!b || !lastHistogram.buckets[hi]) return;
+    let count = 0;
+    for (let k = lo; k <= hi; k++) count += lastHistogram.buckets[k].count;
     const t = histLayout.tip;
-    t.time.textContent = formatBucketRange(b.date, lastHistogram.intervalMs);
-    t.count.textContent = `${formatCount(b.count)} event${b.count === 1 ? '' : 's'}`;
+    t.time.textContent = formatBucketRange(b.date, lastHistogram.intervalMs * (hi - lo + 1));
+    t.count.textContent = `${formatCount(count)} event${count === 1 ? '' : 's'}${hi > lo ? ' · release to zoom' : ''}`;
     t.g.setAttribute('visibility', 'visible');
     let w = 180;
     try {
@@ -1338,7 +1368,7 @@ function startApp() {
       sel.setAttribute('visibility', drag.moved ? 'visible' : 'hidden');
     }
     highlight(i);
-    showTip(i, x);
+    showTip(i, x, drag && drag.moved ? drag.i0 : i);
   }
 
   function onHistPointerUp(e) {

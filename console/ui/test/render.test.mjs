@@ -320,11 +320,20 @@ test('bucket label formatting follows interval and span', () => {
 test('niceMax, labelStep, bucketIndexAt', () => {
   assert.equal(app.niceMax(0), 1);
   assert.equal(app.niceMax(1), 1);
+  assert.equal(app.niceMax(3), 4);
   assert.equal(app.niceMax(7), 8);
+  assert.equal(app.niceMax(10), 10);
+  assert.equal(app.niceMax(11), 12);
+  assert.equal(app.niceMax(22), 30);
   assert.equal(app.niceMax(103), 120);
+  assert.equal(app.niceMax(150), 160);
   assert.equal(app.niceMax(1000), 1000);
   assert.equal(app.niceMax(1001), 1200);
   assert.equal(app.niceMax(0.5), 1);
+  for (let n = 2; n < 5000; n += 7) {
+    const m = app.niceMax(n);
+    assert.ok(m >= n && Number.isInteger(m) && Number.isInteger(m / 2), `niceMax(${n}) = ${m}`);
+  }
   assert.equal(app.labelStep(20, 70), 4);
   assert.equal(app.labelStep(100, 70), 1);
   assert.equal(app.labelStep(0, 70), 1);

@@ -995,9 +995,10 @@ function startApp() {
       el('td', { cls: 'c-host', text: cell(host), title: cell(host) }),
       el('td', { cls: 'c-org', text: cell(org), title: cell(org) }),
     );
-    const catCell = el('td', { cls: 'c-cat' });
-    if (cat !== undefined && cat !== null && cat !== '') catCell.append(el('span', { cls: 'cat', text: cell(cat) }));
+    // Outcome badge first: it is the stronger signal and must not be cut off.
+    const catCell = el('td', { cls: 'c-cat', title: [cell(outcome), cell(cat)].filter(Boolean).join(' · ') });
     if (typeof outcome === 'string' && outcome) catCell.append(el('span', { cls: outcomeClass(outcome), text: cell(outcome) }));
+    if (cat !== undefined && cat !== null && cat !== '') catCell.append(el('span', { cls: 'cat', text: cell(cat) }));
     tr.append(catCell);
     const msgText = cell(message);
     tr.append(el('td', { cls: 'c-msg', text: msgText, title: msgText }));

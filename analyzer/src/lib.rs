@@ -1,1 +1,9 @@
-//! `sen-analyzer` (being written).
+//! `sen-analyzer`: turns raw records from the bus into searchable events.
+//!
+//! - [`index`]: the Tantivy event store (one index per day), the query language, search,
+//!   histogram and top values.
+//! - [`enrich`]: GeoIP (country, ASN) and asset enrichment.
+//! - [`pipeline`]: the consumer loop: bus `raw` topic → parse and normalize (`sen-parse`) →
+//!   enrich → index, committing bus offsets only after the index commit.
+
+pub mod index;

@@ -7,3 +7,4 @@
 //!   enrich → index, committing bus offsets only after the index commit.
 
 pub mod index;
+pub mod enrich;

@@ -1,1 +1,471 @@
-//! `sen-parse`: log parsers and ECS normalization (being written).
+//! `sen-parse`: log parsers and ECS normalization. Pure code: no I/O, no global state.
+//!
+//! Entry points:
+//! * [`normalize_line`]: one raw line (syslog RFC 3164/5424, CEF, LEEF, JSON, Apache/nginx access
+//!   and error logs) into an [`Event`] with ECS fields;
+//! * [`normalize_json`]: one JSON object from the HTTP ingest API (already-normalized ECS, or a raw
+//!   line in `message` / `event.original` plus explicit fields).
+//!
+//! Both never panic and never drop input: a line nothing understands keeps its text as `message`
+//! and gets the tag [`TAG_PARSE_FAILURE`] and an `error.message`.
+//!
+//! The per-format modules ([`syslog`], [`cef`], [`leef`], [`access`], [`errorlog`]) are public for
+//! tools and tests that want the raw parse results.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use sen_core::event::{Event, TAG_PARSE_FAILURE, Value};
+
+pub mod access;
+pub mod cef;
+mod ecs;
+pub mod errorlog;
+mod json;
+pub mod leef;
+mod msg;
+pub mod syslog;
+pub mod time;
+
+pub use ecs::{FACILITY_NAMES, SEVERITY_NAMES};
+
+/// Input format of a line. `Auto` detects it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Format {
+    /// Detect: JSON `{`, `CEF:`/`LEEF:` (after an optional syslog header), RFC 5424, RFC 3164,
+    /// Apache/nginx access log, Apache/nginx error log.
+    #[default]
+    Auto,
+    /// BSD syslog (RFC 3164), with or without `<PRI>`.
+    Rfc3164,
+    /// Syslog RFC 5424.
+    Rfc5424,
+    /// ArcSight Common Event Format (optionally after a syslog header).
+    Cef,
+    /// IBM QRadar Log Event Extended Format 1.0 / 2.0 (optionally after a syslog header).
+    Leef,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Format {
+    /// All formats, in their text form.
+    pub const NAMES: [&'static str; 6] = ["auto", "rfc3164", "rfc5424", "cef", "leef", "json"];
+
+    /// The text form (`"rfc3164"` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Rfc3164 => "rfc3164",
+            Format::Rfc5424 => "rfc5424",
+            Format::Cef => "cef",
+            Format::Leef => "leef",
+            Format::Json => "json",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown format name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown log format `{0}` (expected one of: auto, rfc3164, rfc5424, cef, leef, json)")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Format::Auto,
+            "rfc3164" | "3164" | "bsd" => Format::Rfc3164,
+            "rfc5424" | "5424" => Format::Rfc5424,
+            "cef" => Format::Cef,
+            "leef" => Format::Leef,
+            "json" | "ndjson" => Format::Json,
+            _ => return Err(UnknownFormat(s.to_owned())),
+        })
+    }
+}
+
+/// What the parsers need to know about where a line came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context {
+    /// When the line was received (used to infer the year of year-less syslog dates).
+    pub received: DateTime<Utc>,
+    /// Time zone of timestamps that carry none (year-less syslog, Apache error log …).
+    pub timezone: chrono_tz::Tz,
+    /// Address of the sender, if known (recorded as `log.source.address`).
+    pub peer_ip: Option<IpAddr>,
+}
+
+impl Context {
+    /// A context with the given received time, UTC, no peer.
+    pub fn new(received: DateTime<Utc>) -> Self {
+        Context { received, timezone: chrono_tz::Tz::UTC, peer_ip: None }
+    }
+}
+
+impl Default for Context {
+    /// Received now, UTC, no peer.
+    fn default() -> Self {
+        Context::new(Utc::now())
+    }
+}
+
+/// A parser that understood (part of) a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Parser {
+    /// BSD syslog header.
+    Rfc3164,
+    /// RFC 5424 header.
+    Rfc5424,
+    /// CEF.
+    Cef,
+    /// LEEF.
+    Leef,
+    /// JSON object.
+    Json,
+    /// Apache/nginx access log (combined or common).
+    AccessLog,
+    /// Apache error log.
+    ApacheError,
+    /// nginx error log.
+    NginxError,
+    /// OpenSSH server messages.
+    Sshd,
+    /// sudo messages.
+    Sudo,
+    /// su messages.
+    Su,
+    /// PAM (`pam_unix(…)`) messages.
+    Pam,
+    /// systemd-logind session messages.
+    SystemdLogind,
+    /// iptables / nftables / UFW kernel log lines.
+    Iptables,
+}
+
+impl Parser {
+    /// Short name (`"rfc3164"`, `"sshd"` …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Parser::Rfc3164 => "rfc3164",
+            Parser::Rfc5424 => "rfc5424",
+            Parser::Cef => "cef",
+            Parser::Leef => "leef",
+            Parser::Json => "json",
+            Parser::AccessLog => "access_log",
+            Parser::ApacheError => "apache_error",
+            Parser::NginxError => "nginx_error",
+            Parser::Sshd => "sshd",
+            Parser::Sudo => "sudo",
+            Parser::Su => "su",
+            Parser::Pam => "pam",
+            Parser::SystemdLogind => "systemd_logind",
+            Parser::Iptables => "iptables",
+        }
+    }
+}
+
+/// Why a line (or part of a JSON object) was not understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{format}: {reason}")]
+pub struct ParseError {
+    /// The format that was tried (`"rfc5424"`, `"auto"` …).
+    pub format: &'static str,
+    /// What went wrong.
+    pub reason: Cow<'static, str>,
+}
+
+impl ParseError {
+    pub(crate) fn new(format: &'static str, reason: impl Into<Cow<'static, str>>) -> Self {
+        ParseError { format, reason: reason.into() }
+    }
+}
+
+/// What [`normalize_line`] / [`normalize_json`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Outcome {
+    matched: [Option<Parser>; 4],
+    tagged: bool,
+    /// The failure (the event carries `_parse_failure`), or what was rejected in an otherwise
+    /// understood input (a bad `@timestamp`).
+    pub error: Option<ParseError>,
+}
+
+impl Outcome {
+    /// The parsers that matched, outermost first (`rfc3164`, then `sshd`).
+    pub fn parsers(&self) -> impl Iterator<Item = Parser> + '_ {
+        self.matched.iter().flatten().copied()
+    }
+
+    /// Whether `p` matched.
+    pub fn matched(&self, p: Parser) -> bool {
+        self.parsers().any(|x| x == p)
+    }
+
+    /// The innermost parser that matched.
+    pub fn innermost(&self) -> Option<Parser> {
+        self.parsers().last()
+    }
+
+    /// Whether the event was tagged `_parse_failure`: nothing understood the line, or part of the
+    /// input was rejected (a bad `@timestamp`, an `event.original` no parser understood).
+    pub fn is_failure(&self) -> bool {
+        self.tagged
+    }
+
+    pub(crate) fn push(&mut self, p: Parser) {
+        if let Some(slot) = self.matched.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(p);
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for p in self.parsers() {
+            if !first {
+                f.write_str("+")?;
+            }
+            f.write_str(p.name())?;
+            first = false;
+        }
+        if first {
+            f.write_str("unparsed")?;
+        }
+        if let Some(e) = &self.error {
+            write!(f, " ({e})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Parse `event.original` with `format`, filling ECS fields.
+///
+/// `event` arrives with id, timestamp = received time and original = the line already set. On
+/// failure the event keeps its raw text as `message`, gets tag `_parse_failure`
+/// ([`TAG_PARSE_FAILURE`]) and `error.message` saying why. Never panics.
+pub fn normalize_line(event: &mut Event, format: Format, ctx: &Context) -> Outcome {
+    // Take the line out so parsers can borrow it while writing the event.
+    let line = std::mem::take(&mut event.original);
+    let mut outcome = Outcome::default();
+    let text = line.trim_end_matches(['\n', '\r', '\0']);
+    let result = parse_line(event, text, format, ctx, &mut outcome);
+    if let Err(err) = result {
+        outcome.matched = [None; 4];
+        outcome.tagged = true;
+        fail(event, text, &err);
+        outcome.error = Some(err);
+    }
+    finish(event, ctx);
+    event.original = line;
+    outcome
+}
+
+/// Normalize one JSON object from the HTTP ingest API.
+///
+/// `obj` is either an already-normalized ECS event (flat dotted or nested keys), or an object
+/// whose `message` or `event.original` holds a raw line: that line is parsed like
+/// [`normalize_line`] with [`Format::Auto`], and the sender's explicit fields win over parsed ones.
+/// `@timestamp` (RFC 3339, or epoch milliseconds) wins over the received time; a bad one becomes
+/// an `error.message` and the `_parse_failure` tag, not a drop. `organization.id` is never taken
+/// from the body (the tenant comes from authentication); a sender's `event.id` is kept as
+/// `labels.sender_event_id` (the event id stays the origin-derived one).
+pub fn normalize_json(
+    event: &mut Event,
+    obj: serde_json::Map<String, serde_json::Value>,
+    ctx: &Context,
+) -> Outcome {
+    let mut outcome = Outcome::default();
+    json::normalize_object(event, obj, ctx, &mut outcome);
+    finish(event, ctx);
+    outcome
+}
+
+fn fail(event: &mut Event, text: &str, err: &ParseError) {
+    event.set("message", text);
+    event.add_tag(TAG_PARSE_FAILURE);
+    event.set("error.message", err.to_string());
+}
+
+fn finish(event: &mut Event, ctx: &Context) {
+    if !event.fields.contains_key("event.kind") {
+        event.fields.insert("event.kind".to_owned(), Value::Str("event".to_owned()));
+    }
+    if let Some(ip) = ctx.peer_ip {
+        event.fields.entry("log.source.address".to_owned()).or_insert_with(|| Value::Str(ip.to_string()));
+    }
+}
+
+/// Dispatch one line.
+pub(crate) fn parse_line(
+    event: &mut Event,
+    line: &str,
+    format: Format,
+    ctx: &Context,
+    out: &mut Outcome,
+) -> Result<(), ParseError> {
+    match format {
+        Format::Auto => auto(event, line, ctx, out),
+        Format::Rfc5424 => rfc5424(event, line, ctx, out),
+        Format::Rfc3164 => rfc3164(event, line, ctx, out),
+        Format::Cef => match cef::find(line) {
+            Some(at) => cef_with_header(event, line, at, ctx, out),
+            None => Err(ParseError::new("cef", "no `CEF:` header found")),
+        },
+        Format::Leef => match leef::find(line) {
+            Some(at) => leef_with_header(event, line, at, ctx, out),
+            None => Err(ParseError::new("leef", "no `LEEF:` header found")),
+        },
+        Format::Json => json::parse_line(event, line, ctx, out),
+    }
+}
+
+fn auto(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Result<(), ParseError> {
+    let t = line.trim_start_matches([' ', '\t', '\u{feff}']);
+    let b = t.as_bytes();
+    let Some(&first) = b.first() else {
+        return Err(ParseError::new("auto", "empty line"));
+    };
+    if first == b'{' {
+        return json::parse_line(event, t, ctx, out);
+    }
+    if let Some(at) = cef::find(t) {
+        return cef_with_header(event, t, at, ctx, out);
+    }
+    if let Some(at) = leef::find(t) {
+        return leef_with_header(event, t, at, ctx, out);
+    }
+    if first == b'<' {
+        if syslog::looks_like_5424(b) {
+            return rfc5424(event, t, ctx, out);
+        }
+        return rfc3164(event, t, ctx, out);
+    }
+    if time::month_abbr(b).is_some() || (b.len() > 10 && b.get(4) == Some(&b'-') && first.is_ascii_digit()) {
+        if let Some(s) = syslog::parse_3164(t) {
+            if s.timestamp.is_some() {
+                return finish_3164(event, &s, ctx, out);
+            }
+        }
+    }
+    if first == b'[' {
+        if errorlog::apply_apache(event, t, ctx) {
+            out.push(Parser::ApacheError);
+            return Ok(());
+        }
+    } else if first.is_ascii_digit() && errorlog::apply_nginx(event, t, ctx) {
+        out.push(Parser::NginxError);
+        return Ok(());
+    }
+    if access::apply(event, t, true) {
+        out.push(Parser::AccessLog);
+        return Ok(());
+    }
+    Err(ParseError::new("auto", "no parser recognized the line"))
+}
+
+fn rfc5424(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Result<(), ParseError> {
+    match syslog::parse_5424(line) {
+        Ok(s) => {
+            out.push(Parser::Rfc5424);
+            let msg = syslog::apply_5424(event, &s);
+            if let Some(m) = msg {
+                event.set("message", m);
+                msg::parse_message(event, s.appname, m, ctx, out);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            // Keep what was read (priority, version, timestamp, host …) next to the failure.
+            if let Some(p) = &e.partial {
+                syslog::apply_5424(event, p);
+            }
+            Err(ParseError::new("rfc5424", e.to_string()))
+        }
+    }
+}
+
+fn rfc3164(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Result<(), ParseError> {
+    match syslog::parse_3164(line) {
+        Some(s) => finish_3164(event, &s, ctx, out),
+        None => Err(ParseError::new("rfc3164", "expecting `<PRI>` or a timestamp at the start")),
+    }
+}
+
+fn finish_3164(
+    event: &mut Event,
+    s: &syslog::Syslog3164<'_>,
+    ctx: &Context,
+    out: &mut Outcome,
+) -> Result<(), ParseError> {
+    out.push(Parser::Rfc3164);
+    syslog::apply_3164(event, s, ctx);
+    event.set("message", s.message);
+    msg::parse_message(event, s.appname, s.message, ctx, out);
+    Ok(())
+}
+
+/// Parse an optional syslog header before a CEF/LEEF payload starting at `at`.
+fn header_before(event: &mut Event, line: &str, at: usize, ctx: &Context, out: &mut Outcome) {
+    let Some(prefix) = line.get(..at) else { return };
+    let prefix = prefix.trim_end();
+    if prefix.is_empty() {
+        return;
+    }
+    if syslog::looks_like_5424(prefix.as_bytes()) {
+        if let Ok(s) = syslog::parse_5424(prefix) {
+            out.push(Parser::Rfc5424);
+            syslog::apply_5424(event, &s);
+            return;
+        }
+    }
+    if let Some(s) = syslog::parse_3164(prefix) {
+        out.push(Parser::Rfc3164);
+        syslog::apply_3164(event, &s, ctx);
+    }
+}
+
+fn cef_with_header(
+    event: &mut Event,
+    line: &str,
+    at: usize,
+    ctx: &Context,
+    out: &mut Outcome,
+) -> Result<(), ParseError> {
+    let body = line.get(at..).unwrap_or_default();
+    let parsed = cef::parse(body).map_err(|e| ParseError::new("cef", e.to_string()))?;
+    header_before(event, line, at, ctx, out);
+    out.push(Parser::Cef);
+    cef::apply(event, &parsed, ctx);
+    Ok(())
+}
+
+fn leef_with_header(
+    event: &mut Event,
+    line: &str,
+    at: usize,
+    ctx: &Context,
+    out: &mut Outcome,
+) -> Result<(), ParseError> {
+    let body = line.get(at..).unwrap_or_default();
+    let parsed = leef::parse(body).map_err(|e| ParseError::new("leef", e.to_string()))?;
+    header_before(event, line, at, ctx, out);
+    out.push(Parser::Leef);
+    leef::apply(event, &parsed, ctx);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

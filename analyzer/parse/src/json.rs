@@ -1,0 +1,142 @@
+//! JSON objects: one per line, or from the HTTP ingest API.
+
+use chrono::DateTime;
+use sen_core::event::{EVENT_ORIGINAL, Event, TAG_PARSE_FAILURE, TIMESTAMP, Value};
+
+use crate::{Context, Format, Outcome, ParseError, Parser};
+
+/// A JSON line: must be one object.
+pub(crate) fn parse_line(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Result<(), ParseError> {
+    let v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| ParseError::new("json", format!("invalid JSON: {e}")))?;
+    match v {
+        serde_json::Value::Object(obj) => {
+            normalize_object(event, obj, ctx, out);
+            Ok(())
+        }
+        _ => Err(ParseError::new("json", "expected a JSON object")),
+    }
+}
+
+fn reject(event: &mut Event, out: &mut Outcome, err: ParseError) {
+    event.add_tag(TAG_PARSE_FAILURE);
+    event.set("error.message", err.to_string());
+    out.tagged = true;
+    out.error = Some(err);
+}
+
+/// Apply the rules of [`crate::normalize_json`].
+pub(crate) fn normalize_object(
+    event: &mut Event,
+    obj: serde_json::Map<String, serde_json::Value>,
+    ctx: &Context,
+    out: &mut Outcome,
+) {
+    out.push(Parser::Json);
+    let Ok(mut flat) = sen_core::event::flatten_json(serde_json::Value::Object(obj)) else { return };
+
+    // The raw line to parse, if any: `event.original` (explicit), else `message`.
+    let explicit_original = match flat.remove(EVENT_ORIGINAL) {
+        Some(Value::Str(s)) => Some(s),
+        Some(other) => Some(other.to_text()),
+        None => None,
+    };
+    if let Some(raw) = explicit_original {
+        match parse_raw(&raw, ctx, out) {
+            Ok(parsed) => merge(event, parsed),
+            Err(err) => {
+                if !flat.contains_key("message") {
+                    event.set("message", raw.as_str());
+                }
+                reject(event, out, err);
+            }
+        }
+        event.original = raw;
+    } else if let Some(Value::Str(m)) = flat.get("message") {
+        if let Ok(parsed) = parse_raw(m, ctx, out) {
+            merge(event, parsed);
+            if let Some(Value::Str(m)) = flat.remove("message") {
+                event.original = m;
+            }
+        }
+    }
+
+    // Explicit fields win over parsed ones.
+    for (k, v) in flat {
+        match k.as_str() {
+            TIMESTAMP => match v {
+                Value::Time(t) => event.timestamp = t,
+                Value::Int(n) => {
+                    let t = if n.abs() >= 100_000_000_000 {
+                        DateTime::from_timestamp_millis(n)
+                    } else {
+                        DateTime::from_timestamp(n, 0)
+                    };
+                    match t {
+                        Some(t) => event.timestamp = t,
+                        None => reject(event, out, bad_time(&v)),
+                    }
+                }
+                other => reject(event, out, bad_time(&other)),
+            },
+            "event.id" => {
+                event.fields.insert("labels.sender_event_id".to_owned(), Value::Str(v.to_text()));
+            }
+            "organization.id" => {}
+            "tags" => match v {
+                Value::List(items) => {
+                    for i in items {
+                        event.add_tag(&i.to_text());
+                    }
+                }
+                other => event.add_tag(&other.to_text()),
+            },
+            _ => {
+                event.fields.insert(k, v);
+            }
+        }
+    }
+}
+
+fn bad_time(v: &Value) -> ParseError {
+    let mut text = v.to_text();
+    if text.len() > 64 {
+        let mut end = 64;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    ParseError::new("json", format!("`@timestamp` is not an RFC 3339 time: {text:?}"))
+}
+
+/// Parse a raw line embedded in a JSON object into a scratch event.
+fn parse_raw(raw: &str, ctx: &Context, out: &mut Outcome) -> Result<Event, ParseError> {
+    let mut scratch = Event::new(String::new(), ctx.received, "");
+    let mut inner = Outcome::default();
+    let text = raw.trim_end_matches(['\n', '\r']);
+    // Do not recurse into JSON inside JSON.
+    if text.trim_start().starts_with('{') {
+        return Err(ParseError::new("json", "embedded line is JSON, not parsed"));
+    }
+    crate::parse_line(&mut scratch, text, Format::Auto, ctx, &mut inner)?;
+    for p in inner.parsers() {
+        out.push(p);
+    }
+    Ok(scratch)
+}
+
+fn merge(event: &mut Event, parsed: Event) {
+    event.timestamp = parsed.timestamp;
+    for (k, v) in parsed.fields {
+        if k == "tags" {
+            if let Value::List(items) = v {
+                for i in items {
+                    event.add_tag(&i.to_text());
+                }
+            }
+        } else {
+            event.fields.insert(k, v);
+        }
+    }
+}

@@ -337,6 +337,12 @@ impl Publisher {
         }
     }
 
+    /// Count `n` records of `transport` that a listener lost without offering them to the
+    /// queue (for instance at shutdown), in `sen_intake_dropped_total` and [`Self::stats`].
+    pub fn record_dropped(&self, transport: Transport, n: u64) {
+        self.shared.dropped(transport, n);
+    }
+
     /// Records (and acknowledgement markers) currently queued.
     pub fn queued(&self) -> usize {
         self.tx.max_capacity() - self.tx.capacity()

@@ -36,6 +36,13 @@
 //! are accepted and closed at once, logged and counted in
 //! `sen_intake_rejected_connections_total{transport}`. A TLS handshake must complete within
 //! [`SyslogConfig::handshake_timeout`].
+//!
+//! # Shutdown
+//! On cancellation the listeners stop accepting and reading. Each connection still hands over
+//! the complete messages it has buffered, waiting up to [`SyslogConfig::shutdown_grace`] for
+//! queue room; what cannot be queued by then, and any partially received message, is lost (counted in
+//! `sen_intake_dropped_total` where it was a complete message). Stop the listeners before
+//! shutting the publisher down.
 
 use std::io;
 use std::net::SocketAddr;
@@ -65,6 +72,9 @@ pub struct SyslogConfig {
     pub max_connections: usize,
     /// Longest time a TLS handshake may take.
     pub handshake_timeout: Duration,
+    /// Once shutdown has started, how long a TCP/TLS connection may still wait for queue room
+    /// to hand over the complete messages it has received.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for SyslogConfig {
@@ -74,6 +84,7 @@ impl Default for SyslogConfig {
             idle_timeout: Duration::from_secs(300),
             max_connections: 1024,
             handshake_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }
@@ -258,13 +269,18 @@ async fn serve_stream(
             }
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
+            let before = rejected.get();
             rejected.inc();
-            tracing::warn!(
-                %local,
-                %peer,
-                limit = config.max_connections,
-                "syslog connection limit reached; closing new connection"
-            );
+            // Log the first rejection and every 100th, not a line per connection of a flood.
+            if before.is_multiple_of(100) {
+                tracing::warn!(
+                    %local,
+                    %peer,
+                    limit = config.max_connections,
+                    rejected_total = before + 1,
+                    "syslog connection limit reached; closing new connections"
+                );
+            }
             drop(stream);
             continue;
         };
@@ -306,7 +322,8 @@ enum End {
     Eof,
     Idle,
     Shutdown,
-    PublisherClosed,
+    /// Records can no longer be handed over (publisher closed, or shutdown grace over).
+    Stopped,
     Error(io::Error),
 }
 
@@ -339,15 +356,15 @@ impl Connection {
         let end = loop {
             // Hand over every complete frame first; `send` waits while the queue is full, and
             // meanwhile nothing more is read, so the kernel pushes back on the sender.
-            let mut closed = false;
+            let mut stopped = false;
             while let Some(frame) = decoder.next_frame() {
                 if !self.deliver(&peer, frame, &mut truncation_logged).await {
-                    closed = true;
+                    stopped = true;
                     break;
                 }
             }
-            if closed {
-                break End::PublisherClosed;
+            if stopped {
+                break End::Stopped;
             }
             decoder.buffer_mut().reserve(16 * 1024);
             let read = tokio::select! {
@@ -366,10 +383,15 @@ impl Connection {
         };
         match end {
             End::Eof => {
+                let mut lost = 0;
                 while let Some(frame) = decoder.finish() {
-                    if !self.deliver(&peer, frame, &mut truncation_logged).await {
-                        break;
+                    if lost > 0 || !self.deliver(&peer, frame, &mut truncation_logged).await {
+                        lost += 1;
                     }
+                }
+                if lost > 1 {
+                    // The first was counted by `deliver`.
+                    self.publisher.record_dropped(self.transport, lost - 1);
                 }
                 tracing::debug!(%peer, "syslog connection closed by peer");
             }
@@ -385,8 +407,13 @@ impl Connection {
                     );
                 }
             }
-            End::PublisherClosed => {
-                tracing::warn!(%peer, "intake publisher closed; dropping syslog connection");
+            End::Stopped => {
+                let mut lost = 0;
+                while decoder.next_frame().is_some() {
+                    lost += 1;
+                }
+                self.publisher.record_dropped(self.transport, lost);
+                tracing::warn!(%peer, lost, "closing syslog connection: records can no longer be queued");
             }
             End::Error(e) => {
                 tracing::info!(%peer, error = %e, "syslog connection read error");
@@ -394,7 +421,9 @@ impl Connection {
         }
     }
 
-    /// Send one frame to the publisher; `false` when the publisher is closed.
+    /// Send one frame to the publisher, waiting for room; `false` when it cannot be queued
+    /// (publisher closed, or no room within [`SyslogConfig::shutdown_grace`] after shutdown:
+    /// the record is then counted as dropped).
     async fn deliver(&self, peer: &str, frame: Frame, truncation_logged: &mut bool) -> bool {
         if frame.truncated {
             self.truncated.inc();
@@ -407,6 +436,26 @@ impl Connection {
                 );
             }
         }
-        self.publisher.send(record(self.transport, peer, &frame.data)).await.is_ok()
+        let send = self.publisher.send(record(self.transport, peer, &frame.data));
+        tokio::pin!(send);
+        let sent = tokio::select! {
+            biased;
+            r = &mut send => Some(r),
+            _ = self.shutdown.cancelled() => None,
+        };
+        let sent = match sent {
+            Some(r) => r,
+            None => match tokio::time::timeout(self.config.shutdown_grace, send).await {
+                Ok(r) => r,
+                Err(_) => {
+                    tracing::warn!(%peer, "shutdown: intake queue still full; dropping a syslog message");
+                    Err(crate::batcher::Closed)
+                }
+            },
+        };
+        if sent.is_err() {
+            self.publisher.record_dropped(self.transport, 1);
+        }
+        sent.is_ok()
     }
 }

@@ -3,7 +3,6 @@
 //! and nginx error logs (`2021/04/01 13:02:31 [error] 31#31: *1 msg, client: ip, server: s, …`).
 
 use chrono::NaiveDate;
-use nom::Parser as _;
 use nom::bytes::complete::{take_until, take_while1, take_while_m_n};
 use nom::character::complete::{char, digit1, space0, space1};
 use nom::combinator::{opt, recognize};
@@ -213,7 +212,7 @@ fn nginx_header(i: &str) -> IResult<&str, (&str, &str, &str, Option<(&str, Optio
         take_while_m_n(2, 2, |c: char| c.is_ascii_digit()),
     ));
     let level = delimited(char('['), take_while1(|c: char| c.is_ascii_alphabetic()), char(']'));
-    let pid_tid = terminated((digit1, opt((char('#'), digit1).map(|(_, t)| t))), (char(':'), space0));
+    let pid_tid = terminated((digit1, char('#'), digit1).map(|(p, _, t)| (p, Some(t))), (char(':'), space0));
     let cid = delimited(char('*'), digit1, space1);
     (
         terminated(date, char(' ')),

@@ -124,7 +124,9 @@ pub(crate) fn looks_like_5424(b: &[u8]) -> bool {
 pub fn parse_5424(input: &str) -> Result<Syslog5424<'_>, Syslog5424Error<'_>> {
     let b = input.as_bytes();
     let mut out = Syslog5424::default();
-    let fail = |reason, column, partial: Option<Syslog5424<'_>>| Syslog5424Error { reason, column, partial };
+    fn fail<'a>(reason: &'static str, column: usize, partial: Option<Syslog5424<'a>>) -> Syslog5424Error<'a> {
+        Syslog5424Error { reason, column, partial }
+    }
     let (priority, mut p) = pri(b, true).map_err(|(r, c)| fail(r, c, None))?;
     out.priority = priority;
     // VERSION: 1-3 digits, no leading zero.

@@ -115,7 +115,9 @@ pub(crate) fn parse(e: &mut Event, msg: &str, pam_suffix: bool) -> bool {
                 ip_port(e, "source", src);
                 ip_port(e, "destination", dst.split(" rdomain").next().unwrap_or(dst));
             }
-            None => ip_port(e, "source", r),
+            None => {
+                ip_port(e, "source", r);
+            }
         }
         return true;
     }

@@ -372,12 +372,13 @@ impl Publisher {
     }
 }
 
-/// The partitioning key of a record: the sender's host (IP without port), else the
-/// organization, else empty.
+/// The partitioning key of a record: the sender's host (IP without port; IPv4-mapped IPv6
+/// as IPv4), else the organization, else empty.
 pub fn record_key(record: &RawRecord) -> Vec<u8> {
     if let Some(peer) = &record.peer {
         if let Ok(addr) = peer.parse::<SocketAddr>() {
-            return addr.ip().to_string().into_bytes();
+            // IPv4-mapped IPv6 (dual-stack sockets) keys like plain IPv4.
+            return addr.ip().to_canonical().to_string().into_bytes();
         }
         return peer.as_bytes().to_vec();
     }
@@ -422,7 +423,7 @@ impl Drain {
                 break; // Closed and drained.
             }
             let mut batch = Batch::default();
-            let deadline = Instant::now() + self.config.batch_max_delay;
+            let deadline = after(self.config.batch_max_delay);
             self.absorb(&mut batch, &mut items);
             // Fill the batch until it is full or the delay has passed.
             while batch.records.len() < self.config.batch_max_records {
@@ -579,11 +580,11 @@ impl Drain {
             );
             if self.stop.is_cancelled() {
                 let grace = self.config.shutdown_grace;
-                let at = *self.give_up_at.get_or_insert_with(|| Instant::now() + grace);
+                let at = *self.give_up_at.get_or_insert_with(|| after(grace));
                 if Instant::now() >= at {
                     return Outcome::GaveUp;
                 }
-                tokio::time::sleep_until((Instant::now() + delay).min(at)).await;
+                tokio::time::sleep_until(after(delay).min(at)).await;
             } else {
                 // Wake up early when shutdown starts, so the grace period is honoured.
                 tokio::select! {
@@ -591,9 +592,16 @@ impl Drain {
                     _ = self.stop.cancelled() => {}
                 }
             }
-            delay = (delay * 2).min(self.config.retry_max.max(self.config.retry_initial));
+            delay =
+                delay.saturating_mul(2).min(self.config.retry_max.max(self.config.retry_initial));
         }
     }
+}
+
+/// `d` from now, saturating far in the future for absurd durations (no overflow panic).
+fn after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
 enum Outcome {

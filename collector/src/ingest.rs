@@ -17,6 +17,7 @@
 //! Decoding is CPU-bound (decompression, JSON validation): call it from
 //! `tokio::task::spawn_blocking` for large bodies.
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use sen_core::raw::{Body, RawRecord, Transport};
@@ -179,7 +180,11 @@ impl Encoding {
 const ZSTD_WINDOW_LOG_MAX: u32 = 25;
 
 /// Decompress `body` into at most `cap` bytes.
-pub fn decompress(encoding: Encoding, body: &[u8], cap: usize) -> Result<Vec<u8>, IngestError> {
+pub fn decompress(
+    encoding: Encoding,
+    body: &[u8],
+    cap: usize,
+) -> Result<Cow<'_, [u8]>, IngestError> {
     let too_large = IngestError::DecompressedTooLarge { limit: cap };
     let bad = |reason: String| IngestError::BadEncoding { encoding: encoding.name(), reason };
     let reader: Box<dyn Read + '_> = match encoding {
@@ -187,7 +192,7 @@ pub fn decompress(encoding: Encoding, body: &[u8], cap: usize) -> Result<Vec<u8>
             if body.len() > cap {
                 return Err(too_large);
             }
-            return Ok(body.to_vec());
+            return Ok(Cow::Borrowed(body));
         }
         Encoding::Gzip => Box::new(flate2::read::MultiGzDecoder::new(body)),
         Encoding::Zstd => {
@@ -204,7 +209,7 @@ pub fn decompress(encoding: Encoding, body: &[u8], cap: usize) -> Result<Vec<u8>
     if out.len() > cap {
         return Err(too_large);
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 /// Decode one ingest request body. See the module docs.

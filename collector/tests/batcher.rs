@@ -59,6 +59,11 @@ async fn batches_by_count_and_keeps_per_sender_order_in_one_partition() {
     }
     let s = p.stats();
     assert_eq!((s.enqueued, s.published, s.dropped), (190, 190, 0));
+    let records =
+        sen_core::metrics::counter("sen_intake_records_total", &[("transport", "syslog-tcp")], "");
+    assert!(records.get() >= 190);
+    let bytes = sen_core::metrics::counter("sen_intake_bytes_total", &[], "");
+    assert!(bytes.get() >= s.published_bytes && s.published_bytes > 0);
     task.shutdown().await;
 }
 
@@ -78,6 +83,7 @@ fn keys_are_the_sender_host() {
     assert_eq!(record_key(&rec("192.0.2.1:514", "x")), b"192.0.2.1");
     assert_eq!(record_key(&rec("[2001:db8::1]:514", "x")), b"2001:db8::1");
     assert_eq!(record_key(&rec("weird", "x")), b"weird");
+    assert_eq!(record_key(&rec("[::ffff:192.0.2.1]:514", "x")), b"192.0.2.1");
     let mut r = rec("x", "x");
     r.peer = None;
     assert_eq!(record_key(&r), b"");

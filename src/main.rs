@@ -1,2 +1,159 @@
-//! The `sen` binary: subcommand dispatch only.
-fn main() {}
+//! The `sen` binary: subcommand dispatch only. The work lives in the crates.
+
+mod bench;
+mod config;
+mod serve;
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "sen", version, about = "Sen: an open-source SOC/SIEM platform")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run intake, analyzer and console in one process (embedded bus).
+    Serve {
+        /// Configuration file (TOML); flags override it.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Data directory (bus, index, state).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Console/API/ingest listen address.
+        #[arg(long)]
+        listen_http: Option<String>,
+        /// Syslog TCP listen address ("off" disables).
+        #[arg(long)]
+        listen_syslog_tcp: Option<String>,
+        /// Syslog UDP listen address ("off" disables).
+        #[arg(long)]
+        listen_syslog_udp: Option<String>,
+        /// Bearer token required by POST /api/v1/ingest.
+        #[arg(long, env = "SEN_INGEST_TOKEN", hide_env_values = true)]
+        ingest_token: Option<String>,
+        /// Load the demo province (24 h backfill on an empty data dir, then live traffic).
+        #[arg(long)]
+        demo: bool,
+        /// Index commit interval in milliseconds (how soon events become searchable).
+        #[arg(long)]
+        commit_interval_ms: Option<u64>,
+    },
+    /// Parse log lines from stdin and print one normalized JSON event per line.
+    Parse {
+        /// Input format.
+        #[arg(long, default_value = "auto")]
+        format: String,
+        /// IANA time zone for timestamps without one.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+    /// Drive a Sen server with syslog or HTTP load and report throughput, latency, CPU and RSS.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Validate a configuration file (syntax, unknown fields, addresses, files).
+    Check {
+        /// The file to check.
+        file: PathBuf,
+    },
+    /// Print the default configuration.
+    Default,
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Serve {
+            config,
+            data_dir,
+            listen_http,
+            listen_syslog_tcp,
+            listen_syslog_udp,
+            ingest_token,
+            demo,
+            commit_interval_ms,
+        } => {
+            init_tracing();
+            let base = match &config {
+                Some(p) => config::Config::load(p)?,
+                None => config::Config::default(),
+            };
+            let o = serve::Overrides {
+                data_dir,
+                listen_http,
+                listen_syslog_tcp,
+                listen_syslog_udp,
+                ingest_token,
+                commit_interval_ms,
+            };
+            let cfg = serve::apply(base, &o);
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            rt.block_on(serve::run(cfg, demo))
+        }
+        Cmd::Parse { format, timezone } => parse(&format, &timezone),
+        Cmd::Config { cmd: ConfigCmd::Check { file } } => {
+            let cfg = config::Config::load(&file)?;
+            cfg.check().with_context(|| format!("in {}", file.display()))?;
+            println!("{}: ok", file.display());
+            Ok(())
+        }
+        Cmd::Config { cmd: ConfigCmd::Default } => {
+            print!("{}", toml::to_string_pretty(&config::Config::default())?);
+            Ok(())
+        }
+        Cmd::Bench(args) => bench::run(args),
+    }
+}
+
+fn parse(format: &str, timezone: &str) -> Result<()> {
+    let format: sen_parse::Format = format.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tz: chrono_tz::Tz = timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone `{timezone}`"))?;
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut buf = Vec::new();
+    let mut reader = stdin.lock();
+    let mut n: u64 = 0;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            break;
+        }
+        n += 1;
+        let line = String::from_utf8_lossy(&buf);
+        let line = line.trim_end_matches(['\n', '\r']);
+        if line.is_empty() {
+            continue;
+        }
+        let now = chrono::Utc::now();
+        let id = sen_core::derive_id(&[b"parse", &n.to_be_bytes()]);
+        let mut event = sen_core::Event::new(id, now, line);
+        let ctx = sen_parse::Context { received: now, timezone: tz, peer_ip: None };
+        sen_parse::normalize_line(&mut event, format, &ctx);
+        serde_json::to_writer(&mut out, &event)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}

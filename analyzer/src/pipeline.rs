@@ -1,0 +1,333 @@
+//! The analyzer pipeline: bus `raw` topic → parse and normalize → enrich → index.
+//!
+//! # Delivery semantics
+//! The pipeline reads every partition of the `raw` topic from the consumer group's committed
+//! offset. Parsed events go to the index; on the commit interval the index commits first (its
+//! commit records the bus position it includes), and only then are the bus offsets committed.
+//! A crash between the two replays records the index already has; the index skips them by
+//! position, so nothing is lost and nothing is duplicated.
+//!
+//! CPU-bound work (parsing, document building, index commits) runs on blocking threads, never
+//! on the async reactor.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sen_core::bus::{Bus, BusError, Delivered};
+use sen_core::raw::{Body, RAW_TOPIC, RawRecord};
+use sen_core::{Event, Value, derive_id, metrics};
+use sen_parse::{Context, Format};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::enrich::Enricher;
+use crate::index::{IndexError, IndexStore, Position};
+
+/// Pipeline settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Consumer group name on the bus.
+    pub group: String,
+    /// How often the index commits (events become searchable), in milliseconds.
+    pub commit_interval_ms: u64,
+    /// Maximum records fetched from one partition at a time.
+    pub batch_max: usize,
+    /// IANA time zone for timestamps that carry none (year-less syslog …).
+    pub default_timezone: String,
+    /// Close a day's index writer after this many seconds without writes.
+    pub writer_idle_secs: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            group: "analyzer".into(),
+            commit_interval_ms: 1000,
+            batch_max: 8192,
+            default_timezone: "UTC".into(),
+            writer_idle_secs: 600,
+        }
+    }
+}
+
+/// Pipeline errors.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Bus failure.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// Index failure.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    /// Bad configuration.
+    #[error("pipeline configuration: {0}")]
+    Config(String),
+    /// A blocking task died.
+    #[error("pipeline worker failed: {0}")]
+    Worker(String),
+}
+
+/// Turns one raw record into a normalized, enriched event. Returns the event and whether it
+/// must be upserted by id (its id came from the sender, so a retry may repeat it).
+pub fn build_event(
+    rec: RawRecord,
+    partition: u32,
+    offset: u64,
+    tz: chrono_tz::Tz,
+    enricher: &Enricher,
+    now: DateTime<Utc>,
+) -> (Event, bool) {
+    let (id, upsert) = match &rec.origin {
+        Some(origin) => (derive_id(&[b"origin", origin.as_bytes()]), true),
+        None => (
+            derive_id(&[b"bus", RAW_TOPIC.as_bytes(), &partition.to_be_bytes(), &offset.to_be_bytes()]),
+            false,
+        ),
+    };
+    let received = DateTime::from_timestamp_millis(rec.received_ms).unwrap_or(now);
+    let peer_ip: Option<IpAddr> = rec.peer.as_deref().and_then(|p| {
+        p.parse::<SocketAddr>().map(|s| s.ip()).ok().or_else(|| p.parse::<IpAddr>().ok())
+    });
+    let ctx = Context { received, timezone: tz, peer_ip };
+    let format = rec.format.as_deref().and_then(|f| f.parse::<Format>().ok()).unwrap_or(Format::Auto);
+    let mut event;
+    match rec.body {
+        Body::Line(line) => {
+            event = Event::new(id, received, line);
+            sen_parse::normalize_line(&mut event, format, &ctx);
+        }
+        Body::Json(text) => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(map)) => {
+                event = Event::new(id, received, text);
+                sen_parse::normalize_json(&mut event, map, &ctx);
+            }
+            Ok(_) | Err(_) => {
+                event = Event::new(id, received, text.clone());
+                event.set("message", text);
+                event.add_tag(sen_core::event::TAG_PARSE_FAILURE);
+                event.set("error.message", "ingest line is not a JSON object");
+            }
+        },
+    }
+    if let Some(org) = rec.organization {
+        // The tenant from authentication always wins over anything in the payload.
+        event.organization = Some(org);
+    }
+    event.set("event.ingested", Value::Time(now));
+    event.set("input.type", rec.transport.as_str());
+    if let Some(p) = rec.peer {
+        event.set_default("log.source.address", p);
+    }
+    enricher.enrich(&mut event, peer_ip);
+    (event, upsert)
+}
+
+/// The running pipeline.
+pub struct Pipeline {
+    bus: Arc<dyn Bus>,
+    index: Arc<IndexStore>,
+    enricher: Arc<Enricher>,
+    cfg: PipelineConfig,
+    tz: chrono_tz::Tz,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").field("cfg", &self.cfg).finish()
+    }
+}
+
+struct Metrics {
+    events: Arc<metrics::Counter>,
+    failures: Arc<metrics::Counter>,
+    commits: Arc<metrics::Counter>,
+    lag: Arc<metrics::Gauge>,
+    lag_ms: Arc<metrics::Gauge>,
+    last_commit: Arc<metrics::Gauge>,
+}
+
+impl Metrics {
+    fn new() -> Metrics {
+        Metrics {
+            events: metrics::counter("sen_analyzer_events_total", &[], "events parsed and indexed"),
+            failures: metrics::counter(
+                "sen_analyzer_parse_failures_total",
+                &[],
+                "events no parser understood (indexed with their raw text)",
+            ),
+            commits: metrics::counter("sen_index_commits_total", &[], "index commits"),
+            lag: metrics::gauge(
+                "sen_index_lag_records",
+                &[],
+                "records on the bus not yet committed to the index",
+            ),
+            lag_ms: metrics::gauge(
+                "sen_index_lag_milliseconds",
+                &[],
+                "age of the newest record at the last index commit (receive to searchable)",
+            ),
+            last_commit: metrics::gauge(
+                "sen_index_last_commit_timestamp_ms",
+                &[],
+                "time of the last index commit",
+            ),
+        }
+    }
+}
+
+impl Pipeline {
+    /// Create a pipeline.
+    pub fn new(
+        bus: Arc<dyn Bus>,
+        index: Arc<IndexStore>,
+        enricher: Arc<Enricher>,
+        cfg: PipelineConfig,
+    ) -> Result<Pipeline, PipelineError> {
+        let tz: chrono_tz::Tz = cfg
+            .default_timezone
+            .parse()
+            .map_err(|_| PipelineError::Config(format!("unknown time zone `{}`", cfg.default_timezone)))?;
+        Ok(Pipeline { bus, index, enricher, cfg, tz })
+    }
+
+    /// Run until `shutdown` turns true; commits what it has before returning.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), PipelineError> {
+        let m = Metrics::new();
+        let partitions = self.bus.partitions(RAW_TOPIC)?;
+        let mut next: BTreeMap<u32, u64> = BTreeMap::new();
+        for p in 0..partitions {
+            let start = match self.bus.committed(&self.cfg.group, RAW_TOPIC, p).await? {
+                Some(o) => o,
+                None => self.bus.watermarks(RAW_TOPIC, p).await?.0,
+            };
+            next.insert(p, start);
+        }
+        tracing::info!(?next, "analyzer pipeline starting");
+        let interval = Duration::from_millis(self.cfg.commit_interval_ms.max(10));
+        let mut last_commit = Instant::now();
+        let mut dirty = false;
+        let mut newest_ms: i64 = 0;
+        loop {
+            let stopping = *shutdown.borrow();
+            let mut got_any = false;
+            for p in 0..partitions {
+                let from = next[&p];
+                let recs = match self.bus.fetch(RAW_TOPIC, p, from, self.cfg.batch_max, Duration::ZERO).await {
+                    Ok(r) => r,
+                    Err(BusError::OffsetOutOfRange { earliest, .. }) => {
+                        tracing::warn!(partition = p, from, earliest, "records lost to bus retention before indexing");
+                        next.insert(p, earliest);
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let Some(last) = recs.last() else { continue };
+                got_any = true;
+                next.insert(p, last.offset + 1);
+                newest_ms = newest_ms.max(last.timestamp_ms);
+                let (n, failed) = self.process(p, recs).await?;
+                m.events.add(n as u64);
+                m.failures.add(failed as u64);
+                dirty = true;
+            }
+            if dirty && (last_commit.elapsed() >= interval || stopping) {
+                self.index.note_position(&next);
+                let index = self.index.clone();
+                let idle = Duration::from_secs(self.cfg.writer_idle_secs);
+                tokio::task::spawn_blocking(move || index.commit(idle))
+                    .await
+                    .map_err(|e| PipelineError::Worker(e.to_string()))??;
+                for (p, o) in &next {
+                    self.bus.commit(&self.cfg.group, RAW_TOPIC, *p, *o).await?;
+                }
+                let now_ms = Utc::now().timestamp_millis();
+                m.commits.inc();
+                m.last_commit.set(now_ms);
+                m.lag_ms.set((now_ms - newest_ms).max(0));
+                dirty = false;
+                last_commit = Instant::now();
+                let mut lag = 0u64;
+                for (p, o) in &next {
+                    let (_, end) = self.bus.watermarks(RAW_TOPIC, *p).await?;
+                    lag += end.saturating_sub(*o);
+                }
+                m.lag.set(lag as i64);
+            }
+            if stopping && !dirty {
+                tracing::info!("analyzer pipeline stopped");
+                return Ok(());
+            }
+            if !got_any {
+                // Idle: wait for new records on partition 0 (long poll), a short while on the
+                // others, or shutdown.
+                let wait = if dirty { interval.saturating_sub(last_commit.elapsed()) } else { Duration::from_millis(200) };
+                tokio::select! {
+                    _ = shutdown.changed() => {}
+                    r = self.bus.fetch(RAW_TOPIC, 0, next[&0], 1, wait.min(Duration::from_millis(200))) => { r?; }
+                }
+            }
+        }
+    }
+
+    async fn process(&self, partition: u32, recs: Vec<Delivered>) -> Result<(usize, usize), PipelineError> {
+        let index = self.index.clone();
+        let enricher = self.enricher.clone();
+        let tz = self.tz;
+        tokio::task::spawn_blocking(move || -> Result<(usize, usize), PipelineError> {
+            let now = Utc::now();
+            let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4);
+            let chunk = recs.len().div_ceil(workers).max(256);
+            let built: Vec<Vec<(Event, Option<Position>, bool)>> = std::thread::scope(|s| {
+                let handles: Vec<_> = recs
+                    .chunks(chunk)
+                    .map(|part| {
+                        let enricher = &enricher;
+                        s.spawn(move || {
+                            part.iter()
+                                .map(|d| convert(d, partition, tz, enricher, now))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+            });
+            let batch: Vec<_> = built.into_iter().flatten().collect();
+            let failed = batch.iter().filter(|(e, _, _)| e.has_tag(sen_core::event::TAG_PARSE_FAILURE)).count();
+            let n = index.add_batch(&batch)?;
+            Ok((n, failed))
+        })
+        .await
+        .map_err(|e| PipelineError::Worker(e.to_string()))?
+    }
+}
+
+fn convert(
+    d: &Delivered,
+    partition: u32,
+    tz: chrono_tz::Tz,
+    enricher: &Enricher,
+    now: DateTime<Utc>,
+) -> (Event, Option<Position>, bool) {
+    let pos = Some(Position { partition, offset: d.offset });
+    match RawRecord::decode(&d.payload) {
+        Ok(rec) => {
+            let (e, upsert) = build_event(rec, partition, d.offset, tz, enricher, now);
+            (e, pos, upsert)
+        }
+        Err(err) => {
+            // A corrupt envelope is still indexed (its bytes as text), never dropped silently.
+            let id = derive_id(&[b"bus", RAW_TOPIC.as_bytes(), &partition.to_be_bytes(), &d.offset.to_be_bytes()]);
+            let ts = DateTime::from_timestamp_millis(d.timestamp_ms).unwrap_or(now);
+            let text = String::from_utf8_lossy(&d.payload).into_owned();
+            let mut e = Event::new(id, ts, text.clone());
+            e.set("message", text);
+            e.add_tag(sen_core::event::TAG_PARSE_FAILURE);
+            e.set("error.message", err.to_string());
+            (e, pos, false)
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! `sen serve`: intake + analyzer + console in one process on the embedded bus.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use sen_analyzer::enrich::{Asset, Enricher};
+use sen_analyzer::index::IndexStore;
+use sen_analyzer::pipeline::Pipeline;
+use sen_collector::{Publisher, PublisherConfig, SyslogConfig};
+use sen_core::bus::Bus;
+use sen_core::bus::embedded::EmbeddedLog;
+use sen_core::raw::{Body, RawRecord, Transport};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, listen_addr};
+
+/// Command-line overrides of the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub data_dir: Option<std::path::PathBuf>,
+    pub listen_http: Option<String>,
+    pub listen_syslog_tcp: Option<String>,
+    pub listen_syslog_udp: Option<String>,
+    pub ingest_token: Option<String>,
+    pub commit_interval_ms: Option<u64>,
+}
+
+/// Apply overrides.
+pub fn apply(mut cfg: Config, o: &Overrides) -> Config {
+    if let Some(d) = &o.data_dir {
+        cfg.data_dir = d.clone();
+    }
+    if let Some(v) = &o.listen_http {
+        cfg.http.listen = v.clone();
+    }
+    if let Some(v) = &o.listen_syslog_tcp {
+        cfg.syslog.tcp = Some(v.clone());
+    }
+    if let Some(v) = &o.listen_syslog_udp {
+        cfg.syslog.udp = Some(v.clone());
+    }
+    if let Some(t) = &o.ingest_token {
+        cfg.http.ingest_token = Some(t.clone());
+    }
+    if let Some(ms) = o.commit_interval_ms {
+        cfg.pipeline.commit_interval_ms = ms;
+    }
+    cfg
+}
+
+fn demo_assets() -> Vec<Asset> {
+    sen_collector::demo::assets()
+        .into_iter()
+        .map(|a| Asset {
+            host: a.host,
+            ip: Some(a.ip),
+            organization: a.organization,
+            system: a.system,
+            system_name: a.system_name,
+            level: a.level,
+            zone: Some(a.zone),
+        })
+        .collect()
+}
+
+fn demo_record(r: sen_collector::demo::DemoRecord) -> RawRecord {
+    RawRecord {
+        received_ms: r.at.timestamp_millis(),
+        transport: Transport::Demo,
+        peer: Some(SocketAddr::new(r.peer, 514).to_string()),
+        organization: r.organization,
+        origin: None,
+        format: None,
+        body: Body::Line(r.line),
+    }
+}
+
+async fn run_demo(publisher: Publisher, backfill: bool, shutdown: CancellationToken) {
+    let now = chrono::Utc::now();
+    if backfill {
+        let records = sen_collector::demo::backfill(now, chrono::Duration::hours(24), 7);
+        tracing::info!(records = records.len(), "demo: loading a 24 h backfill of the province");
+        for r in records {
+            if publisher.send(demo_record(r)).await.is_err() {
+                return;
+            }
+        }
+    }
+    let mut live = sen_collector::demo::LiveDemo::new(chrono::Utc::now(), 5.0, now.timestamp_millis() as u64);
+    loop {
+        let Some(r) = live.next() else { return };
+        let wait = (r.at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        if publisher.send(demo_record(r)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Run the server until SIGINT/SIGTERM.
+pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
+    if demo {
+        let mut assets = demo_assets();
+        assets.retain(|a| !cfg.enrich.assets.iter().any(|b| b.host == a.host));
+        cfg.enrich.assets.extend(assets);
+    }
+    cfg.check()?;
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
+    let log = EmbeddedLog::open(&cfg.data_dir.join("bus"), cfg.bus.clone()).context("opening the bus")?;
+    for t in log.recovery() {
+        tracing::warn!(?t, "bus recovery cut a torn tail");
+    }
+    let log = Arc::new(log);
+    let bus: Arc<dyn Bus> = log.clone();
+    let index = Arc::new(IndexStore::open(&cfg.data_dir.join("index"), cfg.index.clone()).context("opening the index")?);
+    let enricher = Arc::new(Enricher::new(&cfg.enrich)?);
+
+    let shutdown = CancellationToken::new();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+
+    // Analyzer.
+    let pipeline = Pipeline::new(bus.clone(), index.clone(), enricher, cfg.pipeline.clone())?;
+    let pipeline_task = tokio::spawn(pipeline.run(stop_rx));
+
+    // Intake.
+    let pub_cfg = PublisherConfig { queue_capacity: cfg.syslog.queue_capacity, ..PublisherConfig::default() };
+    let (publisher, publisher_task) = Publisher::spawn(bus.clone(), pub_cfg.clone());
+    let syslog_cfg = SyslogConfig { max_message_bytes: cfg.syslog.max_message_bytes, ..SyslogConfig::default() };
+    let mut listeners = Vec::new();
+    if let Some(addr) = listen_addr("syslog.udp", &cfg.syslog.udp)? {
+        let sock = tokio::net::UdpSocket::bind(addr).await.with_context(|| format!("binding syslog UDP {addr}"))?;
+        tracing::info!(addr = %sock.local_addr()?, "syslog UDP listening");
+        listeners.push(tokio::spawn(sen_collector::serve_udp(sock, publisher.clone(), syslog_cfg.clone(), shutdown.clone())));
+    }
+    if let Some(addr) = listen_addr("syslog.tcp", &cfg.syslog.tcp)? {
+        let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding syslog TCP {addr}"))?;
+        tracing::info!(addr = %l.local_addr()?, "syslog TCP listening");
+        listeners.push(tokio::spawn(sen_collector::serve_tcp(l, publisher.clone(), syslog_cfg.clone(), shutdown.clone())));
+    }
+    if let Some(tls) = &cfg.syslog.tls {
+        let server = sen_collector::load_server_config(&tls.cert, &tls.key, tls.client_ca.as_deref())?;
+        let addr: SocketAddr = tls.listen.parse().context("syslog.tls.listen")?;
+        let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding syslog TLS {addr}"))?;
+        tracing::info!(addr = %l.local_addr()?, "syslog TLS listening");
+        listeners.push(tokio::spawn(sen_collector::serve_tls(
+            l,
+            tokio_rustls::TlsAcceptor::from(server),
+            publisher.clone(),
+            syslog_cfg.clone(),
+            shutdown.clone(),
+        )));
+    }
+
+    // Console.
+    let console_cfg = sen_console::ConsoleConfig {
+        ingest_token: cfg.http.ingest_token.clone(),
+        ingest_organization: cfg.http.ingest_organization.clone(),
+        ..Default::default()
+    };
+    let state = sen_console::AppState::new(index.clone(), publisher.clone(), pub_cfg.queue_capacity, console_cfg);
+    let http_addr: SocketAddr = cfg.http.listen.parse().context("http.listen")?;
+    let http = tokio::net::TcpListener::bind(http_addr).await.with_context(|| format!("binding HTTP {http_addr}"))?;
+    let http_local = http.local_addr()?;
+    tracing::info!(addr = %http_local, "console listening: http://{http_local}/");
+    let console_stop = shutdown.clone();
+    let console = tokio::spawn(sen_console::serve(http, state, async move { console_stop.cancelled().await }));
+
+    // Demo source.
+    let demo_task = if demo {
+        let empty = index.doc_counts().values().all(|n| *n == 0) && bus.watermarks(sen_core::raw::RAW_TOPIC, 0).await.map(|w| w.1 == 0).unwrap_or(true);
+        Some(tokio::spawn(run_demo(publisher.clone(), empty, shutdown.clone())))
+    } else {
+        None
+    };
+
+    // Housekeeping: retention of the bus and the index.
+    let house_stop = shutdown.clone();
+    let house_index = index.clone();
+    let house_log = log.clone();
+    let housekeeping = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tokio::select! {
+                _ = house_stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let (i, l) = (house_index.clone(), house_log.clone());
+            let r = tokio::task::spawn_blocking(move || {
+                let days = i.enforce_retention(chrono::Utc::now());
+                let segs = l.enforce_retention();
+                (days, segs)
+            })
+            .await;
+            match r {
+                Ok((days, segs)) => {
+                    if let Err(e) = days {
+                        tracing::warn!(error = %e, "index retention failed");
+                    }
+                    if let Err(e) = segs {
+                        tracing::warn!(error = %e, "bus retention failed");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "retention task failed"),
+            }
+        }
+    });
+
+    println!("sen serving: console http://{http_local}/");
+    let mut pipeline_task = pipeline_task;
+    let mut pipeline_done = None;
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        r = &mut pipeline_task => {
+            tracing::error!(result = ?r, "analyzer pipeline stopped unexpectedly; shutting down");
+            pipeline_done = Some(r);
+        }
+    }
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    for l in listeners {
+        let _ = l.await;
+    }
+    if let Some(d) = demo_task {
+        let _ = d.await;
+    }
+    let _ = console.await;
+    drop(publisher);
+    publisher_task.shutdown().await;
+    let _ = stop_tx.send(true);
+    let result = match pipeline_done {
+        Some(r) => r,
+        None => pipeline_task.await,
+    };
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "pipeline failed"),
+        Err(e) => tracing::error!(error = %e, "pipeline task failed"),
+    }
+    let _ = housekeeping.await;
+    log.flush().ok();
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

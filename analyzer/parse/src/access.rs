@@ -289,7 +289,10 @@ pub(crate) fn write(e: &mut Event, a: &AccessLog<'_>) {
         }
     }
     if let Some(b) = a.bytes {
-        e.fields.insert("http.response.body.bytes".to_owned(), Value::Int(b.min(i64::MAX as u64) as i64));
+        e.fields.insert(
+            "http.response.body.bytes".to_owned(),
+            Value::Int(b.min(i64::MAX as u64) as i64),
+        );
     }
     if let Some(r) = a.referrer.filter(|r| !r.is_empty()) {
         set_str(e, "http.request.referrer", r);
@@ -307,7 +310,10 @@ mod tests {
     fn combined_and_common() {
         let a = parse(r#"83.149.9.216 - - [17/May/2015:10:05:03 +0000] "GET /a/b.png?x=1 HTTP/1.1" 200 203023 "http://semicomplete.com/" "Mozilla/5.0 (Macintosh)""#).unwrap();
         assert_eq!(a.client, Some("83.149.9.216"));
-        assert_eq!((a.method, a.target, a.protocol), (Some("GET"), Some("/a/b.png?x=1"), Some("HTTP/1.1")));
+        assert_eq!(
+            (a.method, a.target, a.protocol),
+            (Some("GET"), Some("/a/b.png?x=1"), Some("HTTP/1.1"))
+        );
         assert_eq!((a.status, a.bytes), (Some(200), Some(203023)));
         assert_eq!(a.user_agent, Some("Mozilla/5.0 (Macintosh)"));
         let a = parse(r#"127.0.0.1 bob frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326"#).unwrap();
@@ -316,7 +322,13 @@ mod tests {
         assert!(parse("- - - [-] \"-\" - -").is_ok());
         assert_eq!(parse("- - - [1234] - - -"), Err(AccessError::Timestamp));
         assert!(parse("not a common log line").is_err());
-        let a = parse(r#"www.example.com:80 1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 -"#).unwrap();
-        assert_eq!((a.vhost, a.client, a.bytes), (Some("www.example.com:80"), Some("1.2.3.4"), None));
+        let a = parse(
+            r#"www.example.com:80 1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 -"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (a.vhost, a.client, a.bytes),
+            (Some("www.example.com:80"), Some("1.2.3.4"), None)
+        );
     }
 }

@@ -98,7 +98,8 @@ pub fn parse(s: &str) -> Result<Cef<'_>, CefError> {
         p += 1;
     }
     let ext = body.get(p..).unwrap_or_default();
-    let [version, device_vendor, device_product, device_version, signature_id, name, severity] = fields;
+    let [version, device_vendor, device_product, device_version, signature_id, name, severity] =
+        fields;
     Ok(Cef {
         version: trim_cow(version),
         device_vendor,
@@ -178,7 +179,8 @@ pub fn extensions(ext: &str) -> Vec<(&str, Cow<'_, str>)> {
         let vend = keys.get(i + 1).map_or(b.len(), |&(next, _)| next);
         let key = ext.get(ks..eq).unwrap_or_default();
         let raw = ext.get(eq + 1..vend).unwrap_or_default().trim_matches([' ', '\t']);
-        let value = if raw.contains('\\') { Cow::Owned(unescape_value(raw)) } else { Cow::Borrowed(raw) };
+        let value =
+            if raw.contains('\\') { Cow::Owned(unescape_value(raw)) } else { Cow::Borrowed(raw) };
         out.push((key, value));
     }
     out
@@ -279,9 +281,20 @@ fn mapping(key: &str) -> Option<(&'static str, Kind)> {
 /// The label key of a custom field (`cs1` → `cs1Label`), if `key` is one.
 fn label_key(key: &str) -> Option<String> {
     const PREFIXES: [&str; 14] = [
-        "cs", "cn", "cfp", "c6a", "deviceCustomString", "deviceCustomNumber",
-        "deviceCustomFloatingPoint", "deviceCustomIPv6Address", "deviceCustomDate", "flexString",
-        "flexNumber", "flexDate", "cfp", "c6a",
+        "cs",
+        "cn",
+        "cfp",
+        "c6a",
+        "deviceCustomString",
+        "deviceCustomNumber",
+        "deviceCustomFloatingPoint",
+        "deviceCustomIPv6Address",
+        "deviceCustomDate",
+        "flexString",
+        "flexNumber",
+        "flexDate",
+        "cfp",
+        "c6a",
     ];
     let digits = key.bytes().rev().take_while(u8::is_ascii_digit).count();
     if digits == 0 || digits > 2 {
@@ -331,10 +344,10 @@ pub(crate) fn apply(e: &mut Event, c: &Cef<'_>, ctx: &Context) {
         let v: &str = value;
         if let Some((path, kind)) = mapping(key) {
             apply_value(e, path, kind, v, ctx);
-        } else if let Some(label_key) = label_key(key) {
-            if let Some(label) = c.get(&label_key).map(str::trim).filter(|l| !l.is_empty()) {
-                e.fields.insert(ecs::join("cef.custom", label), Value::Str(v.to_owned()));
-            }
+        } else if let Some(label_key) = label_key(key)
+            && let Some(label) = c.get(&label_key).map(str::trim).filter(|l| !l.is_empty())
+        {
+            e.fields.insert(ecs::join("cef.custom", label), Value::Str(v.to_owned()));
         }
     }
     if let Some(name) = e.get_str("destination.user.name").map(str::to_owned) {

@@ -3,16 +3,16 @@
 //! and nginx error logs (`2021/04/01 13:02:31 [error] 31#31: *1 msg, client: ip, server: s, …`).
 
 use chrono::NaiveDate;
-use nom::bytes::complete::{take_until, take_while1, take_while_m_n};
+use nom::bytes::complete::{take_until, take_while_m_n, take_while1};
 use nom::character::complete::{char, digit1, space0, space1};
 use nom::combinator::{opt, recognize};
 use nom::sequence::{delimited, terminated};
 use nom::{IResult, Parser};
 use sen_core::event::Event;
 
+use crate::Context;
 use crate::ecs::{self, set_str};
 use crate::time::{self, LogTime};
-use crate::Context;
 
 /// A parsed Apache error log line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -62,11 +62,12 @@ pub(crate) fn split_host_port(s: &str) -> (&str, Option<&str>) {
     if ecs::parse_ip(s).is_some() {
         return (s, None);
     }
-    if let Some((h, p)) = s.rsplit_once(':') {
-        if !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()) {
-            let h = h.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(h);
-            return (h, Some(p));
-        }
+    if let Some((h, p)) = s.rsplit_once(':')
+        && !p.is_empty()
+        && p.bytes().all(|c| c.is_ascii_digit())
+    {
+        let h = h.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(h);
+        return (h, Some(p));
     }
     (s, None)
 }
@@ -102,7 +103,9 @@ pub fn parse_apache(line: &str) -> Option<ApacheError<'_>> {
                 }
                 None => out.pid = Some(p.trim()),
             }
-        } else if let Some(c) = inside.strip_prefix("client ").or_else(|| inside.strip_prefix("remote ")) {
+        } else if let Some(c) =
+            inside.strip_prefix("client ").or_else(|| inside.strip_prefix("remote "))
+        {
             if out.client.is_none() {
                 let (h, p) = split_host_port(c.trim());
                 out.client = Some(h);
@@ -115,9 +118,7 @@ pub fn parse_apache(line: &str) -> Option<ApacheError<'_>> {
             };
             if !LEVELS.contains(&level) {
                 // Not a header group: the message starts here.
-                if out.timestamp.is_none() {
-                    return None;
-                }
+                out.timestamp?;
                 let start = line.len().saturating_sub(rest.len() + inside.len() + 2);
                 out.message = line.get(start..).unwrap_or_default().trim();
                 return Some(out);
@@ -172,7 +173,11 @@ pub(crate) fn write_apache(e: &mut Event, a: &ApacheError<'_>) {
     }
     // 2.4 error codes: `AH00957: …`
     let code = a.message.as_bytes();
-    if code.len() > 8 && code.starts_with(b"AH") && code.get(7) == Some(&b':') && time::digit_run(code, 2) == 5 {
+    if code.len() > 8
+        && code.starts_with(b"AH")
+        && code.get(7) == Some(&b':')
+        && time::digit_run(code, 2) == 5
+    {
         set_str(e, "error.code", a.message.get(..7).unwrap_or_default());
     }
 }
@@ -196,7 +201,11 @@ pub struct NginxError<'a> {
     pub details: Vec<(&'a str, &'a str)>,
 }
 
-fn nginx_header(i: &str) -> IResult<&str, (&str, &str, &str, Option<(&str, Option<&str>)>, Option<&str>)> {
+/// date, time, level, `pid#tid`, `*cid`.
+type NginxHeader<'a> =
+    (&'a str, &'a str, &'a str, Option<(&'a str, Option<&'a str>)>, Option<&'a str>);
+
+fn nginx_header(i: &str) -> IResult<&str, NginxHeader<'_>> {
     let date = recognize((
         take_while_m_n(4, 4, |c: char| c.is_ascii_digit()),
         char('/'),
@@ -212,7 +221,8 @@ fn nginx_header(i: &str) -> IResult<&str, (&str, &str, &str, Option<(&str, Optio
         take_while_m_n(2, 2, |c: char| c.is_ascii_digit()),
     ));
     let level = delimited(char('['), take_while1(|c: char| c.is_ascii_alphabetic()), char(']'));
-    let pid_tid = terminated((digit1, char('#'), digit1).map(|(p, _, t)| (p, Some(t))), (char(':'), space0));
+    let pid_tid =
+        terminated((digit1, char('#'), digit1).map(|(p, _, t)| (p, Some(t))), (char(':'), space0));
     let cid = delimited(char('*'), digit1, space1);
     (
         terminated(date, char(' ')),
@@ -228,7 +238,11 @@ fn nginx_header(i: &str) -> IResult<&str, (&str, &str, &str, Option<(&str, Optio
 pub fn parse_nginx(line: &str) -> Option<NginxError<'_>> {
     let (rest, (date, hms, level, pid_tid, cid)) = nginx_header(line).ok()?;
     let b = date.as_bytes();
-    let d = NaiveDate::from_ymd_opt(time::digits(b, 0, 4)? as i32, time::digits(b, 5, 2)?, time::digits(b, 8, 2)?)?;
+    let d = NaiveDate::from_ymd_opt(
+        time::digits(b, 0, 4)? as i32,
+        time::digits(b, 5, 2)?,
+        time::digits(b, 8, 2)?,
+    )?;
     let (t, _) = time::hms_frac(hms.as_bytes(), 0)?;
     let mut out = NginxError {
         timestamp: Some(d.and_time(t)),
@@ -247,12 +261,16 @@ pub fn parse_nginx(line: &str) -> Option<NginxError<'_>> {
             let key = key.trim();
             let (value, next) = if let Some(q) = after.strip_prefix('"') {
                 match q.find('"') {
-                    Some(end) => (q.get(..end).unwrap_or_default(), q.get(end + 1..).unwrap_or_default()),
+                    Some(end) => {
+                        (q.get(..end).unwrap_or_default(), q.get(end + 1..).unwrap_or_default())
+                    }
                     None => (q, ""),
                 }
             } else {
                 match after.find(", ") {
-                    Some(end) => (after.get(..end).unwrap_or_default(), after.get(end..).unwrap_or_default()),
+                    Some(end) => {
+                        (after.get(..end).unwrap_or_default(), after.get(end..).unwrap_or_default())
+                    }
                     None => (after, ""),
                 }
             };
@@ -297,7 +315,9 @@ pub(crate) fn apply_nginx(e: &mut Event, line: &str, ctx: &Context) -> bool {
             "referrer" => ecs::set_opt(e, "http.request.referrer", v),
             "request" => {
                 let mut parts = v.split(' ');
-                if let (Some(m), Some(u), Some(p), None) = (parts.next(), parts.next(), parts.next(), parts.next()) {
+                if let (Some(m), Some(u), Some(p), None) =
+                    (parts.next(), parts.next(), parts.next(), parts.next())
+                {
                     set_str(e, "http.request.method", m);
                     set_str(e, "url.original", u);
                     set_str(e, "http.version", p.strip_prefix("HTTP/").unwrap_or(p));
@@ -317,14 +337,27 @@ mod tests {
 
     #[test]
     fn apache_22_and_24() {
-        let a = parse_apache("[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6").unwrap();
-        assert_eq!((a.level, a.message), (Some("error"), "mod_jk child workerEnv in error state 6"));
+        let a = parse_apache(
+            "[Sun Dec 04 04:47:44 2005] [error] mod_jk child workerEnv in error state 6",
+        )
+        .unwrap();
+        assert_eq!(
+            (a.level, a.message),
+            (Some("error"), "mod_jk child workerEnv in error state 6")
+        );
         let a = parse_apache("[Tue Jun 08 11:54:08.929301 2021] [php7:emerg] [pid 1374899] [client 95.223.77.60:41888] rest [x]").unwrap();
-        assert_eq!((a.module, a.level, a.pid, a.client, a.client_port), (Some("php7"), Some("emerg"), Some("1374899"), Some("95.223.77.60"), Some("41888")));
+        assert_eq!(
+            (a.module, a.level, a.pid, a.client, a.client_port),
+            (Some("php7"), Some("emerg"), Some("1374899"), Some("95.223.77.60"), Some("41888"))
+        );
         assert_eq!(a.message, "rest [x]");
         let a = parse_apache("[01/Mar/2021:12:00:19 +0000] [ab:alert] [pid 4803:tid 3814] [client eda7:35d:3ceb:ef1e:2133:e7bf:116e:24cc:24259] I'll").unwrap();
-        assert_eq!((a.tid, a.client, a.client_port), (Some("3814"), Some("eda7:35d:3ceb:ef1e:2133:e7bf:116e:24cc"), Some("24259")));
-        let a = parse_apache("[error] [client 64.94.163.159] Client sent malformed Host header").unwrap();
+        assert_eq!(
+            (a.tid, a.client, a.client_port),
+            (Some("3814"), Some("eda7:35d:3ceb:ef1e:2133:e7bf:116e:24cc"), Some("24259"))
+        );
+        let a = parse_apache("[error] [client 64.94.163.159] Client sent malformed Host header")
+            .unwrap();
         assert_eq!((a.timestamp, a.client), (None, Some("64.94.163.159")));
         let a = parse_apache("[Sun Dec 04 04:47:44 2005] [notice] [something] else").unwrap();
         assert_eq!(a.message, "[something] else");
@@ -334,10 +367,22 @@ mod tests {
     #[test]
     fn nginx() {
         let n = parse_nginx("2021/04/01 13:02:31 [error] 31#31: *1 open() \"/x\" failed (2: No such file or directory), client: 172.17.0.1, server: localhost, request: \"POST /not-found HTTP/1.1\", host: \"localhost:8081\"").unwrap();
-        assert_eq!((n.level, n.pid, n.tid, n.connection_id), ("error", Some("31"), Some("31"), Some("1")));
+        assert_eq!(
+            (n.level, n.pid, n.tid, n.connection_id),
+            ("error", Some("31"), Some("31"), Some("1"))
+        );
         assert_eq!(n.message, "open() \"/x\" failed (2: No such file or directory)");
-        assert_eq!(n.details, vec![("client", "172.17.0.1"), ("server", "localhost"), ("request", "POST /not-found HTTP/1.1"), ("host", "localhost:8081")]);
-        let n = parse_nginx("2021/06/17 19:25:59 [notice] 133309#133309: signal process started").unwrap();
+        assert_eq!(
+            n.details,
+            vec![
+                ("client", "172.17.0.1"),
+                ("server", "localhost"),
+                ("request", "POST /not-found HTTP/1.1"),
+                ("host", "localhost:8081")
+            ]
+        );
+        let n = parse_nginx("2021/06/17 19:25:59 [notice] 133309#133309: signal process started")
+            .unwrap();
         assert_eq!(n.message, "signal process started");
         let n = parse_nginx("2014/12/30 06:07:37 [warn] 80:2 yadda yadda").unwrap();
         assert_eq!(n.message, "80:2 yadda yadda");

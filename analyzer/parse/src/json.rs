@@ -6,9 +6,14 @@ use sen_core::event::{EVENT_ORIGINAL, Event, TAG_PARSE_FAILURE, TIMESTAMP, Value
 use crate::{Context, Format, Outcome, ParseError, Parser};
 
 /// A JSON line: must be one object.
-pub(crate) fn parse_line(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Result<(), ParseError> {
-    let v: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| ParseError::new("json", format!("invalid JSON: {e}")))?;
+pub(crate) fn parse_line(
+    event: &mut Event,
+    line: &str,
+    ctx: &Context,
+    out: &mut Outcome,
+) -> Result<(), ParseError> {
+    let v: serde_json::Value = serde_json::from_str(line)
+        .map_err(|e| ParseError::new("json", format!("invalid JSON: {e}")))?;
     match v {
         serde_json::Value::Object(obj) => {
             normalize_object(event, obj, ctx, out);
@@ -33,7 +38,9 @@ pub(crate) fn normalize_object(
     out: &mut Outcome,
 ) {
     out.push(Parser::Json);
-    let Ok(mut flat) = sen_core::event::flatten_json(serde_json::Value::Object(obj)) else { return };
+    let Ok(mut flat) = sen_core::event::flatten_json(serde_json::Value::Object(obj)) else {
+        return;
+    };
 
     // The raw line to parse, if any: `event.original` (explicit), else `message`.
     let explicit_original = match flat.remove(EVENT_ORIGINAL) {
@@ -52,12 +59,12 @@ pub(crate) fn normalize_object(
             }
         }
         event.original = raw;
-    } else if let Some(Value::Str(m)) = flat.get("message") {
-        if let Ok(parsed) = parse_raw(m, ctx, out) {
-            merge(event, parsed);
-            if let Some(Value::Str(m)) = flat.remove("message") {
-                event.original = m;
-            }
+    } else if let Some(Value::Str(m)) = flat.get("message")
+        && let Ok(parsed) = parse_raw(m, ctx, out)
+    {
+        merge(event, parsed);
+        if let Some(Value::Str(m)) = flat.remove("message") {
+            event.original = m;
         }
     }
 

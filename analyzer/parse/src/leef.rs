@@ -57,7 +57,9 @@ pub enum LeefError {
     #[error("expecting `LEEF:` at the start")]
     NotLeef,
     /// Fewer than five `|`-terminated header fields.
-    #[error("incomplete header: expecting version|vendor|product|version|event id|, found {0} fields")]
+    #[error(
+        "incomplete header: expecting version|vendor|product|version|event id|, found {0} fields"
+    )]
     IncompleteHeader(usize),
 }
 
@@ -77,11 +79,11 @@ pub fn parse(s: &str) -> Result<Leef<'_>, LeefError> {
     let mut attrs = rest;
     if version.starts_with('2') {
         // 2.0: a delimiter field, unless the sender skipped it.
-        if let Some((d, after)) = rest.split_once('|') {
-            if let Some(c) = delimiter_spec(d) {
-                delimiter = c;
-                attrs = after;
-            }
+        if let Some((d, after)) = rest.split_once('|')
+            && let Some(c) = delimiter_spec(d)
+        {
+            delimiter = c;
+            attrs = after;
         }
     }
     let attributes = if attrs.contains(delimiter) || !attrs.contains('=') {
@@ -103,13 +105,17 @@ fn delimiter_spec(d: &str) -> Option<char> {
     if d.contains('=') {
         return None;
     }
-    let hex = d.strip_prefix("0x").or_else(|| d.strip_prefix("0X")).or_else(|| d.strip_prefix('x')).or_else(|| d.strip_prefix('X'));
-    if let Some(h) = hex {
-        if !h.is_empty() && h.len() <= 4 {
-            if let Ok(v) = u32::from_str_radix(h, 16) {
-                return char::from_u32(v);
-            }
-        }
+    let hex = d
+        .strip_prefix("0x")
+        .or_else(|| d.strip_prefix("0X"))
+        .or_else(|| d.strip_prefix('x'))
+        .or_else(|| d.strip_prefix('X'));
+    if let Some(h) = hex
+        && !h.is_empty()
+        && h.len() <= 4
+        && let Ok(v) = u32::from_str_radix(h, 16)
+    {
+        return char::from_u32(v);
     }
     if d == "\\t" {
         return Some('\t');
@@ -200,10 +206,10 @@ pub(crate) fn apply(e: &mut Event, l: &Leef<'_>, ctx: &Context) {
             _ => {}
         }
     }
-    if let Some(dev) = l.get("devTime") {
-        if let Some(t) = dev_time(dev, l.get("devTimeFormat"), ctx) {
-            e.timestamp = t;
-        }
+    if let Some(dev) = l.get("devTime")
+        && let Some(t) = dev_time(dev, l.get("devTimeFormat"), ctx)
+    {
+        e.timestamp = t;
     }
 }
 
@@ -319,7 +325,10 @@ mod tests {
 
     #[test]
     fn leef1_tabs() {
-        let l = parse("LEEF:1.0|Microsoft|MSExchange|4.0 SP1|15345|src=10.50.1.1\tdst=2.10.20.20\tspt=1200").unwrap();
+        let l = parse(
+            "LEEF:1.0|Microsoft|MSExchange|4.0 SP1|15345|src=10.50.1.1\tdst=2.10.20.20\tspt=1200",
+        )
+        .unwrap();
         assert_eq!(l.vendor, "Microsoft");
         assert_eq!(l.get("dst"), Some("2.10.20.20"));
         assert_eq!(l.attributes.len(), 3);
@@ -327,7 +336,8 @@ mod tests {
 
     #[test]
     fn leef2_delimiters() {
-        let l = parse("LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.5^sev=5").unwrap();
+        let l = parse("LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.5^sev=5")
+            .unwrap();
         assert_eq!((l.delimiter, l.get("sev")), ('^', Some("5")));
         let l = parse("LEEF:2.0|V|P|1|E|0x7c|a=1|b=2").unwrap();
         assert_eq!((l.delimiter, l.get("b")), ('|', Some("2")));
@@ -339,7 +349,10 @@ mod tests {
     #[test]
     fn java_formats() {
         assert_eq!(java_to_chrono("MMM dd yyyy HH:mm:ss").0, "%b %d %Y %H:%M:%S");
-        assert_eq!(java_to_chrono("yyyy-MM-dd'T'HH:mm:ss.SSSZ"), ("%Y-%m-%dT%H:%M:%S.%3f%z".into(), true));
+        assert_eq!(
+            java_to_chrono("yyyy-MM-dd'T'HH:mm:ss.SSSZ"),
+            ("%Y-%m-%dT%H:%M:%S.%3f%z".into(), true)
+        );
         let ctx = Context::new(Utc::now());
         let t = dev_time("Oct 05 2018 13:20:30", Some("MMM dd yyyy HH:mm:ss"), &ctx).unwrap();
         assert_eq!(t.to_rfc3339(), "2018-10-05T13:20:30+00:00");

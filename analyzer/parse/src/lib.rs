@@ -304,7 +304,10 @@ fn finish(event: &mut Event, ctx: &Context) {
         event.fields.insert("event.kind".to_owned(), Value::Str("event".to_owned()));
     }
     if let Some(ip) = ctx.peer_ip {
-        event.fields.entry("log.source.address".to_owned()).or_insert_with(|| Value::Str(ip.to_string()));
+        event
+            .fields
+            .entry("log.source.address".to_owned())
+            .or_insert_with(|| Value::Str(ip.to_string()));
     }
 }
 
@@ -353,12 +356,12 @@ fn auto(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Resu
         }
         return rfc3164(event, t, ctx, out);
     }
-    if time::month_abbr(b).is_some() || (b.len() > 10 && b.get(4) == Some(&b'-') && first.is_ascii_digit()) {
-        if let Some(s) = syslog::parse_3164(t) {
-            if s.timestamp.is_some() {
-                return finish_3164(event, &s, ctx, out);
-            }
-        }
+    if (time::month_abbr(b).is_some()
+        || (b.len() > 10 && b.get(4) == Some(&b'-') && first.is_ascii_digit()))
+        && let Some(s) = syslog::parse_3164(t)
+        && s.timestamp.is_some()
+    {
+        return finish_3164(event, &s, ctx, out);
     }
     if first == b'[' {
         if errorlog::apply_apache(event, t, ctx) {
@@ -376,7 +379,12 @@ fn auto(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Resu
     Err(ParseError::new("auto", "no parser recognized the line"))
 }
 
-fn rfc5424(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Result<(), ParseError> {
+fn rfc5424(
+    event: &mut Event,
+    line: &str,
+    ctx: &Context,
+    out: &mut Outcome,
+) -> Result<(), ParseError> {
     match syslog::parse_5424(line) {
         Ok(s) => {
             out.push(Parser::Rfc5424);
@@ -397,7 +405,12 @@ fn rfc5424(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> R
     }
 }
 
-fn rfc3164(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Result<(), ParseError> {
+fn rfc3164(
+    event: &mut Event,
+    line: &str,
+    ctx: &Context,
+    out: &mut Outcome,
+) -> Result<(), ParseError> {
     match syslog::parse_3164(line) {
         Some(s) => finish_3164(event, &s, ctx, out),
         None => Err(ParseError::new("rfc3164", "expecting `<PRI>` or a timestamp at the start")),
@@ -424,12 +437,12 @@ fn header_before(event: &mut Event, line: &str, at: usize, ctx: &Context, out: &
     if prefix.is_empty() {
         return;
     }
-    if syslog::looks_like_5424(prefix.as_bytes()) {
-        if let Ok(s) = syslog::parse_5424(prefix) {
-            out.push(Parser::Rfc5424);
-            syslog::apply_5424(event, &s);
-            return;
-        }
+    if syslog::looks_like_5424(prefix.as_bytes())
+        && let Ok(s) = syslog::parse_5424(prefix)
+    {
+        out.push(Parser::Rfc5424);
+        syslog::apply_5424(event, &s);
+        return;
     }
     if let Some(s) = syslog::parse_3164(prefix) {
         out.push(Parser::Rfc3164);

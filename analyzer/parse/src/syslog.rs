@@ -10,9 +10,9 @@ use std::borrow::Cow;
 use chrono::{DateTime, FixedOffset, Utc};
 use sen_core::event::Event;
 
+use crate::Context;
 use crate::ecs::{self, set_str};
 use crate::time::{self, LogTime};
-use crate::Context;
 
 /// Byte order mark that may start an RFC 5424 MSG.
 const BOM: &str = "\u{feff}";
@@ -78,7 +78,8 @@ const E_PRI_RANGE: &str = "expecting a priority value in the range 1-191 or equa
 const E_VERSION: &str = "expecting a version value in the range 1-999";
 const E_SP: &str = "expecting a space";
 const E_TIMESTAMP: &str = "expecting a RFC3339MICRO timestamp or a nil value";
-const E_HOSTNAME: &str = "expecting a hostname (1-255 printable US-ASCII characters) or a nil value";
+const E_HOSTNAME: &str =
+    "expecting a hostname (1-255 printable US-ASCII characters) or a nil value";
 const E_APPNAME: &str = "expecting an app-name (1-48 printable US-ASCII characters) or a nil value";
 const E_PROCID: &str = "expecting a procid (1-128 printable US-ASCII characters) or a nil value";
 const E_MSGID: &str = "expecting a msgid (1-32 printable US-ASCII characters) or a nil value";
@@ -124,7 +125,11 @@ pub(crate) fn looks_like_5424(b: &[u8]) -> bool {
 pub fn parse_5424(input: &str) -> Result<Syslog5424<'_>, Syslog5424Error<'_>> {
     let b = input.as_bytes();
     let mut out = Syslog5424::default();
-    fn fail<'a>(reason: &'static str, column: usize, partial: Option<Syslog5424<'a>>) -> Syslog5424Error<'a> {
+    fn fail<'a>(
+        reason: &'static str,
+        column: usize,
+        partial: Option<Syslog5424<'a>>,
+    ) -> Syslog5424Error<'a> {
         Syslog5424Error { reason, column, partial }
     }
     let (priority, mut p) = pri(b, true).map_err(|(r, c)| fail(r, c, None))?;
@@ -231,7 +236,8 @@ fn header_field(input: &str, p: usize, max: usize) -> Result<(Option<&str>, usiz
     if len == 0 {
         return Err(p);
     }
-    if let Some(bad) = rest.get(..len).and_then(|f| f.iter().position(|c| !(33..=126).contains(c))) {
+    if let Some(bad) = rest.get(..len).and_then(|f| f.iter().position(|c| !(33..=126).contains(c)))
+    {
         return Err(p + bad);
     }
     if len > max {
@@ -371,10 +377,11 @@ pub fn parse_3164(input: &str) -> Option<Syslog3164<'_>> {
     }
     let rest = b.get(p..).unwrap_or_default();
     if let Some((month, day, year, t, n)) = time::bsd(rest) {
-        out.timestamp = Some(match year.and_then(|y| chrono::NaiveDate::from_ymd_opt(y, month, day)) {
-            Some(d) => LogTime::Local(d.and_time(t)),
-            None => LogTime::YearLess { month, day, time: t },
-        });
+        out.timestamp =
+            Some(match year.and_then(|y| chrono::NaiveDate::from_ymd_opt(y, month, day)) {
+                Some(d) => LogTime::Local(d.and_time(t)),
+                None => LogTime::YearLess { month, day, time: t },
+            });
         p += n;
         // Optional zone word (`UTC`, `GMT`) and a colon (Cisco).
         let after = b.get(p..).unwrap_or_default();
@@ -476,13 +483,21 @@ fn tag_at(input: &str, p: usize) -> Option<(&str, Option<&str>, usize)> {
             let next = b.get(q + 1..)?;
             // `syslogd 1.4.1: restart.`
             let vlen = next.iter().take_while(|c| c.is_ascii_digit() || **c == b'.').count();
-            if vlen > 0 && next.first().is_some_and(u8::is_ascii_digit) && next.get(vlen) == Some(&b':') {
+            if vlen > 0
+                && next.first().is_some_and(u8::is_ascii_digit)
+                && next.get(vlen) == Some(&b':')
+            {
                 let q2 = q + 1 + vlen + 1;
                 let q2 = if b.get(q2) == Some(&b' ') { q2 + 1 } else { q2 };
                 return Some((name, None, q2));
             }
             // `apache_error [Tue Jun 08 …] …`
-            if next.first() == Some(&b'[') && name.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/')) && !name.bytes().all(|c| c.is_ascii_digit()) {
+            if next.first() == Some(&b'[')
+                && name
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/'))
+                && !name.bytes().all(|c| c.is_ascii_digit())
+            {
                 return Some((name, None, q + 1));
             }
             None
@@ -610,14 +625,23 @@ mod tests {
         let s = parse_3164("<133>Jun 13 16:33:35 haproxy[73411]: Proxy started.").unwrap();
         assert_eq!((s.hostname, s.appname, s.procid), (None, Some("haproxy"), Some("73411")));
         let s = parse_3164("<166>Jul  6 20:33:28 ABC-1-234567 Some message here").unwrap();
-        assert_eq!((s.hostname, s.appname, s.message), (Some("ABC-1-234567"), None, "Some message here"));
+        assert_eq!(
+            (s.hostname, s.appname, s.message),
+            (Some("ABC-1-234567"), None, "Some message here")
+        );
         let s = parse_3164("2024-01-02T03:04:05.123456+01:00 web1 sshd[42]: hello").unwrap();
         assert!(matches!(s.timestamp, Some(LogTime::Zoned(_))));
-        assert_eq!((s.hostname, s.appname, s.procid, s.message), (Some("web1"), Some("sshd"), Some("42"), "hello"));
+        assert_eq!(
+            (s.hostname, s.appname, s.procid, s.message),
+            (Some("web1"), Some("sshd"), Some("42"), "hello")
+        );
         let s = parse_3164("Jun 19 04:09:11 combo syslogd 1.4.1: restart.").unwrap();
         assert_eq!((s.appname, s.message), (Some("syslogd"), "restart."));
         let s = parse_3164("<131>Jun 8 11:54:08 master apache_error [Tue Jun 08] x").unwrap();
-        assert_eq!((s.hostname, s.appname, s.message), (Some("master"), Some("apache_error"), "[Tue Jun 08] x"));
+        assert_eq!(
+            (s.hostname, s.appname, s.message),
+            (Some("master"), Some("apache_error"), "[Tue Jun 08] x")
+        );
         let s = parse_3164("<13>hello").unwrap();
         assert_eq!((s.timestamp, s.message), (None, "hello"));
         assert!(parse_3164("hello").is_none());

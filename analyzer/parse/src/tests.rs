@@ -85,24 +85,82 @@ fn sshd_failed_password() {
     assert_eq!(s(&e, "event.dataset"), Some("system.auth"));
     assert_eq!(s(&e, "event.kind"), Some("event"));
     assert!(s(&e, "message").unwrap().starts_with("Failed password"));
-    assert_eq!(e.original, "Mar 29 23:18:33 ip-10-77-20-248 sshd[6402]: Failed password for invalid user admin from 218.60.136.106 port 56338 ssh2");
+    assert_eq!(
+        e.original,
+        "Mar 29 23:18:33 ip-10-77-20-248 sshd[6402]: Failed password for invalid user admin from 218.60.136.106 port 56338 ssh2"
+    );
 }
 
 #[test]
 fn sshd_variants() {
     let cases: &[(&str, &str, Option<&str>, Option<&str>)] = &[
-        ("Accepted publickey for ubuntu from 85.245.107.41 port 54259 ssh2: RSA SHA256:abc", "ssh_login", Some("success"), Some("ubuntu")),
+        (
+            "Accepted publickey for ubuntu from 85.245.107.41 port 54259 ssh2: RSA SHA256:abc",
+            "ssh_login",
+            Some("success"),
+            Some("ubuntu"),
+        ),
         ("Invalid user  from 34.204.227.175", "ssh_login", Some("failure"), None),
-        ("Disconnected from invalid user admin 1.2.3.4 port 22 [preauth]", "ssh_disconnect", None, Some("admin")),
-        ("Connection closed by authenticating user root 1.2.3.4 port 5 [preauth]", "ssh_connection_closed", None, Some("root")),
-        ("Received disconnect from 24.151.103.17 port 56789:11: disconnected by user", "ssh_disconnect", None, None),
-        ("reverse mapping checking getaddrinfo for ns.example.com [173.234.31.186] failed - POSSIBLE BREAK-IN ATTEMPT!", "ssh_reverse_mapping_failed", None, None),
-        ("pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=183.93.215.158  user=root", "authentication_failure", Some("failure"), Some("root")),
-        ("PAM 5 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=46.30.160.83  user=root", "authentication_failure", Some("failure"), Some("root")),
-        ("pam_unix(sshd:session): session opened for user elastic_user_5 by (uid=0)", "session_opened", Some("success"), Some("elastic_user_5")),
-        ("message repeated 5 times: [ Failed password for root from 218.60.136.106 port 56338 ssh2]", "ssh_login", Some("failure"), Some("root")),
-        ("error: maximum authentication attempts exceeded for root from 190.178.62.6 port 56562 ssh2 [preauth]", "ssh_max_auth_exceeded", Some("failure"), Some("root")),
-        ("Did not receive identification string from 1.2.3.4 port 5", "ssh_no_identification", None, None),
+        (
+            "Disconnected from invalid user admin 1.2.3.4 port 22 [preauth]",
+            "ssh_disconnect",
+            None,
+            Some("admin"),
+        ),
+        (
+            "Connection closed by authenticating user root 1.2.3.4 port 5 [preauth]",
+            "ssh_connection_closed",
+            None,
+            Some("root"),
+        ),
+        (
+            "Received disconnect from 24.151.103.17 port 56789:11: disconnected by user",
+            "ssh_disconnect",
+            None,
+            None,
+        ),
+        (
+            "reverse mapping checking getaddrinfo for ns.example.com [173.234.31.186] failed - POSSIBLE BREAK-IN ATTEMPT!",
+            "ssh_reverse_mapping_failed",
+            None,
+            None,
+        ),
+        (
+            "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=183.93.215.158  user=root",
+            "authentication_failure",
+            Some("failure"),
+            Some("root"),
+        ),
+        (
+            "PAM 5 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=46.30.160.83  user=root",
+            "authentication_failure",
+            Some("failure"),
+            Some("root"),
+        ),
+        (
+            "pam_unix(sshd:session): session opened for user elastic_user_5 by (uid=0)",
+            "session_opened",
+            Some("success"),
+            Some("elastic_user_5"),
+        ),
+        (
+            "message repeated 5 times: [ Failed password for root from 218.60.136.106 port 56338 ssh2]",
+            "ssh_login",
+            Some("failure"),
+            Some("root"),
+        ),
+        (
+            "error: maximum authentication attempts exceeded for root from 190.178.62.6 port 56562 ssh2 [preauth]",
+            "ssh_max_auth_exceeded",
+            Some("failure"),
+            Some("root"),
+        ),
+        (
+            "Did not receive identification string from 1.2.3.4 port 5",
+            "ssh_no_identification",
+            None,
+            None,
+        ),
     ];
     for (msg, action, outcome, user) in cases {
         let line = format!("Apr  9 03:17:16 web sshd[1]: {msg}");
@@ -119,33 +177,60 @@ fn sshd_variants() {
 
 #[test]
 fn sudo_su_pam_logind() {
-    let (e, o) = run("Apr  9 18:42:32 host sudo:   ubuntu : TTY=pts/0 ; PWD=/home/ubuntu ; USER=root ; COMMAND=/usr/sbin/service metricbeat stop", Format::Auto);
+    let (e, o) = run(
+        "Apr  9 18:42:32 host sudo:   ubuntu : TTY=pts/0 ; PWD=/home/ubuntu ; USER=root ; COMMAND=/usr/sbin/service metricbeat stop",
+        Format::Auto,
+    );
     assert!(o.matched(Parser::Sudo));
     assert_eq!(s(&e, "user.name"), Some("ubuntu"));
     assert_eq!(s(&e, "user.effective.name"), Some("root"));
     assert_eq!(s(&e, "system.auth.sudo.command"), Some("/usr/sbin/service metricbeat stop"));
     assert_eq!(s(&e, "event.outcome"), Some("success"));
-    let (e, _) = run("Apr  9 18:42:32 host sudo:   bob : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/sh", Format::Auto);
+    let (e, _) = run(
+        "Apr  9 18:42:32 host sudo:   bob : 3 incorrect password attempts ; TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/sh",
+        Format::Auto,
+    );
     assert_eq!(s(&e, "event.outcome"), Some("failure"));
     assert_eq!(s(&e, "event.reason"), Some("3 incorrect password attempts"));
     let (e, o) = run("Apr  9 18:42:32 host su[12]: FAILED su for root by bob", Format::Auto);
     assert!(o.matched(Parser::Su));
-    assert_eq!((s(&e, "user.name"), s(&e, "user.effective.name"), s(&e, "event.outcome")), (Some("bob"), Some("root"), Some("failure")));
-    let (e, o) = run("Jun 15 04:06:18 combo su(pam_unix)[21416]: session opened for user cyrus by (uid=0)", Format::Auto);
+    assert_eq!(
+        (s(&e, "user.name"), s(&e, "user.effective.name"), s(&e, "event.outcome")),
+        (Some("bob"), Some("root"), Some("failure"))
+    );
+    let (e, o) = run(
+        "Jun 15 04:06:18 combo su(pam_unix)[21416]: session opened for user cyrus by (uid=0)",
+        Format::Auto,
+    );
     assert!(o.matched(Parser::Su));
-    assert_eq!((s(&e, "process.name"), s(&e, "user.name"), s(&e, "event.action")), (Some("su(pam_unix)"), Some("cyrus"), Some("session_opened")));
-    let (e, o) = run("Apr 19 13:17:01 host CRON[2886]: pam_unix(cron:session): session closed for user root", Format::Auto);
+    assert_eq!(
+        (s(&e, "process.name"), s(&e, "user.name"), s(&e, "event.action")),
+        (Some("su(pam_unix)"), Some("cyrus"), Some("session_opened"))
+    );
+    let (e, o) = run(
+        "Apr 19 13:17:01 host CRON[2886]: pam_unix(cron:session): session closed for user root",
+        Format::Auto,
+    );
     assert!(o.matched(Parser::Pam));
     assert_eq!((s(&e, "event.module"), s(&e, "user.name")), (Some("pam"), Some("root")));
     assert_eq!(list(&e, "event.type"), vec!["end"]);
-    let (e, o) = run("Mar 30 14:24:07 host systemd-logind[1118]: New session 193 of user ubuntu.", Format::Auto);
+    let (e, o) = run(
+        "Mar 30 14:24:07 host systemd-logind[1118]: New session 193 of user ubuntu.",
+        Format::Auto,
+    );
     assert!(o.matched(Parser::SystemdLogind));
-    assert_eq!((s(&e, "user.name"), s(&e, "systemd.logind.session_id")), (Some("ubuntu"), Some("193")));
+    assert_eq!(
+        (s(&e, "user.name"), s(&e, "systemd.logind.session_id")),
+        (Some("ubuntu"), Some("193"))
+    );
 }
 
 #[test]
 fn iptables_ufw() {
-    let (e, o) = run("Feb  5 06:30:36 host kernel: [ 8665.951930] [UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=203.0.113.7 DST=10.0.0.5 LEN=40 TOS=0x00 PREC=0x00 TTL=244 ID=13 PROTO=TCP SPT=46413 DPT=23 WINDOW=1024 RES=0x00 SYN URGP=0", Format::Auto);
+    let (e, o) = run(
+        "Feb  5 06:30:36 host kernel: [ 8665.951930] [UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=203.0.113.7 DST=10.0.0.5 LEN=40 TOS=0x00 PREC=0x00 TTL=244 ID=13 PROTO=TCP SPT=46413 DPT=23 WINDOW=1024 RES=0x00 SYN URGP=0",
+        Format::Auto,
+    );
     assert!(o.matched(Parser::Iptables), "{o}");
     assert_eq!(s(&e, "event.action"), Some("block"));
     assert_eq!(s(&e, "rule.name"), Some("UFW BLOCK"));
@@ -168,7 +253,10 @@ fn access_log_alone_and_in_syslog() {
     assert_eq!(ip(&e, "source.ip"), Some("83.149.9.216".parse().unwrap()));
     assert_eq!(s(&e, "user.name"), Some("bob"));
     assert_eq!(s(&e, "http.request.method"), Some("GET"));
-    assert_eq!((s(&e, "url.path"), s(&e, "url.query")), (Some("/presentations/x.png"), Some("a=1")));
+    assert_eq!(
+        (s(&e, "url.path"), s(&e, "url.query")),
+        (Some("/presentations/x.png"), Some("a=1"))
+    );
     assert_eq!(s(&e, "http.version"), Some("1.1"));
     assert_eq!(int(&e, "http.response.status_code"), Some(404));
     assert_eq!(int(&e, "http.response.body.bytes"), Some(203023));
@@ -184,29 +272,50 @@ fn access_log_alone_and_in_syslog() {
 
 #[test]
 fn apache_and_nginx_error() {
-    let (e, o) = run("[Tue Jun 08 11:54:08.929301 2021] [php7:emerg] [pid 1374899] [client 95.223.77.60:41888] AH00957: boom", Format::Auto);
+    let (e, o) = run(
+        "[Tue Jun 08 11:54:08.929301 2021] [php7:emerg] [pid 1374899] [client 95.223.77.60:41888] AH00957: boom",
+        Format::Auto,
+    );
     assert!(o.matched(Parser::ApacheError), "{o}");
     assert_eq!(ts(&e), "2021-06-08T11:54:08.929301+00:00");
     assert_eq!((s(&e, "log.level"), s(&e, "apache.error.module")), (Some("emerg"), Some("php7")));
     assert_eq!((int(&e, "process.pid"), int(&e, "source.port")), (Some(1374899), Some(41888)));
     assert_eq!((s(&e, "message"), s(&e, "error.code")), (Some("AH00957: boom"), Some("AH00957")));
-    let (e, o) = run("2021/04/01 13:02:31 [error] 31#31: *1 open() failed, client: 172.17.0.1, server: localhost, request: \"POST /nf HTTP/1.1\", host: \"localhost:8081\"", Format::Auto);
+    let (e, o) = run(
+        "2021/04/01 13:02:31 [error] 31#31: *1 open() failed, client: 172.17.0.1, server: localhost, request: \"POST /nf HTTP/1.1\", host: \"localhost:8081\"",
+        Format::Auto,
+    );
     assert!(o.matched(Parser::NginxError), "{o}");
     assert_eq!((s(&e, "log.level"), s(&e, "message")), (Some("error"), Some("open() failed")));
-    assert_eq!((s(&e, "http.request.method"), s(&e, "url.domain"), int(&e, "url.port")), (Some("POST"), Some("localhost"), Some(8081)));
+    assert_eq!(
+        (s(&e, "http.request.method"), s(&e, "url.domain"), int(&e, "url.port")),
+        (Some("POST"), Some("localhost"), Some(8081))
+    );
 }
 
 #[test]
 fn rfc5424_fields() {
-    let (e, o) = run("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 42 ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\"] \u{feff}An application event log entry", Format::Auto);
+    let (e, o) = run(
+        "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 42 ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\"] \u{feff}An application event log entry",
+        Format::Auto,
+    );
     assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc5424]);
     assert_eq!(ts(&e), "2003-10-11T22:14:15.003+00:00");
     assert_eq!(int(&e, "log.syslog.priority"), Some(165));
-    assert_eq!((s(&e, "log.syslog.facility.name"), int(&e, "log.syslog.facility.code")), (Some("local4"), Some(20)));
-    assert_eq!((s(&e, "log.syslog.severity.name"), s(&e, "log.level")), (Some("notice"), Some("notice")));
+    assert_eq!(
+        (s(&e, "log.syslog.facility.name"), int(&e, "log.syslog.facility.code")),
+        (Some("local4"), Some(20))
+    );
+    assert_eq!(
+        (s(&e, "log.syslog.severity.name"), s(&e, "log.level")),
+        (Some("notice"), Some("notice"))
+    );
     assert_eq!((s(&e, "log.syslog.version"), s(&e, "log.syslog.msgid")), (Some("1"), Some("ID47")));
     assert_eq!((s(&e, "log.syslog.appname"), int(&e, "process.pid")), (Some("evntslog"), Some(42)));
-    assert_eq!(s(&e, "log.syslog.structured_data.exampleSDID@32473.eventSource"), Some("Application"));
+    assert_eq!(
+        s(&e, "log.syslog.structured_data.exampleSDID@32473.eventSource"),
+        Some("Application")
+    );
     assert_eq!(s(&e, "message"), Some("An application event log entry"));
     assert_eq!(s(&e, "host.hostname"), Some("mymachine.example.com"));
 }
@@ -243,7 +352,10 @@ fn cef_with_syslog_header() {
     assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Cef], "{o}");
     assert_eq!(s(&e, "host.name"), Some("fw01"));
     assert_eq!(s(&e, "observer.vendor"), Some("Vendor|X"));
-    assert_eq!((s(&e, "observer.product"), s(&e, "observer.version")), (Some("Product"), Some("1.2")));
+    assert_eq!(
+        (s(&e, "observer.product"), s(&e, "observer.version")),
+        (Some("Product"), Some("1.2"))
+    );
     assert_eq!((s(&e, "event.code"), int(&e, "event.severity")), (Some("100"), Some(7)));
     assert_eq!(s(&e, "message"), Some("Scan seen from a b"));
     assert_eq!(s(&e, "cef.name"), Some("Port scan"));
@@ -261,7 +373,10 @@ fn cef_with_syslog_header() {
 
 #[test]
 fn leef_v1_v2() {
-    let (e, o) = run("LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.5^srcPort=50^dstPort=443^proto=6^usrName=joe^devTime=Oct 05 2018 13:20:30^devTimeFormat=MMM dd yyyy HH:mm:ss", Format::Auto);
+    let (e, o) = run(
+        "LEEF:2.0|Lancope|StealthWatch|1.0|41|^|src=10.0.1.8^dst=10.0.0.5^srcPort=50^dstPort=443^proto=6^usrName=joe^devTime=Oct 05 2018 13:20:30^devTimeFormat=MMM dd yyyy HH:mm:ss",
+        Format::Auto,
+    );
     assert!(o.matched(Parser::Leef), "{o}");
     assert_eq!(ip(&e, "destination.ip"), Some("10.0.0.5".parse().unwrap()));
     assert_eq!((int(&e, "source.port"), int(&e, "destination.port")), (Some(50), Some(443)));
@@ -269,14 +384,20 @@ fn leef_v1_v2() {
     assert_eq!(ts(&e), "2018-10-05T13:20:30+00:00");
     assert_eq!(s(&e, "leef.attributes.usrName"), Some("joe"));
     assert_eq!(s(&e, "event.code"), Some("41"));
-    let (e, o) = run("Jan 18 11:07:53 host LEEF:1.0|Microsoft|MSExchange|4.0|15345|src=10.50.1.1\tdst=2.10.20.20", Format::Leef);
+    let (e, o) = run(
+        "Jan 18 11:07:53 host LEEF:1.0|Microsoft|MSExchange|4.0|15345|src=10.50.1.1\tdst=2.10.20.20",
+        Format::Leef,
+    );
     assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Leef]);
     assert_eq!(ip(&e, "source.ip"), Some("10.50.1.1".parse().unwrap()));
 }
 
 #[test]
 fn json_lines_and_objects() {
-    let (e, o) = run(r#"{"@timestamp":"2026-01-02T03:04:05Z","source":{"ip":"10.1.2.3"},"user.name":"x","organization.id":"evil","event.id":"s1","tags":["a"]}"#, Format::Auto);
+    let (e, o) = run(
+        r#"{"@timestamp":"2026-01-02T03:04:05Z","source":{"ip":"10.1.2.3"},"user.name":"x","organization.id":"evil","event.id":"s1","tags":["a"]}"#,
+        Format::Auto,
+    );
     assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Json]);
     assert_eq!(ts(&e), "2026-01-02T03:04:05+00:00");
     assert_eq!(ip(&e, "source.ip"), Some("10.1.2.3".parse().unwrap()));

@@ -92,7 +92,12 @@ pub(crate) fn resolve_local(tz: Tz, naive: NaiveDateTime) -> DateTime<Utc> {
 
 /// Infer the year of a year-less date (`Nov 26 10:00:00`) from the received time: the most recent
 /// year in which the date is not more than a day in the future of `ctx.received`.
-pub(crate) fn infer_year(ctx: &Context, month: u32, day: u32, time: NaiveTime) -> Option<DateTime<Utc>> {
+pub(crate) fn infer_year(
+    ctx: &Context,
+    month: u32,
+    day: u32,
+    time: NaiveTime,
+) -> Option<DateTime<Utc>> {
     let received_local_year = ctx.received.with_timezone(&ctx.timezone).year();
     let limit = ctx.received + Duration::days(1);
     // Feb 29 may need going back a few years to a leap year.
@@ -314,7 +319,11 @@ pub(crate) fn clf(s: &str) -> Option<DateTime<FixedOffset>> {
     let offset = match b.get(p) {
         Some(&sign @ (b'+' | b'-')) => {
             let oh = digits(b, p + 1, 2)?;
-            let om = if b.get(p + 3) == Some(&b':') { digits(b, p + 4, 2)? } else { digits(b, p + 3, 2)? };
+            let om = if b.get(p + 3) == Some(&b':') {
+                digits(b, p + 4, 2)?
+            } else {
+                digits(b, p + 3, 2)?
+            };
             let secs = (oh * 3600 + om * 60) as i32;
             if sign == b'-' { -secs } else { secs }
         }
@@ -424,10 +433,10 @@ pub(crate) fn device_time(s: &str, ctx: &Context) -> Option<DateTime<Utc>> {
         return Some(t);
     }
     let b = s.as_bytes();
-    if let Some((t, n)) = iso8601(b) {
-        if n == b.len() {
-            return t.resolve(ctx);
-        }
+    if let Some((t, n)) = iso8601(b)
+        && n == b.len()
+    {
+        return t.resolve(ctx);
     }
     if let Some((month, day, year, time, n)) = bsd(b) {
         let rest = s.get(n..)?.trim();
@@ -516,7 +525,10 @@ mod tests {
 
     #[test]
     fn other_shapes() {
-        assert_eq!(clf("10/Oct/2000:13:55:36 -0700").unwrap().to_rfc3339(), "2000-10-10T13:55:36-07:00");
+        assert_eq!(
+            clf("10/Oct/2000:13:55:36 -0700").unwrap().to_rfc3339(),
+            "2000-10-10T13:55:36-07:00"
+        );
         assert!(ctime("Sun Dec 04 04:47:44 2005").is_some());
         assert!(ctime("Tue Jun 08 11:54:08.929301 2021").is_some());
         assert_eq!(epoch("1543270652000").unwrap().to_rfc3339(), "2018-11-26T22:17:32+00:00");

@@ -18,10 +18,10 @@
 mod common;
 
 use chrono::{DateTime, Datelike, Timelike};
-use serde_json::Value as J;
 use sen_parse::syslog::{self, Syslog5424};
 use sen_parse::time::LogTime;
 use sen_parse::{Format, Parser};
+use serde_json::Value as J;
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
@@ -94,7 +94,8 @@ fn compare_5424(exp: &serde_json::Map<String, J>, got: &Syslog5424<'_>, full: bo
                 };
                 for (k, v) in params.as_object().into_iter().flatten() {
                     let want = unescape_sd(v.as_str().unwrap_or_default());
-                    let have = el.params.iter().find(|(pk, _)| pk == k).map(|(_, pv)| pv.to_string());
+                    let have =
+                        el.params.iter().find(|(pk, _)| pk == k).map(|(_, pv)| pv.to_string());
                     if have.as_deref() != Some(want.as_str()) {
                         bad.push(format!("sd {id}.{k}: want {want:?} got {have:?}"));
                     }
@@ -117,7 +118,9 @@ fn compare_5424(exp: &serde_json::Map<String, J>, got: &Syslog5424<'_>, full: bo
 
 #[test]
 fn go_syslog_vectors() {
-    let Some(vectors) = common::jsonl("formats/syslog-go-syslog/go_syslog_vectors.jsonl") else { return };
+    let Some(vectors) = common::jsonl("formats/syslog-go-syslog/go_syslog_vectors.jsonl") else {
+        return;
+    };
     let ctx = common::ctx_at("2026-11-26T12:00:00Z");
     let mut pass = 0;
     let mut failures = Vec::new();
@@ -134,13 +137,19 @@ fn go_syslog_vectors() {
             match (&got, valid) {
                 (Ok(s), true) => {
                     // `expected: {}` means "valid" only (no fields recorded upstream).
-                    if let Some(J::Object(exp)) = v.get("expected").filter(|e| e.as_object().is_some_and(|o| !o.is_empty())) {
+                    if let Some(J::Object(exp)) =
+                        v.get("expected").filter(|e| e.as_object().is_some_and(|o| !o.is_empty()))
+                    {
                         bad.extend(compare_5424(exp, s, true));
                     }
                 }
                 (Err(e), false) => {
                     if let (Some(J::Object(p)), Some(partial)) = (v.get("partial"), &e.partial) {
-                        bad.extend(compare_5424(p, partial, false).into_iter().map(|m| format!("partial {m}")));
+                        bad.extend(
+                            compare_5424(p, partial, false)
+                                .into_iter()
+                                .map(|m| format!("partial {m}")),
+                        );
                     }
                 }
                 (Ok(_), false) => bad.push(format!("accepted, want error {}", v["error"])),
@@ -149,17 +158,19 @@ fn go_syslog_vectors() {
             // The public entry point agrees on validity.
             let (event, outcome) = common::normalize(&input, Format::Rfc5424, &ctx);
             if outcome.is_failure() == valid {
-                bad.push(format!("normalize_line(Rfc5424) failure={} for valid={valid}", outcome.is_failure()));
+                bad.push(format!(
+                    "normalize_line(Rfc5424) failure={} for valid={valid}",
+                    outcome.is_failure()
+                ));
             }
             if valid && !outcome.matched(Parser::Rfc5424) {
                 bad.push("normalize_line did not report rfc5424".into());
             }
-            if let (true, Some(J::Object(exp))) = (valid, v.get("expected")) {
-                if let Some(p) = exp.get("priority").and_then(J::as_i64) {
-                    if event.get("log.syslog.priority").map(|f| f.to_text()) != Some(p.to_string()) {
-                        bad.push("log.syslog.priority not set".into());
-                    }
-                }
+            if let (true, Some(J::Object(exp))) = (valid, v.get("expected"))
+                && let Some(p) = exp.get("priority").and_then(J::as_i64)
+                && event.get("log.syslog.priority").map(|f| f.to_text()) != Some(p.to_string())
+            {
+                bad.push("log.syslog.priority not set".into());
             }
         } else {
             match syslog::parse_3164(&input) {
@@ -190,10 +201,19 @@ fn go_syslog_vectors() {
                         bad.push(format!("message {:?}", s.message));
                     }
                     // `Jan 12 06:30:00`
-                    let want = exp["timestamp"]["value"].as_str().unwrap().split_whitespace().collect::<Vec<_>>();
+                    let want = exp["timestamp"]["value"]
+                        .as_str()
+                        .unwrap()
+                        .split_whitespace()
+                        .collect::<Vec<_>>();
                     match s.timestamp {
                         Some(LogTime::YearLess { month, day, time }) => {
-                            let have = format!("{:02}:{:02}:{:02}", time.hour(), time.minute(), time.second());
+                            let have = format!(
+                                "{:02}:{:02}:{:02}",
+                                time.hour(),
+                                time.minute(),
+                                time.second()
+                            );
                             let t = ctx.received.with_month(month).unwrap();
                             let mon = t.format("%b").to_string();
                             if want != [mon.as_str(), &day.to_string(), &have] {

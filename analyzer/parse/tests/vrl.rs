@@ -17,9 +17,9 @@
 mod common;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use serde_json::Value as J;
 use sen_parse::time::LogTime;
 use sen_parse::{Format, access, cef, errorlog, syslog};
+use serde_json::Value as J;
 
 fn want_time(w: &J, year: i32) -> Option<DateTime<Utc>> {
     let s = w.get("$timestamp")?.as_str()?.replace("CURRENT_YEAR", &year.to_string());
@@ -64,7 +64,9 @@ impl Check<'_> {
 
 #[test]
 fn vrl_vectors() {
-    let Some(vectors) = common::jsonl("formats/vrl-parse-functions/vrl_parse_vectors.jsonl") else { return };
+    let Some(vectors) = common::jsonl("formats/vrl-parse-functions/vrl_parse_vectors.jsonl") else {
+        return;
+    };
     // VRL's CURRENT_YEAR: received at the end of this year so year-less dates land in it.
     let year = Utc::now().year();
     let ctx = common::ctx_at(&format!("{year}-12-31T23:00:00Z"));
@@ -79,11 +81,18 @@ fn vrl_vectors() {
         };
         let value = args["value"].as_str().unwrap_or_default();
         let format = args.get("format").and_then(J::as_str).unwrap_or("");
-        let want_err = v.get("want").is_none_or(J::is_null) && v.get("error").is_some_and(|e| !e.is_null());
+        let want_err =
+            v.get("want").is_none_or(J::is_null) && v.get("error").is_some_and(|e| !e.is_null());
         let want = v.get("want").and_then(J::as_object);
         let custom_ts = args.get("timestamp_format").is_some() && !case.contains("thread_id");
-        let in_scope = matches!(func, "parse_syslog" | "parse_cef" | "parse_apache_log" | "parse_common_log" | "parse_nginx_log")
-            && !custom_ts
+        let in_scope = matches!(
+            func,
+            "parse_syslog"
+                | "parse_cef"
+                | "parse_apache_log"
+                | "parse_common_log"
+                | "parse_nginx_log"
+        ) && !custom_ts
             && !(func == "parse_cef" && want_err && case != "incomplete_header");
         if !in_scope {
             skipped += 1;
@@ -96,8 +105,14 @@ fn vrl_vectors() {
                 let want = want.expect("syslog vectors are valid");
                 let mut c = Check { want, bad: Vec::new() };
                 if let Ok(s) = syslog::parse_5424(value) {
-                    c.eq("severity", Some(sen_parse::SEVERITY_NAMES[usize::from(s.priority & 7)].to_owned()));
-                    c.eq("facility", Some(sen_parse::FACILITY_NAMES[usize::from(s.priority >> 3)].to_owned()));
+                    c.eq(
+                        "severity",
+                        Some(sen_parse::SEVERITY_NAMES[usize::from(s.priority & 7)].to_owned()),
+                    );
+                    c.eq(
+                        "facility",
+                        Some(sen_parse::FACILITY_NAMES[usize::from(s.priority >> 3)].to_owned()),
+                    );
                     c.eq("version", Some(s.version.to_string()));
                     c.eq("hostname", s.hostname.map(str::to_owned));
                     c.eq("appname", s.appname.map(str::to_owned));
@@ -107,15 +122,26 @@ fn vrl_vectors() {
                     c.time(s.timestamp.map(|t| t.with_timezone(&Utc)), year);
                     for el in &s.structured_data {
                         let w = want.get(el.id).and_then(J::as_object);
-                        let have: serde_json::Map<String, J> =
-                            el.params.iter().map(|(k, v)| ((*k).to_owned(), J::String(v.to_string()))).collect();
+                        let have: serde_json::Map<String, J> = el
+                            .params
+                            .iter()
+                            .map(|(k, v)| ((*k).to_owned(), J::String(v.to_string())))
+                            .collect();
                         if w != Some(&have) {
                             c.bad.push(format!("sd {}: want {w:?} got {have:?}", el.id));
                         }
                     }
                 } else if let Some(s) = syslog::parse_3164(value) {
-                    c.eq("severity", s.priority.map(|p| sen_parse::SEVERITY_NAMES[usize::from(p & 7)].to_owned()));
-                    c.eq("facility", s.priority.map(|p| sen_parse::FACILITY_NAMES[usize::from(p >> 3)].to_owned()));
+                    c.eq(
+                        "severity",
+                        s.priority
+                            .map(|p| sen_parse::SEVERITY_NAMES[usize::from(p & 7)].to_owned()),
+                    );
+                    c.eq(
+                        "facility",
+                        s.priority
+                            .map(|p| sen_parse::FACILITY_NAMES[usize::from(p >> 3)].to_owned()),
+                    );
                     c.eq("hostname", s.hostname.map(str::to_owned));
                     c.eq("appname", s.appname.map(str::to_owned));
                     c.eq("procid", s.procid.map(str::to_owned));
@@ -143,13 +169,22 @@ fn vrl_vectors() {
                     c.eq("deviceEventClassId", Some(parsed.signature_id.to_string()));
                     c.eq("name", Some(parsed.name.to_string()));
                     c.eq("severity", Some(parsed.severity.to_string()));
-                    let translate = args.get("translate_custom_fields").and_then(J::as_bool) == Some(true);
+                    let translate =
+                        args.get("translate_custom_fields").and_then(J::as_bool) == Some(true);
                     for (k, w) in want {
-                        if k.starts_with("cef") || k.starts_with("device") || k == "name" || k == "severity" {
+                        if k.starts_with("cef")
+                            || k.starts_with("device")
+                            || k == "name"
+                            || k == "severity"
+                        {
                             continue;
                         }
                         let have = parsed.get(k).map(str::to_owned).or_else(|| {
-                            translate.then(|| event.get_str(&format!("cef.custom.{k}")).map(str::to_owned)).flatten()
+                            translate
+                                .then(|| {
+                                    event.get_str(&format!("cef.custom.{k}")).map(str::to_owned)
+                                })
+                                .flatten()
                         });
                         if text(Some(w)) != have {
                             c.bad.push(format!("{k}: want {w} got {have:?}"));
@@ -161,38 +196,43 @@ fn vrl_vectors() {
                     bad = c.bad;
                 }
             }
-            ("parse_apache_log" | "parse_common_log", "common" | "combined" | "") => match access::parse(value) {
-                Err(e) => {
-                    if !want_err {
-                        bad.push(format!("rejected: {e}"));
+            ("parse_apache_log" | "parse_common_log", "common" | "combined" | "") => {
+                match access::parse(value) {
+                    Err(e) => {
+                        if !want_err {
+                            bad.push(format!("rejected: {e}"));
+                        }
+                    }
+                    Ok(a) => {
+                        if want_err {
+                            bad.push("accepted, want error".into());
+                        } else {
+                            let mut c = Check { want: want.expect("want"), bad: Vec::new() };
+                            c.eq("host", a.client.map(str::to_owned));
+                            c.eq("identity", a.ident.map(str::to_owned));
+                            c.eq("user", a.user.map(str::to_owned));
+                            c.eq("message", a.request.map(str::to_owned));
+                            c.eq("method", a.method.map(str::to_owned));
+                            c.eq("path", a.target.map(str::to_owned));
+                            c.eq("protocol", a.protocol.map(str::to_owned));
+                            c.eq("status", a.status.map(|s| s.to_string()));
+                            c.eq("size", a.bytes.map(|s| s.to_string()));
+                            c.eq("referrer", a.referrer.map(str::to_owned));
+                            c.eq("agent", a.user_agent.map(str::to_owned));
+                            c.time(a.timestamp.map(|t| t.with_timezone(&Utc)), year);
+                            bad = c.bad;
+                        }
                     }
                 }
-                Ok(a) => {
-                    if want_err {
-                        bad.push("accepted, want error".into());
-                    } else {
-                        let mut c = Check { want: want.expect("want"), bad: Vec::new() };
-                        c.eq("host", a.client.map(str::to_owned));
-                        c.eq("identity", a.ident.map(str::to_owned));
-                        c.eq("user", a.user.map(str::to_owned));
-                        c.eq("message", a.request.map(str::to_owned));
-                        c.eq("method", a.method.map(str::to_owned));
-                        c.eq("path", a.target.map(str::to_owned));
-                        c.eq("protocol", a.protocol.map(str::to_owned));
-                        c.eq("status", a.status.map(|s| s.to_string()));
-                        c.eq("size", a.bytes.map(|s| s.to_string()));
-                        c.eq("referrer", a.referrer.map(str::to_owned));
-                        c.eq("agent", a.user_agent.map(str::to_owned));
-                        c.time(a.timestamp.map(|t| t.with_timezone(&Utc)), year);
-                        bad = c.bad;
-                    }
-                }
-            },
+            }
             ("parse_apache_log", "error") => match errorlog::parse_apache(value) {
                 None => bad.push("rejected".into()),
                 Some(a) => {
                     let mut c = Check { want: want.expect("want"), bad: Vec::new() };
-                    let msg = match (want.and_then(|w| w.get("message1")), want.and_then(|w| w.get("message2"))) {
+                    let msg = match (
+                        want.and_then(|w| w.get("message1")),
+                        want.and_then(|w| w.get("message2")),
+                    ) {
                         (Some(J::String(a)), Some(J::String(b))) => Some(format!("{a}{b}")),
                         _ => text(want.and_then(|w| w.get("message"))),
                     };
@@ -227,7 +267,9 @@ fn vrl_vectors() {
                     if !w.contains_key("excess") {
                         c.eq("message", Some(n.message.to_owned()));
                     }
-                    let detail = |k: &str| n.details.iter().find(|(dk, _)| *dk == k).map(|(_, v)| (*v).to_owned());
+                    let detail = |k: &str| {
+                        n.details.iter().find(|(dk, _)| *dk == k).map(|(_, v)| (*v).to_owned())
+                    };
                     for k in ["client", "server", "request", "host", "upstream"] {
                         c.eq(k, detail(k));
                     }
@@ -254,8 +296,17 @@ fn vrl_vectors() {
                             ("client", "agent", "referer", "size")
                         };
                         c.eq(client, a.client.map(str::to_owned));
-                        c.eq(if w.contains_key("remote_user") { "remote_user" } else { "user" }, a.user.map(str::to_owned));
-                        c.eq("request", a.request.map(str::to_owned).or(Some(String::new())).filter(|r| !r.is_empty() || w.get("request").is_some()));
+                        c.eq(
+                            if w.contains_key("remote_user") { "remote_user" } else { "user" },
+                            a.user.map(str::to_owned),
+                        );
+                        c.eq(
+                            "request",
+                            a.request
+                                .map(str::to_owned)
+                                .or(Some(String::new()))
+                                .filter(|r| !r.is_empty() || w.get("request").is_some()),
+                        );
                         c.eq("status", a.status.map(|s| s.to_string()));
                         c.eq(size, a.bytes.map(|s| s.to_string()));
                         c.eq_dash(referer, a.referrer.map(str::to_owned));
@@ -278,7 +329,10 @@ fn vrl_vectors() {
         }
     }
     common::print_failures("vrl", &failures, 50);
-    println!("VRL vectors: {pass}/{tried} in-scope pass, {skipped} skipped (out of scope), {} total", vectors.len());
+    println!(
+        "VRL vectors: {pass}/{tried} in-scope pass, {skipped} skipped (out of scope), {} total",
+        vectors.len()
+    );
     assert_eq!(pass, tried, "VRL in-scope vectors: {pass}/{tried}");
     assert!(tried >= 40, "expected at least 40 in-scope vectors, tried {tried}");
 }

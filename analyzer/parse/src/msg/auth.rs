@@ -144,9 +144,15 @@ pub(crate) fn sudo(e: &mut Event, msg: &str) -> bool {
         Some(r) => {
             set_str(e, "event.reason", r);
             let lower = r.to_ascii_lowercase();
-            if ["incorrect password", "not in sudoers", "not allowed", "password is required", "authentication failure"]
-                .iter()
-                .any(|k| lower.contains(k))
+            if [
+                "incorrect password",
+                "not in sudoers",
+                "not allowed",
+                "password is required",
+                "authentication failure",
+            ]
+            .iter()
+            .any(|k| lower.contains(k))
             {
                 categorize(e, &["authentication"], &["info"]);
                 set_str(e, "event.action", "sudo_command");
@@ -179,23 +185,22 @@ pub(crate) fn su(e: &mut Event, msg: &str, pam_suffix: bool) -> bool {
             return true;
         }
     }
-    if let Some(r) = m.strip_prefix("(to ") {
-        if let Some((to, rest)) = r.split_once(") ") {
-            let (by, tty) = rest.split_once(" on ").unwrap_or((rest, ""));
-            switch(e, by, to, true);
-            ecs::set_opt(e, "system.auth.su.tty", tty);
-            return true;
-        }
+    if let Some(r) = m.strip_prefix("(to ")
+        && let Some((to, rest)) = r.split_once(") ")
+    {
+        let (by, tty) = rest.split_once(" on ").unwrap_or((rest, ""));
+        switch(e, by, to, true);
+        ecs::set_opt(e, "system.auth.su.tty", tty);
+        return true;
     }
     for (prefix, ok) in [("+ ", true), ("- ", false)] {
-        if let Some(r) = m.strip_prefix(prefix) {
-            if let Some((tty, users)) = r.split_once(' ') {
-                if let Some((by, to)) = users.split_once(':') {
-                    switch(e, by, to, ok);
-                    ecs::set_opt(e, "system.auth.su.tty", tty);
-                    return true;
-                }
-            }
+        if let Some(r) = m.strip_prefix(prefix)
+            && let Some((tty, users)) = r.split_once(' ')
+            && let Some((by, to)) = users.split_once(':')
+        {
+            switch(e, by, to, ok);
+            ecs::set_opt(e, "system.auth.su.tty", tty);
+            return true;
         }
     }
     if m.starts_with("pam_authenticate: Authentication failure") {
@@ -215,14 +220,14 @@ pub(crate) fn su(e: &mut Event, msg: &str, pam_suffix: bool) -> bool {
 pub(crate) fn logind(e: &mut Event, msg: &str) -> bool {
     ecs::module(e, "systemd-logind", "system.auth");
     let m = msg.trim().trim_end_matches('.');
-    if let Some(r) = m.strip_prefix("New session ") {
-        if let Some((id, user)) = r.split_once(" of user ") {
-            categorize(e, &["session"], &["start"]);
-            set_str(e, "event.action", "session_started");
-            set_str(e, "systemd.logind.session_id", id);
-            ecs::set_user(e, "user.name", user);
-            return true;
-        }
+    if let Some(r) = m.strip_prefix("New session ")
+        && let Some((id, user)) = r.split_once(" of user ")
+    {
+        categorize(e, &["session"], &["start"]);
+        set_str(e, "event.action", "session_started");
+        set_str(e, "systemd.logind.session_id", id);
+        ecs::set_user(e, "user.name", user);
+        return true;
     }
     if let Some(id) = m.strip_prefix("Removed session ") {
         categorize(e, &["session"], &["end"]);
@@ -230,13 +235,13 @@ pub(crate) fn logind(e: &mut Event, msg: &str) -> bool {
         set_str(e, "systemd.logind.session_id", id);
         return true;
     }
-    if let Some(r) = m.strip_prefix("Session ") {
-        if let Some((id, _)) = r.split_once(" logged out") {
-            categorize(e, &["session"], &["end"]);
-            set_str(e, "event.action", "session_logged_out");
-            set_str(e, "systemd.logind.session_id", id);
-            return true;
-        }
+    if let Some(r) = m.strip_prefix("Session ")
+        && let Some((id, _)) = r.split_once(" logged out")
+    {
+        categorize(e, &["session"], &["end"]);
+        set_str(e, "event.action", "session_logged_out");
+        set_str(e, "systemd.logind.session_id", id);
+        return true;
     }
     false
 }

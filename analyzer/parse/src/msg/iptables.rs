@@ -25,12 +25,12 @@ pub(crate) fn parse(e: &mut Event, msg: &str) -> bool {
     ecs::module(e, "iptables", "iptables.log");
     let mut prefix = msg.get(..at).unwrap_or_default().trim();
     // Kernel uptime stamp: `[ 8665.951930]`
-    if prefix.starts_with('[') {
-        if let Some(close) = prefix.find(']') {
-            let inside = prefix.get(1..close).unwrap_or_default().trim();
-            if !inside.is_empty() && inside.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
-                prefix = prefix.get(close + 1..).unwrap_or_default().trim();
-            }
+    if prefix.starts_with('[')
+        && let Some(close) = prefix.find(']')
+    {
+        let inside = prefix.get(1..close).unwrap_or_default().trim();
+        if !inside.is_empty() && inside.bytes().all(|c| c.is_ascii_digit() || c == b'.') {
+            prefix = prefix.get(close + 1..).unwrap_or_default().trim();
         }
     }
     let rule = prefix.trim_matches(|c: char| c == '[' || c == ']' || c == ':' || c.is_whitespace());

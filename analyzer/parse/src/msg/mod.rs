@@ -19,13 +19,21 @@ fn base_program(p: &str) -> &str {
 }
 
 /// Parse a syslog message body by program and content, writing ECS fields (never `message`).
-pub(crate) fn parse_message(e: &mut Event, program: Option<&str>, msg: &str, ctx: &Context, out: &mut Outcome) {
+pub(crate) fn parse_message(
+    e: &mut Event,
+    program: Option<&str>,
+    msg: &str,
+    ctx: &Context,
+    out: &mut Outcome,
+) {
     let full = program.unwrap_or("");
     // `su(pam_unix)`: old-style PAM lines without the `pam_unix(…)` prefix.
     let pam_suffix = full.ends_with("(pam_unix)");
     let base = base_program(full);
     let matched = match base {
-        "sshd" | "sshd-session" | "sshd-auth" => sshd::parse(e, msg, pam_suffix).then_some(Parser::Sshd),
+        "sshd" | "sshd-session" | "sshd-auth" => {
+            sshd::parse(e, msg, pam_suffix).then_some(Parser::Sshd)
+        }
         "sudo" => auth::sudo(e, msg).then_some(Parser::Sudo),
         "su" => auth::su(e, msg, pam_suffix).then_some(Parser::Su),
         "systemd-logind" => auth::logind(e, msg).then_some(Parser::SystemdLogind),
@@ -60,15 +68,17 @@ pub(crate) fn parse_message(e: &mut Event, program: Option<&str>, msg: &str, ctx
         }
         return;
     }
-    if (first.is_ascii_alphanumeric() || first == b':') && trimmed.contains(" [") {
-        if let Ok(a) = access::parse(trimmed) {
-            if a.timestamp.is_some() && a.request.is_some() && a.status.is_some() {
-                if let Some(t) = a.timestamp {
-                    e.timestamp = t.with_timezone(&chrono::Utc);
-                }
-                access::write(e, &a);
-                out.push(Parser::AccessLog);
-            }
+    if (first.is_ascii_alphanumeric() || first == b':')
+        && trimmed.contains(" [")
+        && let Ok(a) = access::parse(trimmed)
+        && a.timestamp.is_some()
+        && a.request.is_some()
+        && a.status.is_some()
+    {
+        if let Some(t) = a.timestamp {
+            e.timestamp = t.with_timezone(&chrono::Utc);
         }
+        access::write(e, &a);
+        out.push(Parser::AccessLog);
     }
 }

@@ -10,10 +10,10 @@ pub(crate) fn parse(e: &mut Event, msg: &str, pam_suffix: bool) -> bool {
     ecs::module(e, "sshd", "system.auth");
     let mut m = msg.trim();
     // rsyslog de-duplication: `message repeated 5 times: [ Failed password for … ]`
-    if let Some(r) = m.strip_prefix("message repeated ") {
-        if let Some((_, inner)) = r.split_once(" times: [") {
-            m = inner.trim().trim_end_matches(']').trim();
-        }
+    if let Some(r) = m.strip_prefix("message repeated ")
+        && let Some((_, inner)) = r.split_once(" times: [")
+    {
+        m = inner.trim().trim_end_matches(']').trim();
     }
     if let Some(r) = m.strip_suffix("[preauth]") {
         m = r.trim_end();
@@ -46,10 +46,10 @@ pub(crate) fn parse(e: &mut Event, msg: &str, pam_suffix: bool) -> bool {
     }
     if let Some(r) = m.strip_prefix("PAM ") {
         // `PAM 5 more authentication failures; logname= uid=0 … rhost=1.2.3.4 user=root`
-        if r.contains("more authentication failure") {
-            if let Some((_, kv)) = r.split_once("; ") {
-                return auth::pam_body(e, &format!("authentication failure; {kv}"));
-            }
+        if r.contains("more authentication failure")
+            && let Some((_, kv)) = r.split_once("; ")
+        {
+            return auth::pam_body(e, &format!("authentication failure; {kv}"));
         }
         return false;
     }
@@ -72,7 +72,9 @@ pub(crate) fn parse(e: &mut Event, msg: &str, pam_suffix: bool) -> bool {
         let addr = addr.split(':').next().unwrap_or(addr);
         ip_port(e, "source", addr);
         if let Some(why) = reason {
-            let why = why.split_once(": ").map_or(why, |(code, w)| if code.bytes().all(|c| c.is_ascii_digit()) { w } else { why });
+            let why = why.split_once(": ").map_or(why, |(code, w)| {
+                if code.bytes().all(|c| c.is_ascii_digit()) { w } else { why }
+            });
             ecs::set_opt(e, "event.reason", why.trim());
         }
         return true;

@@ -20,7 +20,10 @@ pub fn corpus(rel: &str) -> Option<PathBuf> {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("corpus file {} is missing (CI=true: corpora are required)", p.display());
     }
-    eprintln!("SKIP: corpus file {} not found; set up /work/shared/corpora to run this test", p.display());
+    eprintln!(
+        "SKIP: corpus file {} not found; set up /work/shared/corpora to run this test",
+        p.display()
+    );
     None
 }
 
@@ -37,7 +40,9 @@ pub fn jsonl(rel: &str) -> Option<Vec<serde_json::Value>> {
     Some(
         text.lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{rel}: bad JSON line: {e}")))
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{rel}: bad JSON line: {e}"))
+            })
             .collect(),
     )
 }

@@ -1,0 +1,75 @@
+//! Property tests: no input makes the parsers panic, and every event keeps its original text.
+//!
+//! Reproduce: `CARGO_TARGET_DIR=target-parse cargo test -p sen-parse --test robustness`
+
+use chrono::Utc;
+use proptest::prelude::*;
+use sen_core::event::{Event, TAG_PARSE_FAILURE};
+use sen_parse::{Context, Format, normalize_json, normalize_line};
+
+const FORMATS: [Format; 6] =
+    [Format::Auto, Format::Rfc3164, Format::Rfc5424, Format::Cef, Format::Leef, Format::Json];
+
+fn check(line: &str) {
+    let ctx = Context::new(Utc::now());
+    for f in FORMATS {
+        let mut e = Event::new("p".into(), ctx.received, line);
+        let o = normalize_line(&mut e, f, &ctx);
+        assert_eq!(e.original, line);
+        assert_eq!(
+            o.is_failure(),
+            e.has_tag(TAG_PARSE_FAILURE) || o.error.is_some() && o.is_failure()
+        );
+        if o.is_failure() {
+            assert!(e.get("error.message").is_some());
+        }
+    }
+}
+
+fn prefixes() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        Just("<13>".to_owned()),
+        Just("<165>1 2003-10-11T22:14:15.003Z host app 1 ID [a b=\"".to_owned()),
+        Just("<34>Oct 11 22:14:15 host su[".to_owned()),
+        Just("Feb 29 00:00:00 h sshd[1]: Failed password for ".to_owned()),
+        Just("Dec 31 23:59:60 h sudo: u : ".to_owned()),
+        Just("CEF:0|".to_owned()),
+        Just("CEF:0|a|b|c|d|e|10|k=".to_owned()),
+        Just("LEEF:2.0|a|b|c|d|x".to_owned()),
+        Just("LEEF:1.0|a|b|c|d|devTime=".to_owned()),
+        Just("{\"message\":\"".to_owned()),
+        Just("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"".to_owned()),
+        Just("[Sun Dec 04 04:47:44 2005] [error] [client ".to_owned()),
+        Just("2021/04/01 13:02:31 [error] 1#1: *1 x, client: ".to_owned()),
+        Just("Jan  1 00:00:00 h kernel: IN=eth0 SRC=".to_owned()),
+        Just("2024-01-02T03:04:05.123+01:00 h p[1]: ".to_owned()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_strings(s in "\\PC*") {
+        check(&s);
+    }
+
+    #[test]
+    fn arbitrary_bytes_lossy(b in proptest::collection::vec(any::<u8>(), 0..300)) {
+        check(&String::from_utf8_lossy(&b));
+    }
+
+    #[test]
+    fn known_prefixes_with_garbage(p in prefixes(), s in "[ -~\\t\\n\\\\|=\\[\\]\"é€𐌼]{0,120}") {
+        check(&format!("{p}{s}"));
+    }
+
+    #[test]
+    fn json_objects(k in "[a-z@.]{0,12}", v in "\\PC{0,40}", n in any::<i64>()) {
+        let ctx = Context::new(Utc::now());
+        let obj = serde_json::json!({ k.clone(): v.clone(), "@timestamp": n, "message": v, "event": {"original": k} });
+        let mut e = Event::new("p".into(), ctx.received, "{}");
+        let _ = normalize_json(&mut e, obj.as_object().cloned().unwrap_or_default(), &ctx);
+    }
+}

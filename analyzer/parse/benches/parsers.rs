@@ -1,1 +1,106 @@
-fn main() {}
+//! Per-parser throughput over real corpus lines (lines/s: criterion reports elements/s).
+//!
+//! Run: `CARGO_TARGET_DIR=target-parse cargo bench -p sen-parse --bench parsers`
+//! Each iteration normalizes every line of the sample once, including building the `Event`
+//! (as the pipeline does), with `Format::Auto`.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sen_core::event::Event;
+use sen_parse::{Context, Format, normalize_line};
+
+const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/public");
+
+fn lines(rel: &str) -> Option<Vec<String>> {
+    let p = PathBuf::from(CORPORA).join(rel);
+    match std::fs::read(&p) {
+        Ok(b) => Some(String::from_utf8_lossy(&b).lines().map(str::to_owned).collect()),
+        Err(_) => {
+            eprintln!("SKIP: {} not found", p.display());
+            None
+        }
+    }
+}
+
+fn jsonl_field(rel: &str, field: &str) -> Option<Vec<String>> {
+    Some(
+        lines(rel)?
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v.get(field)?.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+fn bench_set(c: &mut Criterion, name: &str, sample: Option<Vec<String>>, format: Format) {
+    let Some(sample) = sample else { return };
+    if sample.is_empty() {
+        return;
+    }
+    let ctx = Context::new(
+        DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").unwrap().with_timezone(&Utc),
+    );
+    let mut g = c.benchmark_group("normalize_line");
+    g.throughput(Throughput::Elements(sample.len() as u64));
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            for line in &sample {
+                let mut e = Event::new(String::new(), ctx.received, line.as_str());
+                black_box(normalize_line(&mut e, format, &ctx));
+                black_box(&e);
+            }
+        })
+    });
+    g.finish();
+}
+
+fn parsers(c: &mut Criterion) {
+    bench_set(
+        c,
+        "auth.log (sshd/sudo/pam)",
+        lines("logs/elastic-examples/auth-bruteforce/auth.log"),
+        Format::Auto,
+    );
+    bench_set(
+        c,
+        "apache_access.log",
+        lines("logs/elastic-examples/apache-access/apache_access.log"),
+        Format::Auto,
+    );
+    bench_set(c, "Linux_2k.log (rfc3164)", lines("logs/loghub/Linux/Linux_2k.log"), Format::Auto);
+    bench_set(
+        c,
+        "Apache_2k.log (error log)",
+        lines("logs/loghub/Apache/Apache_2k.log"),
+        Format::Auto,
+    );
+    let mut cef = jsonl_field("formats/cef-logstash-codec-cef/cef_edge_case_inputs.jsonl", "input")
+        .unwrap_or_default();
+    if let Some(v) = lines("formats/vrl-parse-functions/vrl_parse_vectors.jsonl") {
+        cef.extend(
+            v.iter()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .filter(|v| v["function"] == "parse_cef")
+                .filter_map(|v| v["args"]["value"].as_str().map(str::to_owned)),
+        );
+    }
+    bench_set(c, "CEF vectors", Some(cef), Format::Auto);
+    let syslog5424: Option<Vec<String>> =
+        jsonl_field("formats/syslog-go-syslog/go_syslog_vectors.jsonl", "input")
+            .map(|v| v.into_iter().filter(|l| l.starts_with('<') && l.contains(">1 ")).collect());
+    bench_set(c, "go-syslog 5424 vectors", syslog5424, Format::Auto);
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    targets = parsers
+}
+criterion_main!(benches);

@@ -86,7 +86,10 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -118,7 +121,11 @@ fn start_server(commit_ms: u64) -> Result<Server> {
     let client = reqwest::blocking::Client::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if client.get(format!("http://{http}/healthz")).send().is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(format!("http://{http}/healthz"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
             return Ok(server);
         }
         if Instant::now() > deadline {
@@ -153,7 +160,8 @@ fn load_lines(input: &Option<PathBuf>) -> Result<Vec<String>> {
     match input {
         None => Ok(SAMPLE.iter().map(|s| (*s).to_owned()).collect()),
         Some(p) => {
-            let f = std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            let f =
+                std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
             let lines: Vec<String> = std::io::BufReader::new(f)
                 .lines()
                 .map_while(Result::ok)
@@ -224,7 +232,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
     });
     match args.transport.as_str() {
         "tcp" => {
-            let mut s = std::io::BufWriter::with_capacity(256 * 1024, TcpStream::connect(server.syslog)?);
+            let mut s =
+                std::io::BufWriter::with_capacity(256 * 1024, TcpStream::connect(server.syslog)?);
             for i in 0..n {
                 pace(i);
                 let line = &lines[i % lines.len()];
@@ -248,7 +257,10 @@ pub fn run(args: BenchArgs) -> Result<()> {
                     body.push('\n');
                 }
                 loop {
-                    let r = client.post(format!("http://{}/api/v1/ingest", server.http)).body(body.clone()).send()?;
+                    let r = client
+                        .post(format!("http://{}/api/v1/ingest", server.http))
+                        .body(body.clone())
+                        .send()?;
                     if r.status().is_success() {
                         break;
                     }
@@ -310,16 +322,32 @@ pub fn run(args: BenchArgs) -> Result<()> {
     } else {
         writeln!(out, "transport            {}", report.transport)?;
         writeln!(out, "events               {}", report.events)?;
-        writeln!(out, "accepted EPS         {:.0}  ({:.2} s to send)", report.accepted_eps, report.send_seconds)?;
-        writeln!(out, "end-to-end EPS       {:.0}  ({:.2} s until all searchable)", report.end_to_end_eps, report.searchable_seconds)?;
-        writeln!(out, "latency p50 / p99    {:.0} ms / {:.0} ms (max {:.0} ms)", report.latency_p50_ms, report.latency_p99_ms, report.latency_max_ms)?;
-        writeln!(out, "server CPU           {:.2} s ({:.2} cores avg)", report.server_cpu_seconds, report.server_cpu_cores_avg)?;
+        writeln!(
+            out,
+            "accepted EPS         {:.0}  ({:.2} s to send)",
+            report.accepted_eps, report.send_seconds
+        )?;
+        writeln!(
+            out,
+            "end-to-end EPS       {:.0}  ({:.2} s until all searchable)",
+            report.end_to_end_eps, report.searchable_seconds
+        )?;
+        writeln!(
+            out,
+            "latency p50 / p99    {:.0} ms / {:.0} ms (max {:.0} ms)",
+            report.latency_p50_ms, report.latency_p99_ms, report.latency_max_ms
+        )?;
+        writeln!(
+            out,
+            "server CPU           {:.2} s ({:.2} cores avg)",
+            report.server_cpu_seconds, report.server_cpu_cores_avg
+        )?;
         writeln!(out, "server peak RSS      {:.0} MiB", report.server_peak_rss_mib)?;
     }
-    if args.keep {
-        if let Some(dir) = server.dir.take() {
-            eprintln!("data kept in {}", dir.keep().display());
-        }
+    if args.keep
+        && let Some(dir) = server.dir.take()
+    {
+        eprintln!("data kept in {}", dir.keep().display());
     }
     Ok(())
 }

@@ -64,7 +64,11 @@ pub struct HttpConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        HttpConfig { listen: "127.0.0.1:8080".into(), ingest_token: None, ingest_organization: None }
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+            ingest_token: None,
+            ingest_organization: None,
+        }
     }
 }
 
@@ -115,14 +119,18 @@ pub struct TlsListener {
 pub fn listen_addr(name: &str, v: &Option<String>) -> Result<Option<SocketAddr>> {
     match v.as_deref().map(str::trim) {
         None | Some("") | Some("off") => Ok(None),
-        Some(s) => Ok(Some(s.parse().with_context(|| format!("{name}: `{s}` is not an address like 127.0.0.1:5514"))?)),
+        Some(s) => Ok(Some(
+            s.parse()
+                .with_context(|| format!("{name}: `{s}` is not an address like 127.0.0.1:5514"))?,
+        )),
     }
 }
 
 impl Config {
     /// Load a file (errors name the file, line and field).
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         Config::parse(&text).with_context(|| format!("in {}", path.display()))
     }
 
@@ -133,13 +141,19 @@ impl Config {
                 .span()
                 .map(|s| {
                     let before = &text[..s.start.min(text.len())];
-                    (before.matches('\n').count() + 1, before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1)
+                    (
+                        before.matches('\n').count() + 1,
+                        before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
+                    )
                 })
                 .unwrap_or((0, 0));
             anyhow::anyhow!("line {line}, column {col}: {}", e.message())
         })?;
         if cfg.version != VERSION {
-            bail!("version: unsupported configuration version {} (this sen reads version {VERSION})", cfg.version);
+            bail!(
+                "version: unsupported configuration version {} (this sen reads version {VERSION})",
+                cfg.version
+            );
         }
         Ok(cfg)
     }
@@ -150,10 +164,10 @@ impl Config {
         if let Err(e) = self.http.listen.parse::<SocketAddr>() {
             errors.push(format!("http.listen: `{}`: {e}", self.http.listen));
         }
-        if let Some(t) = &self.http.ingest_token {
-            if t.len() < 16 {
-                errors.push("http.ingest_token: use at least 16 characters".to_string());
-            }
+        if let Some(t) = &self.http.ingest_token
+            && t.len() < 16
+        {
+            errors.push("http.ingest_token: use at least 16 characters".to_string());
         }
         for (name, v) in [("syslog.udp", &self.syslog.udp), ("syslog.tcp", &self.syslog.tcp)] {
             if let Err(e) = listen_addr(name, v) {
@@ -164,12 +178,17 @@ impl Config {
             if let Err(e) = tls.listen.parse::<SocketAddr>() {
                 errors.push(format!("syslog.tls.listen: `{}`: {e}", tls.listen));
             }
-            if let Err(e) = sen_collector::load_server_config(&tls.cert, &tls.key, tls.client_ca.as_deref()) {
+            if let Err(e) =
+                sen_collector::load_server_config(&tls.cert, &tls.key, tls.client_ca.as_deref())
+            {
                 errors.push(format!("syslog.tls: {e}"));
             }
         }
         if self.pipeline.default_timezone.parse::<chrono_tz::Tz>().is_err() {
-            errors.push(format!("pipeline.default_timezone: unknown time zone `{}`", self.pipeline.default_timezone));
+            errors.push(format!(
+                "pipeline.default_timezone: unknown time zone `{}`",
+                self.pipeline.default_timezone
+            ));
         }
         if let Err(e) = sen_analyzer::enrich::Enricher::new(&self.enrich) {
             errors.push(format!("enrich: {e}"));
@@ -194,7 +213,8 @@ mod tests {
 
     #[test]
     fn unknown_field_names_line() {
-        let err = Config::parse("version = 1\n[http]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n").unwrap_err();
+        let err = Config::parse("version = 1\n[http]\nlisten = \"127.0.0.1:1\"\nlisen = 3\n")
+            .unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("line 4"), "{msg}");
         assert!(msg.contains("lisen"), "{msg}");

@@ -128,7 +128,8 @@ fn main() -> Result<()> {
 
 fn parse(format: &str, timezone: &str) -> Result<()> {
     let format: sen_parse::Format = format.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let tz: chrono_tz::Tz = timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone `{timezone}`"))?;
+    let tz: chrono_tz::Tz =
+        timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone `{timezone}`"))?;
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

@@ -88,7 +88,8 @@ async fn run_demo(publisher: Publisher, backfill: bool, shutdown: CancellationTo
             }
         }
     }
-    let mut live = sen_collector::demo::LiveDemo::new(chrono::Utc::now(), 5.0, now.timestamp_millis() as u64);
+    let mut live =
+        sen_collector::demo::LiveDemo::new(chrono::Utc::now(), 5.0, now.timestamp_millis() as u64);
     loop {
         let Some(r) = live.next() else { return };
         let wait = (r.at - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO);
@@ -110,14 +111,23 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         cfg.enrich.assets.extend(assets);
     }
     cfg.check()?;
-    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
-    let log = EmbeddedLog::open(&cfg.data_dir.join("bus"), cfg.bus.clone()).context("opening the bus")?;
+    cfg.bus
+        .topics
+        .entry(sen_core::raw::RAW_TOPIC.to_owned())
+        .or_insert(sen_core::bus::embedded::TopicConfig { partitions: 2 });
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
+    let log =
+        EmbeddedLog::open(&cfg.data_dir.join("bus"), cfg.bus.clone()).context("opening the bus")?;
     for t in log.recovery() {
         tracing::warn!(?t, "bus recovery cut a torn tail");
     }
     let log = Arc::new(log);
     let bus: Arc<dyn Bus> = log.clone();
-    let index = Arc::new(IndexStore::open(&cfg.data_dir.join("index"), cfg.index.clone()).context("opening the index")?);
+    let index = Arc::new(
+        IndexStore::open(&cfg.data_dir.join("index"), cfg.index.clone())
+            .context("opening the index")?,
+    );
     let enricher = Arc::new(Enricher::new(&cfg.enrich)?);
 
     let shutdown = CancellationToken::new();
@@ -128,24 +138,43 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
     let pipeline_task = tokio::spawn(pipeline.run(stop_rx));
 
     // Intake.
-    let pub_cfg = PublisherConfig { queue_capacity: cfg.syslog.queue_capacity, ..PublisherConfig::default() };
+    let pub_cfg =
+        PublisherConfig { queue_capacity: cfg.syslog.queue_capacity, ..PublisherConfig::default() };
     let (publisher, publisher_task) = Publisher::spawn(bus.clone(), pub_cfg.clone());
-    let syslog_cfg = SyslogConfig { max_message_bytes: cfg.syslog.max_message_bytes, ..SyslogConfig::default() };
+    let syslog_cfg =
+        SyslogConfig { max_message_bytes: cfg.syslog.max_message_bytes, ..SyslogConfig::default() };
     let mut listeners = Vec::new();
     if let Some(addr) = listen_addr("syslog.udp", &cfg.syslog.udp)? {
-        let sock = tokio::net::UdpSocket::bind(addr).await.with_context(|| format!("binding syslog UDP {addr}"))?;
+        let sock = tokio::net::UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("binding syslog UDP {addr}"))?;
         tracing::info!(addr = %sock.local_addr()?, "syslog UDP listening");
-        listeners.push(tokio::spawn(sen_collector::serve_udp(sock, publisher.clone(), syslog_cfg.clone(), shutdown.clone())));
+        listeners.push(tokio::spawn(sen_collector::serve_udp(
+            sock,
+            publisher.clone(),
+            syslog_cfg.clone(),
+            shutdown.clone(),
+        )));
     }
     if let Some(addr) = listen_addr("syslog.tcp", &cfg.syslog.tcp)? {
-        let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding syslog TCP {addr}"))?;
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding syslog TCP {addr}"))?;
         tracing::info!(addr = %l.local_addr()?, "syslog TCP listening");
-        listeners.push(tokio::spawn(sen_collector::serve_tcp(l, publisher.clone(), syslog_cfg.clone(), shutdown.clone())));
+        listeners.push(tokio::spawn(sen_collector::serve_tcp(
+            l,
+            publisher.clone(),
+            syslog_cfg.clone(),
+            shutdown.clone(),
+        )));
     }
     if let Some(tls) = &cfg.syslog.tls {
-        let server = sen_collector::load_server_config(&tls.cert, &tls.key, tls.client_ca.as_deref())?;
+        let server =
+            sen_collector::load_server_config(&tls.cert, &tls.key, tls.client_ca.as_deref())?;
         let addr: SocketAddr = tls.listen.parse().context("syslog.tls.listen")?;
-        let l = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding syslog TLS {addr}"))?;
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding syslog TLS {addr}"))?;
         tracing::info!(addr = %l.local_addr()?, "syslog TLS listening");
         listeners.push(tokio::spawn(sen_collector::serve_tls(
             l,
@@ -162,17 +191,30 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         ingest_organization: cfg.http.ingest_organization.clone(),
         ..Default::default()
     };
-    let state = sen_console::AppState::new(index.clone(), publisher.clone(), pub_cfg.queue_capacity, console_cfg);
+    let state = sen_console::AppState::new(
+        index.clone(),
+        publisher.clone(),
+        pub_cfg.queue_capacity,
+        console_cfg,
+    );
     let http_addr: SocketAddr = cfg.http.listen.parse().context("http.listen")?;
-    let http = tokio::net::TcpListener::bind(http_addr).await.with_context(|| format!("binding HTTP {http_addr}"))?;
+    let http = tokio::net::TcpListener::bind(http_addr)
+        .await
+        .with_context(|| format!("binding HTTP {http_addr}"))?;
     let http_local = http.local_addr()?;
     tracing::info!(addr = %http_local, "console listening: http://{http_local}/");
     let console_stop = shutdown.clone();
-    let console = tokio::spawn(sen_console::serve(http, state, async move { console_stop.cancelled().await }));
+    let console =
+        tokio::spawn(sen_console::serve(
+            http,
+            state,
+            async move { console_stop.cancelled().await },
+        ));
 
     // Demo source.
     let demo_task = if demo {
-        let empty = index.doc_counts().values().all(|n| *n == 0) && bus.watermarks(sen_core::raw::RAW_TOPIC, 0).await.map(|w| w.1 == 0).unwrap_or(true);
+        let empty = index.doc_counts().values().all(|n| *n == 0)
+            && bus.watermarks(sen_core::raw::RAW_TOPIC, 0).await.map(|w| w.1 == 0).unwrap_or(true);
         Some(tokio::spawn(run_demo(publisher.clone(), empty, shutdown.clone())))
     } else {
         None
@@ -249,13 +291,14 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}

@@ -145,7 +145,10 @@ impl Enricher {
         let mut by_ip = HashMap::new();
         for a in &cfg.assets {
             if a.host.trim().is_empty() {
-                return Err(EnrichError::Asset { host: a.host.clone(), reason: "empty host name".into() });
+                return Err(EnrichError::Asset {
+                    host: a.host.clone(),
+                    reason: "empty host name".into(),
+                });
             }
             if let Some(level) = a.level {
                 if !(1..=5).contains(&level) {
@@ -228,7 +231,9 @@ impl Enricher {
         let asset = e
             .get_str("host.name")
             .and_then(|h| self.by_host.get(&h.to_lowercase()))
-            .or_else(|| e.get_str("host.hostname").and_then(|h| self.by_host.get(&h.to_lowercase())))
+            .or_else(|| {
+                e.get_str("host.hostname").and_then(|h| self.by_host.get(&h.to_lowercase()))
+            })
             .or_else(|| peer.and_then(|p| self.by_ip.get(&p)));
         if let Some(a) = asset {
             if e.organization.is_none() {
@@ -269,8 +274,11 @@ mod tests {
         let country = dir.join("country.mmdb");
         std::fs::write(&country, w.to_bytes().unwrap()).unwrap();
         let mut flat = mmdb_writer::Writer::new("geo-whois-asn-country");
-        flat.insert("1.52.0.0/14".parse::<ipnet::IpNet>().unwrap(), &serde_json::json!({"country_code": "VN"}))
-            .unwrap();
+        flat.insert(
+            "1.52.0.0/14".parse::<ipnet::IpNet>().unwrap(),
+            &serde_json::json!({"country_code": "VN"}),
+        )
+        .unwrap();
         let flat_path = dir.join("flat.mmdb");
         std::fs::write(&flat_path, flat.to_bytes().unwrap()).unwrap();
         let mut a = mmdb_writer::Writer::new("GeoLite2-ASN");
@@ -303,7 +311,11 @@ mod tests {
         assert_eq!(e.get("source.as.number"), Some(FieldRef::Int(18403)));
         assert_eq!(e.get_str("source.as.organization.name"), Some("FPT Telecom"));
         assert_eq!(e.get_str("destination.geo.country_iso_code"), Some("US"));
-        assert_eq!(e.get("client.geo.country_iso_code"), None, "private addresses are not looked up");
+        assert_eq!(
+            e.get("client.geo.country_iso_code"),
+            None,
+            "private addresses are not looked up"
+        );
     }
 
     #[test]
@@ -327,7 +339,8 @@ mod tests {
             level: Some(3),
             zone: Some("dmz".into()),
         };
-        let en = Enricher::new(&EnrichConfig { assets: vec![asset], ..Default::default() }).unwrap();
+        let en =
+            Enricher::new(&EnrichConfig { assets: vec![asset], ..Default::default() }).unwrap();
         let mut e = Event::new("x".into(), Utc::now(), "o");
         e.set("host.name", "WEB01");
         en.enrich(&mut e, None);
@@ -337,7 +350,12 @@ mod tests {
         en.enrich(&mut e, Some("10.10.1.11".parse().unwrap()));
         assert_eq!(e.get_str("host.name"), Some("web01"));
         assert_eq!(e.get_str("sen.zone"), Some("dmz"));
-        let bad = Asset { host: "x".into(), organization: "o".into(), level: Some(7), ..Default::default() };
+        let bad = Asset {
+            host: "x".into(),
+            organization: "o".into(),
+            level: Some(7),
+            ..Default::default()
+        };
         assert!(Enricher::new(&EnrichConfig { assets: vec![bad], ..Default::default() }).is_err());
     }
 }

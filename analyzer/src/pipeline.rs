@@ -84,7 +84,12 @@ pub fn build_event(
     let (id, upsert) = match &rec.origin {
         Some(origin) => (derive_id(&[b"origin", origin.as_bytes()]), true),
         None => (
-            derive_id(&[b"bus", RAW_TOPIC.as_bytes(), &partition.to_be_bytes(), &offset.to_be_bytes()]),
+            derive_id(&[
+                b"bus",
+                RAW_TOPIC.as_bytes(),
+                &partition.to_be_bytes(),
+                &offset.to_be_bytes(),
+            ]),
             false,
         ),
     };
@@ -93,7 +98,8 @@ pub fn build_event(
         p.parse::<SocketAddr>().map(|s| s.ip()).ok().or_else(|| p.parse::<IpAddr>().ok())
     });
     let ctx = Context { received, timezone: tz, peer_ip };
-    let format = rec.format.as_deref().and_then(|f| f.parse::<Format>().ok()).unwrap_or(Format::Auto);
+    let format =
+        rec.format.as_deref().and_then(|f| f.parse::<Format>().ok()).unwrap_or(Format::Auto);
     let mut event;
     match rec.body {
         Body::Line(line) => {
@@ -187,10 +193,9 @@ impl Pipeline {
         enricher: Arc<Enricher>,
         cfg: PipelineConfig,
     ) -> Result<Pipeline, PipelineError> {
-        let tz: chrono_tz::Tz = cfg
-            .default_timezone
-            .parse()
-            .map_err(|_| PipelineError::Config(format!("unknown time zone `{}`", cfg.default_timezone)))?;
+        let tz: chrono_tz::Tz = cfg.default_timezone.parse().map_err(|_| {
+            PipelineError::Config(format!("unknown time zone `{}`", cfg.default_timezone))
+        })?;
         Ok(Pipeline { bus, index, enricher, cfg, tz })
     }
 
@@ -216,10 +221,19 @@ impl Pipeline {
             let mut got_any = false;
             for p in 0..partitions {
                 let from = next[&p];
-                let recs = match self.bus.fetch(RAW_TOPIC, p, from, self.cfg.batch_max, Duration::ZERO).await {
+                let recs = match self
+                    .bus
+                    .fetch(RAW_TOPIC, p, from, self.cfg.batch_max, Duration::ZERO)
+                    .await
+                {
                     Ok(r) => r,
                     Err(BusError::OffsetOutOfRange { earliest, .. }) => {
-                        tracing::warn!(partition = p, from, earliest, "records lost to bus retention before indexing");
+                        tracing::warn!(
+                            partition = p,
+                            from,
+                            earliest,
+                            "records lost to bus retention before indexing"
+                        );
                         next.insert(p, earliest);
                         continue;
                     }
@@ -264,7 +278,11 @@ impl Pipeline {
             if !got_any {
                 // Idle: wait for new records on partition 0 (long poll), a short while on the
                 // others, or shutdown.
-                let wait = if dirty { interval.saturating_sub(last_commit.elapsed()) } else { Duration::from_millis(200) };
+                let wait = if dirty {
+                    interval.saturating_sub(last_commit.elapsed())
+                } else {
+                    Duration::from_millis(200)
+                };
                 tokio::select! {
                     _ = shutdown.changed() => {}
                     r = self.bus.fetch(RAW_TOPIC, 0, next[&0], 1, wait.min(Duration::from_millis(200))) => { r?; }
@@ -273,7 +291,11 @@ impl Pipeline {
         }
     }
 
-    async fn process(&self, partition: u32, recs: Vec<Delivered>) -> Result<(usize, usize), PipelineError> {
+    async fn process(
+        &self,
+        partition: u32,
+        recs: Vec<Delivered>,
+    ) -> Result<(usize, usize), PipelineError> {
         let index = self.index.clone();
         let enricher = self.enricher.clone();
         let tz = self.tz;
@@ -296,7 +318,10 @@ impl Pipeline {
                 handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
             });
             let batch: Vec<_> = built.into_iter().flatten().collect();
-            let failed = batch.iter().filter(|(e, _, _)| e.has_tag(sen_core::event::TAG_PARSE_FAILURE)).count();
+            let failed = batch
+                .iter()
+                .filter(|(e, _, _)| e.has_tag(sen_core::event::TAG_PARSE_FAILURE))
+                .count();
             let n = index.add_batch(&batch)?;
             Ok((n, failed))
         })
@@ -320,7 +345,12 @@ fn convert(
         }
         Err(err) => {
             // A corrupt envelope is still indexed (its bytes as text), never dropped silently.
-            let id = derive_id(&[b"bus", RAW_TOPIC.as_bytes(), &partition.to_be_bytes(), &d.offset.to_be_bytes()]);
+            let id = derive_id(&[
+                b"bus",
+                RAW_TOPIC.as_bytes(),
+                &partition.to_be_bytes(),
+                &d.offset.to_be_bytes(),
+            ]);
             let ts = DateTime::from_timestamp_millis(d.timestamp_ms).unwrap_or(now);
             let text = String::from_utf8_lossy(&d.payload).into_owned();
             let mut e = Event::new(id, ts, text.clone());

@@ -76,9 +76,21 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Build the state. `queue_capacity` is the publisher's queue size (for back-pressure).
-    pub fn new(index: Arc<IndexStore>, publisher: Publisher, queue_capacity: usize, cfg: ConsoleConfig) -> Arc<AppState> {
+    pub fn new(
+        index: Arc<IndexStore>,
+        publisher: Publisher,
+        queue_capacity: usize,
+        cfg: ConsoleConfig,
+    ) -> Arc<AppState> {
         let slots = cfg.ingest_concurrency.max(1);
-        Arc::new(AppState { index, publisher, queue_capacity, cfg, ingest_slots: Semaphore::new(slots), started: Instant::now() })
+        Arc::new(AppState {
+            index,
+            publisher,
+            queue_capacity,
+            cfg,
+            ingest_slots: Semaphore::new(slots),
+            started: Instant::now(),
+        })
     }
 }
 
@@ -116,9 +128,13 @@ impl IntoResponse for ApiError {
                 (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
             }
             ApiError::Unauthorized => {
-                let mut r = (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "missing or invalid bearer token"})))
+                let mut r = (
+                    StatusCode::UNAUTHORIZED,
+                    axum::Json(json!({"error": "missing or invalid bearer token"})),
+                )
                     .into_response();
-                r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 r
             }
             ApiError::Status(code, msg, retry) => {
@@ -132,7 +148,8 @@ impl IntoResponse for ApiError {
             }
             ApiError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": "internal error"}))).into_response()
+                (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": "internal error"})))
+                    .into_response()
             }
         }
     }
@@ -192,7 +209,10 @@ async fn healthz(State(st): State<Arc<AppState>>) -> impl IntoResponse {
 }
 
 async fn metrics() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], sen_core::metrics::render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        sen_core::metrics::render(),
+    )
 }
 
 /// Common time-range parameters.
@@ -206,11 +226,16 @@ struct RangeParams {
     to: Option<String>,
 }
 
-fn parse_time(name: &str, v: &Option<String>, default: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+fn parse_time(
+    name: &str,
+    v: &Option<String>,
+    default: DateTime<Utc>,
+) -> Result<DateTime<Utc>, ApiError> {
     match v.as_deref().map(str::trim) {
         None | Some("") => Ok(default),
-        Some(s) => sen_analyzer::index::query::parse_time(s)
-            .ok_or_else(|| ApiError::BadRequest(format!("`{name}` is not an RFC 3339 time: {s}"), None)),
+        Some(s) => sen_analyzer::index::query::parse_time(s).ok_or_else(|| {
+            ApiError::BadRequest(format!("`{name}` is not an RFC 3339 time: {s}"), None)
+        }),
     }
 }
 
@@ -240,27 +265,43 @@ struct SearchParams {
     offset: Option<String>,
 }
 
-fn parse_usize(name: &str, v: &Option<String>, default: usize, max: usize) -> Result<usize, ApiError> {
+fn parse_usize(
+    name: &str,
+    v: &Option<String>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
     match v.as_deref() {
         None | Some("") => Ok(default),
         Some(s) => match s.parse::<usize>() {
             Ok(n) if n <= max => Ok(n),
             Ok(_) => Err(ApiError::BadRequest(format!("`{name}` must be at most {max}"), None)),
-            Err(_) => Err(ApiError::BadRequest(format!("`{name}` must be a non-negative integer"), None)),
+            Err(_) => {
+                Err(ApiError::BadRequest(format!("`{name}` must be a non-negative integer"), None))
+            }
         },
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, IndexError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::Internal(e.to_string()))?.map_err(ApiError::from)
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, IndexError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::from)
 }
 
-async fn search(State(st): State<Arc<AppState>>, Query(p): Query<SearchParams>) -> Result<Response, ApiError> {
+async fn search(
+    State(st): State<Arc<AppState>>,
+    Query(p): Query<SearchParams>,
+) -> Result<Response, ApiError> {
     let (q, from, to) = p.range.resolve()?;
     let limit = parse_usize("limit", &p.limit, 50, st.cfg.max_search_limit)?;
     let offset = parse_usize("offset", &p.offset, 0, 100_000)?;
     let index = st.index.clone();
-    let resp = blocking(move || index.search(&SearchRequest { q, from, to, limit, offset })).await?;
+    let resp =
+        blocking(move || index.search(&SearchRequest { q, from, to, limit, offset })).await?;
     Ok(axum::Json(json!({
         "total": resp.total,
         "took_ms": resp.took_ms,
@@ -280,7 +321,10 @@ struct HistogramParams {
     buckets: Option<String>,
 }
 
-async fn histogram(State(st): State<Arc<AppState>>, Query(p): Query<HistogramParams>) -> Result<Response, ApiError> {
+async fn histogram(
+    State(st): State<Arc<AppState>>,
+    Query(p): Query<HistogramParams>,
+) -> Result<Response, ApiError> {
     let (q, from, to) = p.range.resolve()?;
     let buckets = parse_usize("buckets", &p.buckets, 60, 1000)?.max(1);
     let index = st.index.clone();
@@ -338,10 +382,18 @@ async fn ingest(
         }
     }
     let Ok(_slot) = st.ingest_slots.try_acquire() else {
-        return Err(ApiError::Status(StatusCode::TOO_MANY_REQUESTS, "too many concurrent ingest requests".into(), Some(1)));
+        return Err(ApiError::Status(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many concurrent ingest requests".into(),
+            Some(1),
+        ));
     };
     if st.publisher.queued() * 10 >= st.queue_capacity * 9 {
-        return Err(ApiError::Status(StatusCode::SERVICE_UNAVAILABLE, "intake queue is full; retry later".into(), Some(1)));
+        return Err(ApiError::Status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "intake queue is full; retry later".into(),
+            Some(1),
+        ));
     }
     let batch_id = headers
         .get("x-sen-batch-id")
@@ -351,7 +403,10 @@ async fn ingest(
         .filter(|s| !s.is_empty());
     if let Some(b) = batch_id {
         if b.len() > 200 || !b.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(ApiError::BadRequest("batch id must be at most 200 printable ASCII characters".into(), None));
+            return Err(ApiError::BadRequest(
+                "batch id must be at most 200 printable ASCII characters".into(),
+                None,
+            ));
         }
     }
     let meta = BatchMeta {
@@ -360,22 +415,33 @@ async fn ingest(
         organization: st.cfg.ingest_organization.clone(),
         batch_id: batch_id.map(str::to_owned),
     };
-    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let encoding =
+        headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let limits = st.cfg.ingest_limits.clone();
-    let decoded = tokio::task::spawn_blocking(move || sen_collector::decode_batch(encoding.as_deref(), &body, &limits, meta))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| {
-            let code = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            ApiError::Status(code, e.to_string(), None)
-        })?;
+    let decoded = tokio::task::spawn_blocking(move || {
+        sen_collector::decode_batch(encoding.as_deref(), &body, &limits, meta)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| {
+        let code = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        ApiError::Status(code, e.to_string(), None)
+    })?;
     let accepted = decoded.records.len();
     if accepted > 0 {
         st.publisher.send_all_acked(decoded.records).await.map_err(|e| {
-            ApiError::Status(StatusCode::SERVICE_UNAVAILABLE, format!("batch not durable: {e}"), Some(1))
+            ApiError::Status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("batch not durable: {e}"),
+                Some(1),
+            )
         })?;
     }
-    let status = if decoded.error_count > 0 && accepted == 0 { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if decoded.error_count > 0 && accepted == 0 {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     Ok((
         status,
         axum::Json(json!({

@@ -136,7 +136,9 @@ impl Value {
                 if items.iter().any(|i| i.is_object() || i.is_array()) {
                     Value::Json(serde_json::Value::Array(items))
                 } else {
-                    Value::List(items.into_iter().filter_map(|i| Value::from_json(path, i)).collect())
+                    Value::List(
+                        items.into_iter().filter_map(|i| Value::from_json(path, i)).collect(),
+                    )
                 }
             }
             obj @ serde_json::Value::Object(_) => Value::Json(obj),
@@ -149,10 +151,7 @@ fn is_ip_path(path: &str) -> bool {
 }
 
 fn is_time_path(path: &str) -> bool {
-    matches!(
-        path,
-        "@timestamp" | "event.created" | "event.ingested" | "event.start" | "event.end"
-    )
+    matches!(path, "@timestamp" | "event.created" | "event.ingested" | "event.start" | "event.end")
 }
 
 fn typed_string(path: &str, s: String) -> Value {
@@ -160,10 +159,10 @@ fn typed_string(path: &str, s: String) -> Value {
         if let Ok(ip) = s.parse::<IpAddr>() {
             return Value::Ip(ip);
         }
-    } else if is_time_path(path) {
-        if let Ok(t) = DateTime::parse_from_rfc3339(&s) {
-            return Value::Time(t.with_timezone(&Utc));
-        }
+    } else if is_time_path(path)
+        && let Ok(t) = DateTime::parse_from_rfc3339(&s)
+    {
+        return Value::Time(t.with_timezone(&Utc));
     }
     Value::Str(s)
 }
@@ -297,7 +296,13 @@ pub struct Event {
 impl Event {
     /// A new event with the given origin-derived id, time and original text.
     pub fn new(id: String, timestamp: DateTime<Utc>, original: impl Into<String>) -> Self {
-        Event { id, timestamp, original: original.into(), organization: None, fields: BTreeMap::new() }
+        Event {
+            id,
+            timestamp,
+            original: original.into(),
+            organization: None,
+            fields: BTreeMap::new(),
+        }
     }
 
     /// The one dotted-path field lookup. Paths below an untyped JSON value are walked too
@@ -352,9 +357,15 @@ impl Event {
             EVENT_ID => self.id = value.to_text(),
             EVENT_ORIGINAL => self.original = value.to_text(),
             ORGANIZATION_ID => self.organization = Some(value.to_text()),
-            _ => {
-                self.fields.insert(path.to_owned(), value);
-            }
+            _ => match value {
+                // Objects are stored flat, by dotted path, like everything else.
+                Value::Json(obj @ serde_json::Value::Object(_)) => {
+                    flatten_into(&mut self.fields, path.to_owned(), obj);
+                }
+                value => {
+                    self.fields.insert(path.to_owned(), value);
+                }
+            },
         }
     }
 
@@ -408,7 +419,9 @@ impl Event {
 
     /// Build an event from a JSON object (flat dotted or nested ECS). `@timestamp` and `event.id`
     /// are required; use [`flatten_json`] to get at a partial object.
-    pub fn from_json_map(map: serde_json::Map<String, serde_json::Value>) -> Result<Event, EventError> {
+    pub fn from_json_map(
+        map: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Event, EventError> {
         let mut flat = BTreeMap::new();
         flatten_into(&mut flat, String::new(), serde_json::Value::Object(map));
         let timestamp = match flat.remove(TIMESTAMP) {
@@ -548,7 +561,8 @@ mod tests {
     use super::*;
 
     fn sample() -> Event {
-        let t = DateTime::parse_from_rfc3339("2026-11-26T10:00:00.123Z").unwrap().with_timezone(&Utc);
+        let t =
+            DateTime::parse_from_rfc3339("2026-11-26T10:00:00.123Z").unwrap().with_timezone(&Utc);
         let mut e = Event::new(derive_id(&[b"test", b"1"]), t, "Nov 26 10:00:00 web01 sshd[1]: hi");
         e.organization = Some("stttt".into());
         e.set("source.ip", "203.0.113.7".parse::<IpAddr>().unwrap());

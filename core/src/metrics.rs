@@ -83,14 +83,20 @@ pub fn counter(name: &str, labels: &[(&str, &str)], help: &str) -> Arc<Counter> 
     let labels = render_labels(labels);
     let mut reg = registry().lock();
     for e in reg.iter() {
-        if e.name == name && e.labels == labels {
-            if let Metric::Counter(c) = &e.metric {
-                return c.clone();
-            }
+        if e.name == name
+            && e.labels == labels
+            && let Metric::Counter(c) = &e.metric
+        {
+            return c.clone();
         }
     }
     let c = Arc::new(Counter::default());
-    reg.push(Entry { name: name.into(), labels, help: help.into(), metric: Metric::Counter(c.clone()) });
+    reg.push(Entry {
+        name: name.into(),
+        labels,
+        help: help.into(),
+        metric: Metric::Counter(c.clone()),
+    });
     c
 }
 
@@ -99,14 +105,20 @@ pub fn gauge(name: &str, labels: &[(&str, &str)], help: &str) -> Arc<Gauge> {
     let labels = render_labels(labels);
     let mut reg = registry().lock();
     for e in reg.iter() {
-        if e.name == name && e.labels == labels {
-            if let Metric::Gauge(g) = &e.metric {
-                return g.clone();
-            }
+        if e.name == name
+            && e.labels == labels
+            && let Metric::Gauge(g) = &e.metric
+        {
+            return g.clone();
         }
     }
     let g = Arc::new(Gauge::default());
-    reg.push(Entry { name: name.into(), labels, help: help.into(), metric: Metric::Gauge(g.clone()) });
+    reg.push(Entry {
+        name: name.into(),
+        labels,
+        help: help.into(),
+        metric: Metric::Gauge(g.clone()),
+    });
     g
 }
 

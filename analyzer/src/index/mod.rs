@@ -131,12 +131,17 @@ impl IndexStore {
     /// Open (or create) the store, loading every existing day.
     pub fn open(root: &Path, cfg: IndexConfig) -> Result<IndexStore> {
         std::fs::create_dir_all(root).map_err(io_err(root))?;
-        let store =
-            IndexStore { root: root.to_owned(), cfg, fields: schema::build(), days: Mutex::new(BTreeMap::new()) };
+        let store = IndexStore {
+            root: root.to_owned(),
+            cfg,
+            fields: schema::build(),
+            days: Mutex::new(BTreeMap::new()),
+        };
         for entry in std::fs::read_dir(root).map_err(io_err(root))? {
             let entry = entry.map_err(io_err(root))?;
             let name = entry.file_name();
-            let Some(date) = name.to_str().and_then(|n| NaiveDate::parse_from_str(n, "%Y-%m-%d").ok())
+            let Some(date) =
+                name.to_str().and_then(|n| NaiveDate::parse_from_str(n, "%Y-%m-%d").ok())
             else {
                 continue;
             };
@@ -157,10 +162,12 @@ impl IndexStore {
         }
         let dir = self.root.join(date.format("%Y-%m-%d").to_string());
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let mmap = tantivy::directory::MmapDirectory::open(&dir)
-            .map_err(|e| IndexError::BadRequest(format!("cannot open index {}: {e}", dir.display())))?;
-        let exists = Index::exists(&mmap)
-            .map_err(|e| IndexError::BadRequest(format!("cannot open index {}: {e}", dir.display())))?;
+        let mmap = tantivy::directory::MmapDirectory::open(&dir).map_err(|e| {
+            IndexError::BadRequest(format!("cannot open index {}: {e}", dir.display()))
+        })?;
+        let exists = Index::exists(&mmap).map_err(|e| {
+            IndexError::BadRequest(format!("cannot open index {}: {e}", dir.display()))
+        })?;
         let index = if exists {
             Index::open(mmap)?
         } else {
@@ -168,7 +175,10 @@ impl IndexStore {
                 docstore_compression: tantivy::store::Compressor::Zstd(Default::default()),
                 ..IndexSettings::default()
             };
-            Index::builder().schema(self.fields.schema.clone()).settings(settings).open_or_create(mmap)?
+            Index::builder()
+                .schema(self.fields.schema.clone())
+                .settings(settings)
+                .open_or_create(mmap)?
         };
         schema::register_tokenizers(&index);
         let committed = index
@@ -194,7 +204,8 @@ impl IndexStore {
     /// filed under the ingest day so one bad clock cannot create (or retention-delete) a
     /// far-away index.
     fn date_for(&self, ts: DateTime<Utc>, now: DateTime<Utc>) -> NaiveDate {
-        let max_age = i64::from(if self.cfg.max_age_days == 0 { 36500 } else { self.cfg.max_age_days });
+        let max_age =
+            i64::from(if self.cfg.max_age_days == 0 { 36500 } else { self.cfg.max_age_days });
         if ts > now + chrono::Duration::days(1) || ts < now - chrono::Duration::days(max_age) {
             now.date_naive()
         } else {
@@ -299,7 +310,10 @@ impl IndexStore {
         let f = &self.fields;
         let mut doc = TantivyDocument::new();
         doc.add_text(f.id, &e.id);
-        doc.add_date(f.ts, tantivy::DateTime::from_timestamp_millis(e.timestamp.timestamp_millis()));
+        doc.add_date(
+            f.ts,
+            tantivy::DateTime::from_timestamp_millis(e.timestamp.timestamp_millis()),
+        );
         for (spec, field) in schema::FIELDS.iter().zip(&f.typed) {
             let Some(v) = field_value(e, spec.path) else { continue };
             add_typed(&mut doc, *field, spec.kind, &v);
@@ -321,14 +335,24 @@ impl IndexStore {
     /// Days overlapping `[from, to)`, newest first.
     fn days_in(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<(NaiveDate, Arc<Mutex<Day>>)> {
         let days = self.days.lock();
-        days.range(from.date_naive()..=to.date_naive()).rev().map(|(k, v)| (*k, v.clone())).collect()
+        days.range(from.date_naive()..=to.date_naive())
+            .rev()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
     }
 
-    fn build_query(&self, q: &str, from: DateTime<Utc>, to: DateTime<Utc>, index: &Index) -> Result<Box<dyn Query>> {
+    fn build_query(
+        &self,
+        q: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        index: &Index,
+    ) -> Result<Box<dyn Query>> {
         let ast = query::parse(q)?;
-        let text = index.tokenizers().get(schema::TEXT_TOKENIZER).ok_or_else(|| {
-            IndexError::BadRequest("text tokenizer missing".into())
-        })?;
+        let text = index
+            .tokenizers()
+            .get(schema::TEXT_TOKENIZER)
+            .ok_or_else(|| IndexError::BadRequest("text tokenizer missing".into()))?;
         let mut compiler = query::Compiler { fields: &self.fields, text };
         let user = compiler.compile(&ast)?;
         let range = RangeQuery::new(
@@ -373,7 +397,10 @@ impl IndexStore {
             let (docs, count) = searcher.search(&*q, &(top, Count))?;
             total += count as u64;
             for (ts, addr) in docs {
-                hits.push((ts.into_timestamp_millis(), load_doc(&searcher, addr, self.fields.doc)?));
+                hits.push((
+                    ts.into_timestamp_millis(),
+                    load_doc(&searcher, addr, self.fields.doc)?,
+                ));
             }
         }
         let hits = hits.into_iter().skip(req.offset).take(req.limit).map(|(_, d)| d).collect();
@@ -381,7 +408,13 @@ impl IndexStore {
     }
 
     /// Count of matches per time bucket over `[from, to)`.
-    pub fn histogram(&self, q: &str, from: DateTime<Utc>, to: DateTime<Utc>, buckets: usize) -> Result<Histogram> {
+    pub fn histogram(
+        &self,
+        q: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        buckets: usize,
+    ) -> Result<Histogram> {
         check_range(from, to)?;
         let buckets = buckets.clamp(1, 1000);
         let span = (to - from).num_milliseconds().max(1);
@@ -412,7 +445,14 @@ impl IndexStore {
     }
 
     /// The most frequent values of a field among matches in `[from, to)`.
-    pub fn top_values(&self, field: &str, q: &str, from: DateTime<Utc>, to: DateTime<Utc>, size: usize) -> Result<TopValues> {
+    pub fn top_values(
+        &self,
+        field: &str,
+        q: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        size: usize,
+    ) -> Result<TopValues> {
         check_range(from, to)?;
         let size = size.clamp(1, 1000);
         let spec = schema::spec_for(field);
@@ -458,12 +498,19 @@ impl IndexStore {
                 }
             }
         }
-        let mut values: Vec<TopValue> = counts.into_iter().map(|(value, count)| TopValue { value, count }).collect();
+        let mut values: Vec<TopValue> =
+            counts.into_iter().map(|(value, count)| TopValue { value, count }).collect();
         values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
         let with_field: u64 = values.iter().map(|v| v.count).sum();
         values.truncate(size);
         let shown: u64 = values.iter().map(|v| v.count).sum();
-        Ok(TopValues { field: field.to_owned(), values, other: with_field - shown, total: matched, sampled })
+        Ok(TopValues {
+            field: field.to_owned(),
+            values,
+            other: with_field - shown,
+            total: matched,
+            sampled,
+        })
     }
 
     /// Total documents per day (for status pages and tests).
@@ -540,7 +587,11 @@ fn json_text(v: &serde_json::Value) -> String {
     }
 }
 
-fn load_doc(searcher: &tantivy::Searcher, addr: DocAddress, field: tantivy::schema::Field) -> Result<serde_json::Value> {
+fn load_doc(
+    searcher: &tantivy::Searcher,
+    addr: DocAddress,
+    field: tantivy::schema::Field,
+) -> Result<serde_json::Value> {
     let doc: TantivyDocument = searcher.doc(addr)?;
     use tantivy::schema::Value as _;
     let bytes = doc.get_first(field).and_then(|v| v.as_bytes());
@@ -602,7 +653,9 @@ fn owned(v: &Value) -> OwnedValue {
         Value::Float(f) => OwnedValue::F64(*f),
         Value::Bool(b) => OwnedValue::Bool(*b),
         Value::Ip(ip) => OwnedValue::Str(ip.to_string()),
-        Value::Time(t) => OwnedValue::Date(tantivy::DateTime::from_timestamp_millis(t.timestamp_millis())),
+        Value::Time(t) => {
+            OwnedValue::Date(tantivy::DateTime::from_timestamp_millis(t.timestamp_millis()))
+        }
         Value::List(items) => OwnedValue::Array(items.iter().map(owned).collect()),
         Value::Json(j) => OwnedValue::from(j.clone()),
     }
@@ -611,9 +664,26 @@ fn owned(v: &Value) -> OwnedValue {
 /// Pick a round bucket width (ms) at least `min`.
 fn nice_interval(min: i64) -> i64 {
     const STEPS: &[i64] = &[
-        1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000,
-        1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000,
-        172_800_000, 604_800_000,
+        1_000,
+        2_000,
+        5_000,
+        10_000,
+        15_000,
+        30_000,
+        60_000,
+        120_000,
+        300_000,
+        600_000,
+        900_000,
+        1_800_000,
+        3_600_000,
+        7_200_000,
+        10_800_000,
+        21_600_000,
+        43_200_000,
+        86_400_000,
+        172_800_000,
+        604_800_000,
     ];
     STEPS.iter().copied().find(|s| *s >= min).unwrap_or(((min / 86_400_000) + 1) * 86_400_000)
 }
@@ -772,7 +842,10 @@ impl Collector for TermsCollector {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<HashMap<String, u64>>) -> tantivy::Result<HashMap<String, u64>> {
+    fn merge_fruits(
+        &self,
+        fruits: Vec<HashMap<String, u64>>,
+    ) -> tantivy::Result<HashMap<String, u64>> {
         let mut out: HashMap<String, u64> = HashMap::new();
         for f in fruits {
             for (k, v) in f {
@@ -824,7 +897,9 @@ impl SegmentCollector for TermsSegment {
             TermsSegment::Ip { counts, .. } => {
                 counts.into_iter().map(|(k, v)| (from_v6(k).to_string(), v)).collect()
             }
-            TermsSegment::Int { counts, .. } => counts.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            TermsSegment::Int { counts, .. } => {
+                counts.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            }
         }
     }
 }

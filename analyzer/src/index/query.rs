@@ -19,8 +19,8 @@ use std::ops::Bound;
 use chrono::{DateTime, Utc};
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhrasePrefixQuery, PhraseQuery,
-    Query, RangeQuery, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, EmptyQuery, ExistsQuery, Occur, PhrasePrefixQuery, PhraseQuery, Query,
+    RangeQuery, RegexQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
@@ -146,7 +146,10 @@ fn lex(q: &str) -> Result<Vec<(usize, Tok)>, QueryError> {
                     }
                 }
                 if !closed {
-                    return Err(QueryError { pos: start, msg: "unterminated quoted phrase".into() });
+                    return Err(QueryError {
+                        pos: start,
+                        msg: "unterminated quoted phrase".into(),
+                    });
                 }
                 out.push((start, Tok::Phrase(s)));
             }
@@ -273,7 +276,10 @@ impl Parser {
                     let value = self.parse_value()?;
                     if w == "_exists_" {
                         let Val::Word(field) = value else {
-                            return Err(QueryError { pos, msg: "`_exists_` takes a field name".into() });
+                            return Err(QueryError {
+                                pos,
+                                msg: "`_exists_` takes a field name".into(),
+                            });
                         };
                         return Ok(Ast::Term { field: Some(field), value: Val::Exists, pos });
                     }
@@ -287,9 +293,10 @@ impl Parser {
                     Ok(Ast::Term { field: None, value: Val::Word(w), pos })
                 }
             }
-            Tok::Cmp(_) | Tok::LBracket(_) => {
-                Err(QueryError { pos, msg: "a range needs a field, e.g. `source.port:[1 TO 1024]`".into() })
-            }
+            Tok::Cmp(_) | Tok::LBracket(_) => Err(QueryError {
+                pos,
+                msg: "a range needs a field, e.g. `source.port:[1 TO 1024]`".into(),
+            }),
             other => Err(QueryError { pos, msg: format!("unexpected {}", describe(&other)) }),
         }
     }
@@ -459,7 +466,12 @@ impl Compiler<'_> {
         })
     }
 
-    fn term(&mut self, field: Option<&str>, value: &Val, pos: usize) -> Result<Box<dyn Query>, QueryError> {
+    fn term(
+        &mut self,
+        field: Option<&str>,
+        value: &Val,
+        pos: usize,
+    ) -> Result<Box<dyn Query>, QueryError> {
         let path = field.unwrap_or("message");
         if path == "@timestamp" {
             return self.time_term(value, pos);
@@ -500,15 +512,18 @@ impl Compiler<'_> {
             }
             (Kind::Text, Val::Word(w)) => self.text_query(f, w, pos, true),
             (Kind::Text, Val::Phrase(p)) => self.text_query(f, p, pos, false),
-            (Kind::Text, Val::Range { .. }) => Err(qerr(pos, format!("`{path}` is full text: no ranges"))),
+            (Kind::Text, Val::Range { .. }) => {
+                Err(qerr(pos, format!("`{path}` is full text: no ranges")))
+            }
             (Kind::Ip, Val::Word(w) | Val::Phrase(w)) => ip_query(f, w, pos),
             (Kind::Ip, Val::Range { lo, hi, lo_incl, hi_incl }) => {
                 let b = |v: &Option<String>, incl: bool| -> Result<Bound<Term>, QueryError> {
                     Ok(match v {
                         None => Bound::Unbounded,
                         Some(s) => {
-                            let ip: IpAddr =
-                                s.parse().map_err(|_| qerr(pos, format!("`{s}` is not an IP address")))?;
+                            let ip: IpAddr = s
+                                .parse()
+                                .map_err(|_| qerr(pos, format!("`{s}` is not an IP address")))?;
                             let t = Term::from_field_ip_addr(f, to_v6(ip));
                             if incl { Bound::Included(t) } else { Bound::Excluded(t) }
                         }
@@ -527,9 +542,9 @@ impl Compiler<'_> {
                     Ok(match v {
                         None => Bound::Unbounded,
                         Some(s) => {
-                            let n: i64 = s
-                                .parse()
-                                .map_err(|_| qerr(pos, format!("`{path}` is a number; `{s}` is not")))?;
+                            let n: i64 = s.parse().map_err(|_| {
+                                qerr(pos, format!("`{path}` is a number; `{s}` is not"))
+                            })?;
                             let t = Term::from_field_i64(f, n);
                             if incl { Bound::Included(t) } else { Bound::Excluded(t) }
                         }
@@ -546,7 +561,8 @@ impl Compiler<'_> {
             Ok(match v {
                 None => Bound::Unbounded,
                 Some(s) => {
-                    let t = parse_time(s).ok_or_else(|| qerr(pos, format!("`{s}` is not a time")))?;
+                    let t =
+                        parse_time(s).ok_or_else(|| qerr(pos, format!("`{s}` is not a time")))?;
                     let t = Term::from_field_date(
                         f,
                         tantivy::DateTime::from_timestamp_millis(t.timestamp_millis()),
@@ -562,14 +578,22 @@ impl Compiler<'_> {
             Val::Exists => Ok(Box::new(AllQuery)),
             Val::Word(w) | Val::Phrase(w) => {
                 let t = parse_time(w).ok_or_else(|| qerr(pos, format!("`{w}` is not a time")))?;
-                let term =
-                    Term::from_field_date(f, tantivy::DateTime::from_timestamp_millis(t.timestamp_millis()));
+                let term = Term::from_field_date(
+                    f,
+                    tantivy::DateTime::from_timestamp_millis(t.timestamp_millis()),
+                );
                 Ok(Box::new(RangeQuery::new(Bound::Included(term.clone()), Bound::Included(term))))
             }
         }
     }
 
-    fn text_query(&mut self, f: Field, text: &str, pos: usize, allow_wildcard: bool) -> Result<Box<dyn Query>, QueryError> {
+    fn text_query(
+        &mut self,
+        f: Field,
+        text: &str,
+        pos: usize,
+        allow_wildcard: bool,
+    ) -> Result<Box<dyn Query>, QueryError> {
         let prefix = allow_wildcard && text.ends_with('*') && !text[..text.len() - 1].contains('*');
         let body = if prefix { &text[..text.len() - 1] } else { text };
         if allow_wildcard && body.contains('*') {
@@ -582,9 +606,7 @@ impl Compiler<'_> {
         }
         Ok(match terms.len() {
             0 => Box::new(EmptyQuery),
-            1 if prefix => {
-                Box::new(PhrasePrefixQuery::new_with_offset(terms))
-            }
+            1 if prefix => Box::new(PhrasePrefixQuery::new_with_offset(terms)),
             1 => Box::new(TermQuery::new(terms.remove(0).1, IndexRecordOption::WithFreqs)),
             _ if prefix => Box::new(PhrasePrefixQuery::new_with_offset(terms)),
             _ => Box::new(PhraseQuery::new_with_offset(terms)),
@@ -598,7 +620,9 @@ impl Compiler<'_> {
         let f = self.fields.attrs;
         let base = || Term::from_field_json_path(f, path, true);
         match value {
-            Val::Exists => Ok(Box::new(ExistsQuery::new(format!("{}.{path}", schema::ATTRS), false))),
+            Val::Exists => {
+                Ok(Box::new(ExistsQuery::new(format!("{}.{path}", schema::ATTRS), false)))
+            }
             Val::Word(w) | Val::Phrase(w) => {
                 let mut subs: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                 if let Some(stem) = w.strip_suffix('*').filter(|s| !s.contains('*')) {
@@ -614,21 +638,33 @@ impl Compiler<'_> {
                 if let Ok(n) = w.parse::<i64>() {
                     let mut t = base();
                     t.append_type_and_fast_value(n);
-                    subs.push((Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
+                    subs.push((
+                        Occur::Should,
+                        Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                    ));
                     if n >= 0 {
                         let mut t = base();
                         t.append_type_and_fast_value(n as u64);
-                        subs.push((Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
+                        subs.push((
+                            Occur::Should,
+                            Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                        ));
                     }
                 } else if let Ok(x) = w.parse::<f64>() {
                     let mut t = base();
                     t.append_type_and_fast_value(x);
-                    subs.push((Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
+                    subs.push((
+                        Occur::Should,
+                        Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                    ));
                 }
                 if let Ok(b) = w.parse::<bool>() {
                     let mut t = base();
                     t.append_type_and_fast_value(b);
-                    subs.push((Occur::Should, Box::new(TermQuery::new(t, IndexRecordOption::Basic))));
+                    subs.push((
+                        Occur::Should,
+                        Box::new(TermQuery::new(t, IndexRecordOption::Basic)),
+                    ));
                 }
                 Ok(Box::new(BooleanQuery::new(subs)))
             }
@@ -679,8 +715,10 @@ fn wildcard_regex(f: Field, pattern: &str, pos: usize) -> Result<RegexQuery, Que
 
 fn ip_query(f: Field, w: &str, pos: usize) -> Result<Box<dyn Query>, QueryError> {
     if let Some((addr, len)) = w.split_once('/') {
-        let ip: IpAddr = addr.parse().map_err(|_| qerr(pos, format!("`{w}` is not a CIDR block")))?;
-        let len: u32 = len.parse().map_err(|_| qerr(pos, format!("`{w}` has a bad prefix length")))?;
+        let ip: IpAddr =
+            addr.parse().map_err(|_| qerr(pos, format!("`{w}` is not a CIDR block")))?;
+        let len: u32 =
+            len.parse().map_err(|_| qerr(pos, format!("`{w}` has a bad prefix length")))?;
         let (v6, len6) = match ip {
             IpAddr::V4(v4) if len <= 32 => (v4.to_ipv6_mapped(), len + 96),
             IpAddr::V6(v6) if len <= 128 => (v6, len),
@@ -728,7 +766,10 @@ mod tests {
         );
         assert_eq!(
             strip(parse("NOT x AND -y").unwrap()),
-            Ast::And(vec![Ast::Not(Box::new(word(None, "x"))), Ast::Not(Box::new(word(None, "y")))])
+            Ast::And(vec![
+                Ast::Not(Box::new(word(None, "x"))),
+                Ast::Not(Box::new(word(None, "y")))
+            ])
         );
         assert_eq!(
             strip(parse("(a OR b) c").unwrap()),
@@ -756,7 +797,11 @@ mod tests {
         );
         assert_eq!(
             strip(parse(r#"message:"failed password""#).unwrap()),
-            Ast::Term { field: Some("message".into()), value: Val::Phrase("failed password".into()), pos: 0 }
+            Ast::Term {
+                field: Some("message".into()),
+                value: Val::Phrase("failed password".into()),
+                pos: 0
+            }
         );
     }
 

@@ -19,7 +19,16 @@ fn ev(i: usize, t: DateTime<Utc>, user: &str, ip: &str, msg: &str) -> Event {
 }
 
 fn store(dir: &Path) -> IndexStore {
-    IndexStore::open(dir, IndexConfig { writer_memory_bytes: 30 << 20, writer_threads: 1, max_age_days: 0, min_free_bytes: 0 }).unwrap()
+    IndexStore::open(
+        dir,
+        IndexConfig {
+            writer_memory_bytes: 30 << 20,
+            writer_threads: 1,
+            max_age_days: 0,
+            min_free_bytes: 0,
+        },
+    )
+    .unwrap()
 }
 
 fn search(s: &IndexStore, q: &str) -> SearchResponse {
@@ -41,7 +50,11 @@ fn fill(s: &IndexStore) -> Vec<Event> {
             let t = now - chrono::Duration::minutes(i as i64 * 60);
             let ip = if i < 10 { format!("203.0.113.{i}") } else { format!("10.10.1.{i}") };
             let user = if i % 4 == 0 { "Root" } else { "alice" };
-            let msg = if i % 5 == 0 { "Failed password for root" } else { "Accepted publickey for alice" };
+            let msg = if i % 5 == 0 {
+                "Failed password for root"
+            } else {
+                "Accepted publickey for alice"
+            };
             ev(i, t, user, &ip, msg)
         })
         .collect();
@@ -87,7 +100,13 @@ fn query_language_end_to_end() {
     assert_eq!(r.hits[0]["user.name"], "Root");
     assert!(r.hits[0]["event.original"].as_str().unwrap().starts_with("orig "));
     assert!(matches!(
-        s.search(&SearchRequest { q: "a AND (".into(), from: Utc::now() - chrono::Duration::hours(1), to: Utc::now(), limit: 1, offset: 0 }),
+        s.search(&SearchRequest {
+            q: "a AND (".into(),
+            from: Utc::now() - chrono::Duration::hours(1),
+            to: Utc::now(),
+            limit: 1,
+            offset: 0
+        }),
         Err(IndexError::Query(_))
     ));
 }
@@ -100,7 +119,13 @@ fn pagination_and_time_range() {
     let now = Utc::now();
     let all = search(&s, "");
     let page = s
-        .search(&SearchRequest { q: "".into(), from: now - chrono::Duration::days(3), to: now + chrono::Duration::hours(1), limit: 7, offset: 7 })
+        .search(&SearchRequest {
+            q: "".into(),
+            from: now - chrono::Duration::days(3),
+            to: now + chrono::Duration::hours(1),
+            limit: 7,
+            offset: 7,
+        })
         .unwrap();
     assert_eq!(page.hits, all.hits[7..14].to_vec());
     let r = s
@@ -121,18 +146,44 @@ fn histogram_and_top_values() {
     let s = store(dir.path());
     fill(&s);
     let now = Utc::now();
-    let h = s.histogram("", now - chrono::Duration::days(3), now + chrono::Duration::hours(1), 80).unwrap();
+    let h = s
+        .histogram("", now - chrono::Duration::days(3), now + chrono::Duration::hours(1), 80)
+        .unwrap();
     assert_eq!(h.buckets.iter().map(|b| b.count).sum::<u64>(), 40);
     assert!(h.interval_ms >= 3_600_000);
-    let top = s.top_values("user.name", "", now - chrono::Duration::days(3), now + chrono::Duration::hours(1), 5).unwrap();
+    let top = s
+        .top_values(
+            "user.name",
+            "",
+            now - chrono::Duration::days(3),
+            now + chrono::Duration::hours(1),
+            5,
+        )
+        .unwrap();
     assert_eq!(top.values[0].value, "alice");
     assert_eq!(top.values[0].count, 30);
     assert_eq!(top.values[1].value, "Root", "top values keep the original case");
-    let top = s.top_values("source.ip", "user.name:root", now - chrono::Duration::days(3), now + chrono::Duration::hours(1), 3).unwrap();
+    let top = s
+        .top_values(
+            "source.ip",
+            "user.name:root",
+            now - chrono::Duration::days(3),
+            now + chrono::Duration::hours(1),
+            3,
+        )
+        .unwrap();
     assert_eq!(top.values.len(), 3);
     assert_eq!(top.other, 7);
     assert_eq!(top.total, 10);
-    let top = s.top_values("custom.thing", "", now - chrono::Duration::days(3), now + chrono::Duration::hours(1), 5).unwrap();
+    let top = s
+        .top_values(
+            "custom.thing",
+            "",
+            now - chrono::Duration::days(3),
+            now + chrono::Duration::hours(1),
+            5,
+        )
+        .unwrap();
     assert_eq!(top.values.iter().map(|v| v.count).sum::<u64>(), 40);
 }
 
@@ -165,7 +216,16 @@ fn replay_after_commit_is_skipped_and_upserts_dedupe() {
 #[test]
 fn retention_by_age_deletes_whole_days() {
     let dir = tempfile::tempdir().unwrap();
-    let s = IndexStore::open(dir.path(), IndexConfig { writer_memory_bytes: 30 << 20, writer_threads: 1, max_age_days: 5, min_free_bytes: 0 }).unwrap();
+    let s = IndexStore::open(
+        dir.path(),
+        IndexConfig {
+            writer_memory_bytes: 30 << 20,
+            writer_threads: 1,
+            max_age_days: 5,
+            min_free_bytes: 0,
+        },
+    )
+    .unwrap();
     let now = Utc::now();
     let batch: Vec<_> = (0..3)
         .map(|d| (ev(d, now - chrono::Duration::days(d as i64), "u", "10.0.0.1", "m"), None, false))

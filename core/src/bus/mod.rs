@@ -96,8 +96,11 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Append a batch; returns once the batch is durable. Messages are spread over partitions
     /// by key. Returns the (partition, offset) of each message, in order.
-    async fn publish(&self, topic: &str, messages: Vec<Message>)
-    -> Result<Vec<(u32, u64)>, BusError>;
+    async fn publish(
+        &self,
+        topic: &str,
+        messages: Vec<Message>,
+    ) -> Result<Vec<(u32, u64)>, BusError>;
 
     /// Read up to `max` records of one partition starting at `offset`. When none is available,
     /// waits up to `wait` for new ones and returns an empty batch on time-out.

@@ -50,7 +50,8 @@ pub(crate) fn normalize_object(
     };
     if let Some(raw) = explicit_original {
         match parse_raw(&raw, ctx, out) {
-            Ok(parsed) => merge(event, parsed),
+            Ok(Some(parsed)) => merge(event, parsed),
+            Ok(None) => {}
             Err(err) => {
                 if !flat.contains_key("message") {
                     event.set("message", raw.as_str());
@@ -60,7 +61,7 @@ pub(crate) fn normalize_object(
         }
         event.original = raw;
     } else if let Some(Value::Str(m)) = flat.get("message")
-        && let Ok(parsed) = parse_raw(m, ctx, out)
+        && let Ok(Some(parsed)) = parse_raw(m, ctx, out)
     {
         merge(event, parsed);
         if let Some(Value::Str(m)) = flat.remove("message") {
@@ -117,20 +118,21 @@ fn bad_time(v: &Value) -> ParseError {
     ParseError::new("json", format!("`@timestamp` is not an RFC 3339 time: {text:?}"))
 }
 
-/// Parse a raw line embedded in a JSON object into a scratch event.
-fn parse_raw(raw: &str, ctx: &Context, out: &mut Outcome) -> Result<Event, ParseError> {
+/// Parse a raw line embedded in a JSON object into a scratch event. `Ok(None)`: not a line to
+/// parse (it is JSON itself: the object's own fields already describe it).
+fn parse_raw(raw: &str, ctx: &Context, out: &mut Outcome) -> Result<Option<Event>, ParseError> {
     let mut scratch = Event::new(String::new(), ctx.received, "");
     let mut inner = Outcome::default();
     let text = raw.trim_end_matches(['\n', '\r']);
     // Do not recurse into JSON inside JSON.
     if text.trim_start().starts_with('{') {
-        return Err(ParseError::new("json", "embedded line is JSON, not parsed"));
+        return Ok(None);
     }
     crate::parse_line(&mut scratch, text, Format::Auto, ctx, &mut inner)?;
     for p in inner.parsers() {
         out.push(p);
     }
-    Ok(scratch)
+    Ok(Some(scratch))
 }
 
 fn merge(event: &mut Event, parsed: Event) {

@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `sen-parse`: log parsers and ECS normalization. Pure code: no I/O, no global state.
 //!
 //! Entry points:
@@ -152,6 +153,8 @@ pub enum Parser {
     SystemdLogind,
     /// iptables / nftables / UFW kernel log lines.
     Iptables,
+    /// Cisco ASA / FTD / IOS `%FACILITY-SEVERITY-MNEMONIC: text` messages.
+    Cisco,
 }
 
 impl Parser {
@@ -172,6 +175,7 @@ impl Parser {
             Parser::Pam => "pam",
             Parser::SystemdLogind => "systemd_logind",
             Parser::Iptables => "iptables",
+            Parser::Cisco => "cisco",
         }
     }
 }
@@ -321,7 +325,7 @@ pub(crate) fn parse_line(
 ) -> Result<(), ParseError> {
     match format {
         Format::Auto => auto(event, line, ctx, out),
-        Format::Rfc5424 => rfc5424(event, line, ctx, out),
+        Format::Rfc5424 => rfc5424(event, line, ctx, out, false),
         Format::Rfc3164 => rfc3164(event, line, ctx, out),
         Format::Cef => match cef::find(line) {
             Some(at) => cef_with_header(event, line, at, ctx, out),
@@ -352,9 +356,19 @@ fn auto(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Resu
     }
     if first == b'<' {
         if syslog::looks_like_5424(b) {
-            return rfc5424(event, t, ctx, out);
+            return rfc5424(event, t, ctx, out, true);
         }
         return rfc3164(event, t, ctx, out);
+    }
+    if first == b'%'
+        && let Some(c) = msg::cisco::parse(t)
+    {
+        msg::cisco::apply(event, &c, true);
+        out.push(Parser::Cisco);
+        return Ok(());
+    }
+    if first.is_ascii_digit() && syslog::looks_like_5424_without_pri(b) {
+        return rfc5424(event, t, ctx, out, true);
     }
     if (time::month_abbr(b).is_some()
         || (b.len() > 10 && b.get(4) == Some(&b'-') && first.is_ascii_digit()))
@@ -379,16 +393,26 @@ fn auto(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Resu
     Err(ParseError::new("auto", "no parser recognized the line"))
 }
 
+/// RFC 5424; with `lenient` (auto-detection), a line the strict parser rejects is retried
+/// leniently (missing `<PRI>`, non-standard structured data kept in the message).
 fn rfc5424(
     event: &mut Event,
     line: &str,
     ctx: &Context,
     out: &mut Outcome,
+    lenient: bool,
 ) -> Result<(), ParseError> {
-    match syslog::parse_5424(line) {
-        Ok(s) => {
+    let parsed = match syslog::parse_5424(line) {
+        Ok(s) => Ok((true, s)),
+        Err(e) => match syslog::parse_5424_lenient(line).filter(|_| lenient) {
+            Some(found) => Ok(found),
+            None => Err(e),
+        },
+    };
+    match parsed {
+        Ok((has_pri, s)) => {
             out.push(Parser::Rfc5424);
-            let msg = syslog::apply_5424(event, &s);
+            let msg = syslog::apply_5424(event, &s, has_pri);
             if let Some(m) = msg {
                 event.set("message", m);
                 msg::parse_message(event, s.appname, m, ctx, out);
@@ -398,7 +422,7 @@ fn rfc5424(
         Err(e) => {
             // Keep what was read (priority, version, timestamp, host …) next to the failure.
             if let Some(p) = &e.partial {
-                syslog::apply_5424(event, p);
+                syslog::apply_5424(event, p, true);
             }
             Err(ParseError::new("rfc5424", e.to_string()))
         }
@@ -438,10 +462,10 @@ fn header_before(event: &mut Event, line: &str, at: usize, ctx: &Context, out: &
         return;
     }
     if syslog::looks_like_5424(prefix.as_bytes())
-        && let Ok(s) = syslog::parse_5424(prefix)
+        && let Some((has_pri, s)) = syslog::parse_5424_lenient(prefix)
     {
         out.push(Parser::Rfc5424);
-        syslog::apply_5424(event, &s);
+        syslog::apply_5424(event, &s, has_pri);
         return;
     }
     if let Some(s) = syslog::parse_3164(prefix) {

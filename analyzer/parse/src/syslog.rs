@@ -123,17 +123,37 @@ pub(crate) fn looks_like_5424(b: &[u8]) -> bool {
 /// Parse an RFC 5424 message strictly (the structured data reader also accepts spaces around
 /// `=`, as real senders emit them).
 pub fn parse_5424(input: &str) -> Result<Syslog5424<'_>, Syslog5424Error<'_>> {
+    parse_5424_inner(input, false).map(|(_, s)| s)
+}
+
+/// Parse RFC 5424 as real senders write it: `<PRI>` may be missing (the first value is then
+/// `false`), the timestamp may be any ISO 8601 time, and structured data that does not parse is
+/// left at the start of the message instead of failing the line.
+pub fn parse_5424_lenient(input: &str) -> Option<(bool, Syslog5424<'_>)> {
+    parse_5424_inner(input, true).ok()
+}
+
+fn fail<'a>(
+    reason: &'static str,
+    column: usize,
+    partial: Option<Syslog5424<'a>>,
+) -> Syslog5424Error<'a> {
+    Syslog5424Error { reason, column, partial }
+}
+
+fn parse_5424_inner(
+    input: &str,
+    lenient: bool,
+) -> Result<(bool, Syslog5424<'_>), Syslog5424Error<'_>> {
     let b = input.as_bytes();
     let mut out = Syslog5424::default();
-    fn fail<'a>(
-        reason: &'static str,
-        column: usize,
-        partial: Option<Syslog5424<'a>>,
-    ) -> Syslog5424Error<'a> {
-        Syslog5424Error { reason, column, partial }
+    let has_pri = !lenient || b.first() == Some(&b'<');
+    let mut p = 0;
+    if has_pri {
+        let (priority, n) = pri(b, !lenient).map_err(|(r, c)| fail(r, c, None))?;
+        out.priority = priority;
+        p = n;
     }
-    let (priority, mut p) = pri(b, true).map_err(|(r, c)| fail(r, c, None))?;
-    out.priority = priority;
     // VERSION: 1-3 digits, no leading zero.
     let n = time::digit_run(b, p).min(3);
     if n == 0 || b.get(p) == Some(&b'0') {
@@ -154,12 +174,23 @@ pub fn parse_5424(input: &str) -> Result<Syslog5424<'_>, Syslog5424Error<'_>> {
     if nil_at(b, p) {
         p += 1;
     } else {
-        match time::rfc3339_strict(b.get(p..).unwrap_or_default()) {
+        let rest = b.get(p..).unwrap_or_default();
+        match time::rfc3339_strict(rest) {
             Ok((t, used)) => {
                 out.timestamp = Some(t);
                 p += used;
             }
-            Err(e) => return Err(fail(E_TIMESTAMP, p + e.0, Some(out))),
+            Err(e) => match time::iso8601(rest) {
+                Some((time::LogTime::Zoned(t), used)) if lenient => {
+                    out.timestamp = Some(t);
+                    p += used;
+                }
+                Some((time::LogTime::Local(n), used)) if lenient => {
+                    out.timestamp = Some(n.and_utc().fixed_offset());
+                    p += used;
+                }
+                _ => return Err(fail(E_TIMESTAMP, p + e.0, Some(out))),
+            },
         }
     }
     sp!();
@@ -196,21 +227,42 @@ pub fn parse_5424(input: &str) -> Result<Syslog5424<'_>, Syslog5424Error<'_>> {
     }
     sp!();
     // STRUCTURED-DATA
-    if nil_at(b, p) {
+    let sd_start = p;
+    let sd_error = if nil_at(b, p) {
         p += 1;
+        None
     } else if b.get(p) == Some(&b'[') {
+        let mut err = None;
         while b.get(p) == Some(&b'[') {
             match sd_element(input, p, &mut out.structured_data) {
                 Ok(np) => p = np,
-                Err((reason, c)) => return Err(fail(reason, c, Some(out))),
+                Err(e) => {
+                    err = Some(e);
+                    break;
+                }
             }
         }
+        err
     } else {
-        return Err(fail(E_SD, p, Some(out)));
+        Some((E_SD, p))
+    };
+    if let Some((reason, c)) = sd_error {
+        if !lenient {
+            return Err(fail(reason, c, Some(out)));
+        }
+        // Non-standard structured data: keep it as the start of the message.
+        out.structured_data.clear();
+        out.message = input.get(sd_start..).filter(|m| !m.is_empty());
+        return Ok((has_pri, out));
     }
     // MSG
     if p < b.len() {
         if b.get(p) != Some(&b' ') {
+            if lenient {
+                out.structured_data.clear();
+                out.message = input.get(sd_start..).filter(|m| !m.is_empty());
+                return Ok((has_pri, out));
+            }
             return Err(fail(E_SP, p, Some(out)));
         }
         let msg = input.get(p + 1..).unwrap_or_default();
@@ -218,7 +270,17 @@ pub fn parse_5424(input: &str) -> Result<Syslog5424<'_>, Syslog5424Error<'_>> {
             out.message = Some(msg);
         }
     }
-    Ok(out)
+    Ok((has_pri, out))
+}
+
+/// Whether `b` starts like PRI-less RFC 5424: `VERSION SP (TIMESTAMP|-) SP`.
+pub(crate) fn looks_like_5424_without_pri(b: &[u8]) -> bool {
+    let n = time::digit_run(b, 0);
+    if !(1..=3).contains(&n) || b.first() == Some(&b'0') || b.get(n) != Some(&b' ') {
+        return false;
+    }
+    let rest = b.get(n + 1..).unwrap_or_default();
+    (rest.first() == Some(&b'-') && rest.get(1) == Some(&b' ')) || time::iso8601(rest).is_some()
 }
 
 /// `-` followed by a space or the end.
@@ -506,9 +568,12 @@ fn tag_at(input: &str, p: usize) -> Option<(&str, Option<&str>, usize)> {
     }
 }
 
-/// Write RFC 5424 header fields to `event`. Returns the message (without BOM).
-pub(crate) fn apply_5424<'a>(e: &mut Event, s: &Syslog5424<'a>) -> Option<&'a str> {
-    ecs::set_priority(e, s.priority);
+/// Write RFC 5424 header fields to `event` (the priority ones only when the line had `<PRI>`).
+/// Returns the message (without BOM).
+pub(crate) fn apply_5424<'a>(e: &mut Event, s: &Syslog5424<'a>, has_pri: bool) -> Option<&'a str> {
+    if has_pri {
+        ecs::set_priority(e, s.priority);
+    }
     set_str(e, "log.syslog.version", &s.version.to_string());
     if let Some(t) = s.timestamp {
         e.timestamp = t.with_timezone(&Utc);

@@ -458,3 +458,68 @@ fn peer_ip_recorded() {
     normalize_line(&mut e, Format::Auto, &c);
     assert_eq!(s(&e, "log.source.address"), Some("192.0.2.1"));
 }
+
+#[test]
+fn lenient_5424_in_auto() {
+    // Check Point: no <PRI>, non-standard structured data.
+    let line = "1 2019-05-15T16:27:08Z HOSTNAME CheckPoint 19710 - [action:\"Key Install\"; flags:\"133376\"] rest";
+    let (e, o) = run(line, Format::Auto);
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc5424], "{o}");
+    assert_eq!(ts(&e), "2019-05-15T16:27:08+00:00");
+    assert_eq!(
+        (s(&e, "host.name"), s(&e, "process.name"), int(&e, "process.pid")),
+        (Some("HOSTNAME"), Some("CheckPoint"), Some(19710))
+    );
+    assert_eq!(s(&e, "message"), Some("[action:\"Key Install\"; flags:\"133376\"] rest"));
+    assert_eq!(int(&e, "log.syslog.priority"), None);
+    // The explicit format stays strict.
+    let (_, o) = run("<13>1 2019-05-15T16:27:08Z h a 1 - [bad sd] x", Format::Rfc5424);
+    assert!(o.is_failure());
+    let (e, o) = run("<13>1 2019-05-15T16:27:08Z h a 1 - [bad sd] x", Format::Auto);
+    assert!(!o.is_failure());
+    assert_eq!(s(&e, "message"), Some("[bad sd] x"));
+}
+
+#[test]
+fn cisco_messages() {
+    let (e, o) = run(
+        "%ASA-2-106001: Inbound TCP connection denied from 1.2.3.4/5 to 6.7.8.9/1433",
+        Format::Auto,
+    );
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Cisco]);
+    assert_eq!(
+        (s(&e, "observer.product"), s(&e, "event.code"), s(&e, "log.level")),
+        (Some("ASA"), Some("106001"), Some("crit"))
+    );
+    assert_eq!(
+        s(&e, "message"),
+        Some("Inbound TCP connection denied from 1.2.3.4/5 to 6.7.8.9/1433")
+    );
+    let (e, o) = run(
+        "<189>Jan 12 06:30:00 rtr1 123: *Mar  1 18:48:50.483 UTC: %SYS-5-CONFIG_I: Configured from console",
+        Format::Auto,
+    );
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Cisco]);
+    assert_eq!((s(&e, "observer.product"), s(&e, "event.code")), (Some("IOS"), Some("CONFIG_I")));
+}
+
+#[test]
+fn cef_in_explicit_syslog_and_embedded_json() {
+    let (e, o) =
+        run("<134>Nov 26 10:00:00 fw01 CEF:0|V|P|1|100|Name|5|src=10.0.0.1", Format::Rfc3164);
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Cef]);
+    assert_eq!(ip(&e, "source.ip"), Some("10.0.0.1".parse().unwrap()));
+    // `event.original` holding JSON is not re-parsed and is not a failure.
+    let obj = serde_json::json!({"event": {"original": "{\"a\":1}"}, "source.ip": "10.0.0.9"});
+    let mut e = ev("{…}");
+    let o = normalize_json(&mut e, obj.as_object().unwrap().clone(), &ctx());
+    assert!(!o.is_failure());
+    assert_eq!(e.original, "{\"a\":1}");
+    // An explicit `event.original` that nothing understands is tagged.
+    let obj = serde_json::json!({"event.original": "gibberish"});
+    let mut e = ev("{…}");
+    let o = normalize_json(&mut e, obj.as_object().unwrap().clone(), &ctx());
+    assert!(o.is_failure());
+    assert!(e.has_tag(TAG_PARSE_FAILURE));
+    assert_eq!(s(&e, "message"), Some("gibberish"));
+}

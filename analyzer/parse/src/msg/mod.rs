@@ -5,6 +5,7 @@ use sen_core::event::Event;
 use crate::{Context, Outcome, Parser, access, errorlog};
 
 mod auth;
+pub(crate) mod cisco;
 mod iptables;
 mod sshd;
 
@@ -47,6 +48,28 @@ pub(crate) fn parse_message(
         return;
     }
     let trimmed = msg.trim_start();
+    // A CEF/LEEF payload in a syslog message (explicit `rfc3164`/`rfc5424` format).
+    if trimmed.starts_with("CEF:") {
+        if let Ok(c) = crate::cef::parse(trimmed) {
+            crate::cef::apply(e, &c, ctx);
+            out.push(Parser::Cef);
+        }
+        return;
+    }
+    if trimmed.starts_with("LEEF:") {
+        if let Ok(l) = crate::leef::parse(trimmed) {
+            crate::leef::apply(e, &l, ctx);
+            out.push(Parser::Leef);
+        }
+        return;
+    }
+    if memchr::memchr(b'%', trimmed.as_bytes()).is_some()
+        && let Some(c) = cisco::find(trimmed)
+    {
+        cisco::apply(e, &c, false);
+        out.push(Parser::Cisco);
+        return;
+    }
     if trimmed.starts_with("pam_") || pam_suffix {
         if auth::pam(e, trimmed, pam_suffix) {
             out.push(Parser::Pam);

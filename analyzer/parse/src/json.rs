@@ -75,7 +75,7 @@ pub(crate) fn normalize_object(
             TIMESTAMP => match v {
                 Value::Time(t) => event.timestamp = t,
                 Value::Int(n) => {
-                    let t = if n.abs() >= 100_000_000_000 {
+                    let t = if n.unsigned_abs() >= 100_000_000_000 {
                         DateTime::from_timestamp_millis(n)
                     } else {
                         DateTime::from_timestamp(n, 0)

@@ -103,7 +103,8 @@ pub struct Context {
     pub received: DateTime<Utc>,
     /// Time zone of timestamps that carry none (year-less syslog, Apache error log …).
     pub timezone: chrono_tz::Tz,
-    /// Address of the sender, if known (recorded as `log.source.address`).
+    /// Address of the sender, if known (recorded as `host.ip` for syslog lines without HOSTNAME,
+    /// as RFC 3164 §4.3.2 asks of relays).
     pub peer_ip: Option<IpAddr>,
 }
 
@@ -272,7 +273,7 @@ pub fn normalize_line(event: &mut Event, format: Format, ctx: &Context) -> Outco
         fail(event, text, &err);
         outcome.error = Some(err);
     }
-    finish(event, ctx);
+    finish(event, ctx, &outcome);
     event.original = line;
     outcome
 }
@@ -293,7 +294,7 @@ pub fn normalize_json(
 ) -> Outcome {
     let mut outcome = Outcome::default();
     json::normalize_object(event, obj, ctx, &mut outcome);
-    finish(event, ctx);
+    finish(event, ctx, &outcome);
     outcome
 }
 
@@ -303,15 +304,17 @@ fn fail(event: &mut Event, text: &str, err: &ParseError) {
     event.set("error.message", err.to_string());
 }
 
-fn finish(event: &mut Event, ctx: &Context) {
+fn finish(event: &mut Event, ctx: &Context, outcome: &Outcome) {
     if !event.fields.contains_key("event.kind") {
         event.fields.insert("event.kind".to_owned(), Value::Str("event".to_owned()));
     }
-    if let Some(ip) = ctx.peer_ip {
-        event
-            .fields
-            .entry("log.source.address".to_owned())
-            .or_insert_with(|| Value::Str(ip.to_string()));
+    // RFC 3164 §4.3.2: a syslog message without HOSTNAME is attributed to the sender's address.
+    if let Some(ip) = ctx.peer_ip
+        && (outcome.matched(Parser::Rfc3164) || outcome.matched(Parser::Rfc5424))
+        && !event.fields.contains_key("host.hostname")
+        && !event.fields.contains_key("host.ip")
+    {
+        event.fields.insert("host.ip".to_owned(), Value::Ip(ip));
     }
 }
 

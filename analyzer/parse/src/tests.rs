@@ -454,9 +454,12 @@ fn unknown_line_fails_softly() {
 fn peer_ip_recorded() {
     let mut c = ctx();
     c.peer_ip = Some("192.0.2.1".parse().unwrap());
+    let mut e = ev("<133>Nov 26 10:00:00 haproxy[1]: x");
+    normalize_line(&mut e, Format::Auto, &c);
+    assert_eq!(ip(&e, "host.ip"), Some("192.0.2.1".parse().unwrap()));
     let mut e = ev("<13>Nov 26 10:00:00 h p: x");
     normalize_line(&mut e, Format::Auto, &c);
-    assert_eq!(s(&e, "log.source.address"), Some("192.0.2.1"));
+    assert_eq!((ip(&e, "host.ip"), s(&e, "host.name")), (None, Some("h")));
 }
 
 #[test]

@@ -47,8 +47,46 @@ fn prefixes() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Every line of every text corpus file through every format: no panic, original kept.
+#[test]
+fn corpus_sweep_all_formats() {
+    let root = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpora/public"
+    ));
+    if !root.exists() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("corpora missing at {} (CI=true)", root.display());
+        }
+        eprintln!("SKIP: corpora not found at {}", root.display());
+        return;
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![root.join("logs"), root.join("formats")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "log" || x == "jsonl" || x == "csv") {
+                files.push(p);
+            }
+        }
+    }
+    let mut lines = 0usize;
+    for f in &files {
+        let text = String::from_utf8_lossy(&std::fs::read(f).unwrap_or_default()).into_owned();
+        for line in text.lines().take(5000) {
+            lines += 1;
+            check(line);
+        }
+    }
+    println!("corpus sweep: {} files, {lines} lines x {} formats", files.len(), FORMATS.len());
+    assert!(lines > 10_000);
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::with_cases(cases()) })]
 
     #[test]
     fn arbitrary_strings(s in "\\PC*") {
@@ -72,4 +110,9 @@ proptest! {
         let mut e = Event::new("p".into(), ctx.received, "{}");
         let _ = normalize_json(&mut e, obj.as_object().cloned().unwrap_or_default(), &ctx);
     }
+}
+
+/// Cases per property: 2000, or `PROPTEST_CASES`.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
 }

@@ -12,6 +12,31 @@
 //!
 //! The per-format modules ([`syslog`], [`cef`], [`leef`], [`access`], [`errorlog`]) are public for
 //! tools and tests that want the raw parse results.
+//!
+//! # Field conventions
+//!
+//! * Every event: `event.kind` (`event` unless the input says otherwise).
+//! * Syslog: `log.syslog.priority`, `log.syslog.facility.{code,name}`,
+//!   `log.syslog.severity.{code,name}`, `log.level` (severity keyword), `log.syslog.version`,
+//!   `log.syslog.appname` = `process.name`, `log.syslog.procid` (+ `process.pid` when numeric),
+//!   `log.syslog.msgid`, `host.hostname` = `host.name`, structured data as
+//!   `log.syslog.structured_data.<SD-ID>.<PARAM>`, `message` = the MSG part (BOM stripped).
+//!   Payload parsers inside a syslog message never replace `message`, but their timestamp (CEF
+//!   `rt`, access log time) wins over the header's.
+//! * `event.module` / `event.dataset`: `sshd`, `sudo`, `su`, `pam`, `systemd-logind` /
+//!   `system.auth`; `iptables` / `iptables.log`; `apache` / `apache.access`, `apache.error`;
+//!   `nginx` / `nginx.error`; `cef` / `cef.log`; `leef` / `leef.log`; `cisco` / `cisco.asa`,
+//!   `cisco.ios`.
+//! * Authentication (Filebeat-compatible): `event.action` `ssh_login` with `event.outcome`
+//!   `success`/`failure`, `system.auth.ssh.{event,method,signature}`; PAM
+//!   `authentication_failure`, `session_opened`, `session_closed`; sudo `sudo_command`
+//!   (`user.effective.name` = the target user, `system.auth.sudo.*`); su `su`.
+//! * Addresses: `source.ip`/`destination.ip` are typed IPs and also go to `related.ip`; user
+//!   names go to `related.user`; non-IP hosts go to `*.domain`.
+//! * CEF: header in `cef.*` and `observer.{vendor,product,version}`, `event.code`,
+//!   `event.severity`, `message` (= `msg` extension, else Name); every extension raw under
+//!   `cef.extensions.<key>`, labelled custom fields under `cef.custom.<label>`.
+//! * LEEF: header in `leef.*`, attributes raw under `leef.attributes.<key>`.
 
 use std::borrow::Cow;
 use std::fmt;

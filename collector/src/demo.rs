@@ -3647,3 +3647,574 @@ impl Iterator for LiveDemo {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::OnceLock;
+
+    use super::*;
+
+    fn end() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-26T16:30:00+07:00").unwrap().with_timezone(&Utc)
+    }
+
+    fn span() -> Duration {
+        Duration::hours(24)
+    }
+
+    /// One shared 24 h backfill (seed 7, as `sen serve --demo` uses).
+    fn day() -> &'static [DemoRecord] {
+        static DAY: OnceLock<Vec<DemoRecord>> = OnceLock::new();
+        DAY.get_or_init(|| backfill(end(), span(), 7))
+    }
+
+    /// The value of a CEF extension key (up to the next ` key=`), unescaped enough for tests.
+    fn cef_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+        let pat = format!(" {key}=");
+        let i = line.find(&pat)? + pat.len();
+        let rest = &line[i..];
+        let mut endp = rest.len();
+        let b = rest.as_bytes();
+        for j in 0..b.len() {
+            if b[j] == b' ' {
+                let tail = &rest[j + 1..];
+                if let Some(eq) = tail.find('=')
+                    && tail[..eq].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+                    && eq > 0
+                {
+                    endp = j;
+                    break;
+                }
+            }
+        }
+        Some(&rest[..endp])
+    }
+
+    #[test]
+    fn deterministic_for_a_seed() {
+        let a = backfill(end(), Duration::hours(3), 42);
+        let b = backfill(end(), Duration::hours(3), 42);
+        assert!(!a.is_empty());
+        assert_eq!(a, b);
+        let c = backfill(end(), Duration::hours(3), 43);
+        assert_ne!(a, c);
+        let l1: Vec<_> = LiveDemo::new(end(), 30.0, 9).take(3000).collect();
+        let l2: Vec<_> = LiveDemo::new(end(), 30.0, 9).take(3000).collect();
+        assert_eq!(l1, l2);
+    }
+
+    #[test]
+    fn sorted_within_span_and_volume() {
+        let recs = day();
+        let start = end() - span();
+        assert!(recs.windows(2).all(|w| w[0].at <= w[1].at), "not sorted");
+        assert!(recs.iter().all(|r| r.at >= start && r.at <= end()));
+        assert!((50_000..=150_000).contains(&recs.len()), "volume {}", recs.len());
+        // Daily rhythm: the busiest hour carries several times the quietest.
+        let mut per_hour = BTreeMap::new();
+        for r in recs {
+            *per_hour.entry(local(r.at).hour()).or_insert(0usize) += 1;
+        }
+        let max = per_hour.values().max().copied().unwrap_or(0);
+        let min = per_hour.values().min().copied().unwrap_or(0);
+        assert!(max > 4 * min, "hourly volumes {per_hour:?}");
+        assert!(per_hour[&10] > per_hour[&3]);
+        // Every sender of the inventory that should talk does.
+        let hosts: BTreeSet<&str> = recs.iter().map(|r| r.host.as_str()).collect();
+        for h in ["web01", "web02", "dvc-app01", "dvc-app02", "mail01", "waf01", "qlvb01", "bc01"] {
+            assert!(hosts.contains(h), "{h} silent");
+        }
+        for h in ["lgsp01", "lgsp02", "db01", "db02", "dns01", "fw-border", "fw-core", "sw-core"] {
+            assert!(hosts.contains(h), "{h} silent");
+        }
+    }
+
+    #[test]
+    fn peers_and_orgs_match_the_inventory() {
+        let inv: BTreeMap<String, Asset> =
+            assets().into_iter().map(|a| (a.host.clone(), a)).collect();
+        for r in day() {
+            let a = &inv[&r.host];
+            assert_eq!(r.peer, a.ip, "{}", r.host);
+            assert_eq!(r.organization.as_deref(), Some(a.organization.as_str()));
+        }
+    }
+
+    #[test]
+    fn ssh_guessing_story() {
+        let recs = day();
+        let fails: Vec<&DemoRecord> = recs
+            .iter()
+            .filter(|r| {
+                r.host == "web01" && r.line.contains(&format!("from {ATTACKER_SSH_IP} port"))
+            })
+            .filter(|r| r.line.contains("Failed password for "))
+            .collect();
+        assert!(fails.len() >= 40, "{} failures", fails.len());
+        let first = fails[0].at;
+        let last = fails[fails.len() - 1].at;
+        assert!(last - first <= Duration::minutes(10), "guessing spread over {}", last - first);
+        let invalid =
+            fails.iter().filter(|r| r.line.contains("Failed password for invalid user ")).count();
+        assert!(invalid >= 10 && invalid < fails.len());
+        let users: BTreeSet<&str> = fails
+            .iter()
+            .filter_map(|r| r.line.split("Failed password for ").nth(1))
+            .map(|s| s.trim_start_matches("invalid user ").split(' ').next().unwrap_or(""))
+            .collect();
+        assert!(users.len() >= 5, "{users:?}");
+        assert!(
+            recs.iter().any(|r| r
+                .line
+                .contains(&format!("Invalid user oracle from {ATTACKER_SSH_IP} port")))
+        );
+        let ok: Vec<&DemoRecord> = recs
+            .iter()
+            .filter(|r| {
+                r.line
+                    .contains(&format!("Accepted password for deploy from {ATTACKER_SSH_IP} port"))
+            })
+            .collect();
+        assert_eq!(ok.len(), 1);
+        assert!(ok[0].at > last && ok[0].at - last < Duration::minutes(2));
+        let sudo = recs
+            .iter()
+            .find(|r| {
+                r.line.contains(
+                    "sudo: deploy : TTY=pts/0 ; PWD=/home/deploy ; USER=root ; COMMAND=/bin/bash",
+                )
+            })
+            .expect("sudo to root");
+        assert!(sudo.at > ok[0].at && sudo.host == "web01");
+        let expected = end() - span() + frac(span(), SSH_AT);
+        assert!((first - expected).num_seconds().abs() < 30);
+        // The border firewall saw the connections.
+        let fw = recs
+            .iter()
+            .filter(|r| {
+                r.host == "fw-border" && r.line.contains(&format!("src={ATTACKER_SSH_IP} "))
+            })
+            .count();
+        assert!(fw >= 10);
+    }
+
+    #[test]
+    fn web_scan_and_sqli_story() {
+        let recs = day();
+        let access: Vec<&DemoRecord> = recs
+            .iter()
+            .filter(|r| {
+                r.host == "dvc-app01"
+                    && r.line.contains(&format!("apache-access: {ATTACKER_WEB_IP} - - ["))
+            })
+            .collect();
+        let not_found = access.iter().filter(|r| r.line.contains("\" 404 ")).count();
+        assert!(not_found >= 40, "{not_found} 404s");
+        for p in ["/wp-admin/", "/.env", "/phpmyadmin/", "/.git/config"] {
+            assert!(
+                access.iter().any(|r| r.line.contains(&format!("\"GET {p} HTTP/1.1\""))),
+                "{p}"
+            );
+        }
+        assert!(access.iter().any(|r| r.line.contains("(Nikto/2.5.0)")));
+        let sqli: Vec<&&DemoRecord> = access
+            .iter()
+            .filter(|r| r.line.contains("sqlmap/"))
+            .filter(|r| r.line.contains("%27%20OR%20") || r.line.contains("UNION%20ALL%20SELECT"))
+            .collect();
+        assert!(sqli.len() >= 8, "{} SQLi lines", sqli.len());
+        assert!(access.iter().any(|r| r.line.contains("ma=1%27%20OR%201%3D1--%20-")));
+        // No raw spaces or quotes inside the logged request target.
+        for r in &sqli {
+            let req = r.line.split('"').nth(1).unwrap();
+            assert_eq!(req.split(' ').count(), 3, "{req}");
+        }
+        let waf: Vec<&DemoRecord> = recs
+            .iter()
+            .filter(|r| r.host == "waf01" && r.line.contains(&format!(" src={ATTACKER_WEB_IP} ")))
+            .collect();
+        assert!(waf.iter().filter(|r| r.line.contains("|SQL Injection|")).count() >= 10);
+        assert!(
+            waf.iter().all(|r| cef_field(&r.line, "request").is_some_and(|v| v.starts_with('/')))
+        );
+        let pg = recs.iter().filter(|r| r.host == "db01" && r.line.contains("ERROR:  ")).count();
+        assert!(pg >= 3);
+    }
+
+    #[test]
+    fn port_scan_story() {
+        let recs = day();
+        let probes: Vec<&DemoRecord> = recs
+            .iter()
+            .filter(|r| r.host == "fw-border" && r.line.contains(&format!(" src={SCANNER_IP} ")))
+            .filter(|r| r.line.contains(" act=deny "))
+            .collect();
+        let ports: BTreeSet<&str> =
+            probes.iter().filter_map(|r| cef_field(&r.line, "dpt")).collect();
+        let dsts: BTreeSet<&str> =
+            probes.iter().filter_map(|r| cef_field(&r.line, "dst")).collect();
+        assert!(ports.len() >= 100, "{} ports", ports.len());
+        assert!(dsts.len() >= 4, "{dsts:?}");
+        assert!(dsts.iter().all(|d| d.starts_with("10.10.1.")));
+        let dur = probes[probes.len() - 1].at - probes[0].at;
+        assert!(dur <= Duration::minutes(1), "{dur}");
+        assert!(recs.iter().any(
+            |r| r.line.contains("anomaly:anomaly tcp_port_scan") && r.line.contains(SCANNER_IP)
+        ));
+    }
+
+    #[test]
+    fn beaconing_story() {
+        let recs = day();
+        let ws = "10.10.2.103";
+        let queries: Vec<DateTime<Utc>> = recs
+            .iter()
+            .filter(|r| {
+                r.host == "dns01" && r.line.ends_with(&format!("query[A] {BAD_DOMAIN} from {ws}"))
+            })
+            .map(|r| r.at)
+            .collect();
+        let expected = (span().num_seconds() as f64 * (1.0 - BEACON_FROM) / 60.0) as usize;
+        assert!(
+            queries.len() + 5 >= expected && queries.len() <= expected + 5,
+            "{} beacons",
+            queries.len()
+        );
+        for w in queries.windows(2) {
+            let gap = (w[1] - w[0]).num_milliseconds();
+            assert!((57_000..=63_000).contains(&gap), "gap {gap} ms");
+        }
+        let replies = recs
+            .iter()
+            .filter(|r| r.line.ends_with(&format!("reply {BAD_DOMAIN} is {BAD_IP}")))
+            .count();
+        assert_eq!(replies, queries.len());
+        let flows = recs
+            .iter()
+            .filter(|r| r.host == "fw-border" && cef_field(&r.line, "dst") == Some(BAD_IP))
+            .filter(|r| cef_field(&r.line, "src") == Some(ws) && r.line.contains(" act=accept "))
+            .count();
+        assert_eq!(flows, queries.len());
+        // Only the one workstation talks to it.
+        assert!(
+            recs.iter()
+                .filter(|r| r.line.contains(BAD_DOMAIN))
+                .all(|r| !r.line.contains(" from ") || r.line.contains(ws))
+        );
+    }
+
+    #[test]
+    fn bc01_goes_silent() {
+        let recs = day();
+        let cut = end() - span() + frac(span(), BC01_SILENT_FROM);
+        let bc: Vec<&DemoRecord> = recs.iter().filter(|r| r.host == "bc01").collect();
+        assert!(bc.len() >= 100, "{}", bc.len());
+        assert!(bc.iter().all(|r| r.at < cut));
+        assert!(bc[bc.len() - 1].at > cut - Duration::minutes(15));
+        // The host itself is still alive: db02 keeps seeing its connections.
+        assert!(
+            recs.iter()
+                .any(|r| r.host == "db02" && r.at > cut && r.line.contains("client=10.10.2.21"))
+        );
+    }
+
+    /// Check one line's syslog framing; returns the message part.
+    fn check_line(r: &DemoRecord) -> &str {
+        let l = &r.line;
+        assert!(l.starts_with('<'), "{l}");
+        let close = l.find('>').unwrap();
+        let pri: u8 = l[1..close].parse().unwrap_or_else(|_| panic!("PRI in {l}"));
+        assert!(pri < 192);
+        let rest = &l[close + 1..];
+        if let Some(v) = rest.strip_prefix("1 ") {
+            let f: Vec<&str> = v.splitn(6, ' ').collect();
+            assert_eq!(f.len(), 6, "{l}");
+            let ts =
+                DateTime::parse_from_rfc3339(f[0]).unwrap_or_else(|_| panic!("5424 time in {l}"));
+            assert_eq!(ts.offset().local_minus_utc(), TZ_SECS as i32);
+            assert_eq!(ts.with_timezone(&Utc).timestamp_millis(), r.at.timestamp_millis(), "{l}");
+            assert_eq!(f[1], r.host);
+            assert!(!f[2].is_empty() && f[3].parse::<u32>().is_ok() && !f[4].is_empty(), "{l}");
+            let sdmsg = f[5];
+            assert!(sdmsg.starts_with("- ") || sdmsg.starts_with('['), "{l}");
+            if sdmsg.starts_with('[') {
+                let end = sdmsg.find("] ").unwrap_or_else(|| panic!("SD in {l}"));
+                let id = sdmsg[1..].split(' ').next().unwrap();
+                assert!(id.contains('@'), "{l}");
+                return &sdmsg[end + 2..];
+            }
+            return &sdmsg[2..];
+        }
+        // RFC 3164.
+        let mut ts = String::new();
+        ts_bsd(&mut ts, r.at);
+        assert_eq!(&rest[..15], ts, "{l}");
+        assert!(MONTHS.contains(&&rest[..3]));
+        let after = &rest[16..];
+        let host_end = after.find(' ').unwrap();
+        assert_eq!(&after[..host_end], r.host);
+        let msg = &after[host_end + 1..];
+        if msg.starts_with("CEF:") {
+            return msg;
+        }
+        let colon = msg.find(": ").unwrap_or_else(|| panic!("tag in {l}"));
+        let tag = &msg[..colon];
+        let name = tag.split('[').next().unwrap();
+        assert!(
+            !name.is_empty()
+                && name.bytes().all(|c| c.is_ascii_alphanumeric() || b"/-_.".contains(&c)),
+            "{l}"
+        );
+        if let Some(p) = tag.split('[').nth(1) {
+            assert!(p.strip_suffix(']').is_some_and(|p| p.parse::<u32>().is_ok()), "{l}");
+        }
+        assert!(!msg.contains(SEQ_MARK));
+        &msg[colon + 2..]
+    }
+
+    fn check_cef(msg: &str) {
+        // Split the header on unescaped pipes.
+        let mut parts = Vec::new();
+        let (mut cur, mut esc) = (String::new(), false);
+        for c in msg.chars() {
+            if esc {
+                cur.push(c);
+                esc = false;
+            } else if c == '\\' {
+                esc = true;
+            } else if c == '|' && parts.len() < 7 {
+                parts.push(std::mem::take(&mut cur));
+            } else {
+                cur.push(c);
+            }
+        }
+        parts.push(cur);
+        assert_eq!(parts.len(), 8, "{msg}");
+        assert_eq!(parts[0], "CEF:0");
+        assert!(parts[1..6].iter().all(|p| !p.is_empty()), "{msg}");
+        assert!(parts[6].parse::<u8>().is_ok_and(|s| s <= 10), "{msg}");
+        let ext = &parts[7];
+        assert!(ext.contains("src=") && ext.contains("dst="), "{msg}");
+        // Every unescaped '=' belongs to a key.
+        let b = ext.as_bytes();
+        for (i, &c) in b.iter().enumerate() {
+            if c == b'=' && (i == 0 || b[i - 1] != b'\\') {
+                let key_start = ext[..i].rfind(' ').map_or(0, |s| s + 1);
+                let key = &ext[key_start..i];
+                assert!(
+                    !key.is_empty() && key.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_'),
+                    "key {key:?} in {msg}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_line_is_well_formed() {
+        let mut kinds = BTreeMap::new();
+        for r in day() {
+            let msg = check_line(r);
+            let kind = if msg.starts_with("CEF:") {
+                check_cef(msg);
+                "cef"
+            } else if r.line[r.line.find('>').unwrap() + 1..].starts_with("1 ") {
+                "rfc5424"
+            } else {
+                "rfc3164"
+            };
+            *kinds.entry(kind).or_insert(0) += 1;
+            assert!(!r.line.contains('\n'));
+        }
+        assert!(kinds.len() == 3, "{kinds:?}");
+        // Priorities: sshd on auth, pam on authpriv, nginx on local7, postfix on mail.
+        for r in day().iter().take(40_000) {
+            let l = &r.line;
+            let pri: u8 = l[1..l.find('>').unwrap()].parse().unwrap();
+            if l.contains(" sshd[") && l.contains("Failed password") {
+                assert_eq!(pri, 38);
+            }
+            if l.contains(": pam_unix(") {
+                assert_eq!(pri / 8, 10, "{l}");
+            }
+            if l.contains(" nginx: ") {
+                assert_eq!(pri, 190);
+            }
+            if l.contains(" postfix/") {
+                assert_eq!(pri / 8, 2);
+            }
+            if l.contains(" kernel: ") {
+                assert_eq!(pri / 8, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn pids_are_consistent_per_process() {
+        // An sshd session keeps its pid from Accepted to session closed.
+        let recs = day();
+        let mut open = BTreeMap::new();
+        for r in recs.iter().filter(|r| r.line.contains(" sshd[")) {
+            let pid = r.line.split(" sshd[").nth(1).unwrap().split(']').next().unwrap().to_string();
+            if r.line.contains("Accepted publickey for ") {
+                open.insert((r.host.clone(), pid.clone()), 1);
+            } else if r.line.contains("session closed for user") {
+                assert!(open.remove(&(r.host.clone(), pid)).is_some(), "{}", r.line);
+            }
+        }
+        let daemons: BTreeSet<&str> = recs
+            .iter()
+            .filter(|r| r.host == "dns01" && r.line.contains("dnsmasq["))
+            .map(|r| r.line.split("dnsmasq[").nth(1).unwrap().split(']').next().unwrap())
+            .collect();
+        assert_eq!(daemons.len(), 1);
+    }
+
+    #[test]
+    fn sw_core_sequence_numbers_follow_time() {
+        let seqs: Vec<u32> = day()
+            .iter()
+            .filter(|r| r.host == "sw-core")
+            .map(|r| r.line.split(' ').nth(4).unwrap().trim_end_matches(':').parse().unwrap())
+            .collect();
+        assert!(seqs.len() >= 10);
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
+    }
+
+    #[test]
+    fn assets_match_the_design() {
+        let a = assets();
+        assert_eq!(ORGANIZATIONS.len(), 13);
+        let orgs: BTreeSet<&str> = a.iter().map(|x| x.organization.as_str()).collect();
+        let known: BTreeSet<&str> = ORGANIZATIONS.iter().map(|o| o.id).collect();
+        assert_eq!(
+            orgs, known,
+            "every tenant owns at least one asset, and no other tenant appears"
+        );
+        let hosts: BTreeSet<&str> = a.iter().map(|x| x.host.as_str()).collect();
+        let ips: BTreeSet<IpAddr> = a.iter().map(|x| x.ip).collect();
+        assert_eq!(hosts.len(), a.len());
+        assert_eq!(ips.len(), a.len());
+        // From demo-province.yaml: system → (org, level, zone, hosts).
+        let design: &[(&str, &str, u8, &str, &[&str])] = &[
+            ("portal", "stttt", 3, "dmz", &["web01", "web02"]),
+            ("dvc", "vpubnd", 3, "dmz", &["dvc-app01", "dvc-app02"]),
+            ("qlvb", "vpubnd", 2, "internal", &["qlvb01"]),
+            ("baocao", "skhdt", 2, "internal", &["bc01"]),
+            ("lgsp", "stttt", 3, "internal", &["lgsp01", "lgsp02"]),
+            ("csdl", "stttt", 3, "db", &["db01", "db02"]),
+            ("mail", "stttt", 2, "dmz", &["mail01"]),
+        ];
+        assert_eq!(SYSTEMS.len(), design.len());
+        for &(id, org, level, zone, hs) in design {
+            let members: Vec<&Asset> =
+                a.iter().filter(|x| x.system.as_deref() == Some(id)).collect();
+            let names: Vec<&str> = members.iter().map(|x| x.host.as_str()).collect();
+            assert_eq!(names, hs, "{id}");
+            for m in members {
+                assert_eq!(m.organization, org);
+                assert_eq!(m.level, Some(level));
+                assert_eq!(m.zone, zone);
+                assert!(m.system_name.as_deref().is_some_and(|n| !n.is_empty()));
+            }
+        }
+        for d in ["fw-border", "fw-core", "sw-core"] {
+            let x = a.iter().find(|x| x.host == d).unwrap();
+            assert_eq!(x.system, None);
+            assert_eq!(x.level, None);
+        }
+        assert_eq!(a.iter().find(|x| x.host == "fw-border").unwrap().zone, "border");
+        assert_eq!(a.iter().find(|x| x.host == "sw-core").unwrap().zone, "internal");
+        for x in &a {
+            let z = ZONES.iter().find(|z| z.id == x.zone).unwrap();
+            let IpAddr::V4(v4) = x.ip else { panic!("v4") };
+            assert_eq!(v4.octets()[..3], z.prefix, "{}", x.host);
+            assert!(
+                z.cidr
+                    .starts_with(&format!("{}.{}.{}.0/24", z.prefix[0], z.prefix[1], z.prefix[2]))
+            );
+        }
+        // The actors are documentation addresses outside the citizens' .2–.199.
+        for ip in [ATTACKER_SSH_IP, ATTACKER_WEB_IP, SCANNER_IP, BAD_IP] {
+            let v: Ipv4Addr = ip.parse().unwrap();
+            let o = v.octets();
+            assert!(o[..3] == [198, 51, 100] || o[..3] == [192, 0, 2]);
+            assert!(o[3] >= 200);
+        }
+    }
+
+    #[test]
+    fn live_is_monotonic_near_the_rate_and_replays_stories() {
+        let start = end();
+        let eps = 20.0;
+        let horizon = start + Duration::minutes(30);
+        let mut n = 0usize;
+        let mut prev = start;
+        let mut hosts = BTreeSet::new();
+        let (mut ssh, mut scan, mut sqli, mut beacons) = (0, 0, 0, 0);
+        for r in LiveDemo::new(start, eps, 3) {
+            if r.at >= horizon {
+                break;
+            }
+            assert!(r.at >= prev, "time went back");
+            assert!(r.at >= start);
+            prev = r.at;
+            n += 1;
+            check_line(&r);
+            hosts.insert(r.host.clone());
+            if r.line.contains(&format!("Failed password for invalid user"))
+                && r.line.contains(ATTACKER_SSH_IP)
+            {
+                ssh += 1;
+            }
+            if r.line.contains(&format!(" src={SCANNER_IP} ")) {
+                scan += 1;
+            }
+            if r.line.contains("sqlmap/") && r.host == "dvc-app01" {
+                sqli += 1;
+            }
+            if r.line.contains(&format!("query[A] {BAD_DOMAIN}")) {
+                beacons += 1;
+            }
+        }
+        let rate = n as f64 / 1800.0;
+        assert!((rate - eps).abs() < eps * 0.1, "rate {rate}");
+        assert!(ssh >= 10 && scan >= 100 && sqli >= 10, "ssh {ssh} scan {scan} sqli {sqli}");
+        assert!((27..=32).contains(&beacons), "{beacons} beacons");
+        assert!(!hosts.contains("bc01"));
+        assert!(hosts.contains("web01") && hosts.contains("fw-border") && hosts.contains("db01"));
+        // A low rate stays near its target too.
+        let start2 = end();
+        let slow: Vec<DemoRecord> = LiveDemo::new(start2, 2.0, 5)
+            .take_while(|r| r.at < start2 + Duration::hours(1))
+            .collect();
+        let rate = slow.len() as f64 / 3600.0;
+        assert!((rate - 2.0).abs() < 0.4, "slow rate {rate}");
+    }
+
+    #[test]
+    fn short_and_empty_spans() {
+        assert!(backfill(end(), Duration::zero(), 1).len() <= 1);
+        let r = backfill(end(), Duration::minutes(5), 1);
+        assert!(r.iter().all(|x| x.at >= end() - Duration::minutes(5) && x.at <= end()));
+    }
+
+    #[test]
+    #[ignore = "writes /tmp/demo/backfill.log and prints timings; run with --release"]
+    fn dump() {
+        let t = std::time::Instant::now();
+        let recs = backfill(end(), Duration::hours(24), 7);
+        eprintln!("backfill: {} records in {:?}", recs.len(), t.elapsed());
+        let t = std::time::Instant::now();
+        let live: Vec<DemoRecord> = LiveDemo::new(end(), 100.0, 7).take(100_000).collect();
+        eprintln!("live: {} records in {:?}", live.len(), t.elapsed());
+        let mut by_host = BTreeMap::new();
+        for r in &recs {
+            *by_host.entry(r.host.clone()).or_insert(0) += 1;
+        }
+        eprintln!("{by_host:?}");
+        let out: String = recs.iter().map(|r| format!("{}\n", r.line)).collect();
+        let _ = std::fs::create_dir_all("/tmp/demo");
+        std::fs::write("/tmp/demo/backfill.log", out).unwrap();
+    }
+}

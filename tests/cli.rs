@@ -1,0 +1,74 @@
+//! End-to-end: the `sen` command-line tools other than `serve`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn sen(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sen"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn parse_prints_one_normalized_event_per_line() {
+    let input = "<34>1 2026-11-26T10:00:00.123+07:00 web01 sshd 4321 - - Failed password for root from 203.0.113.9 port 50000 ssh2\n\
+                 CEF:0|Fortinet|FortiGate|7.2|13|traffic deny|5|src=192.0.2.1 dst=203.0.113.10 dpt=22 act=deny\n\
+                 not a log line at all\n";
+    let (code, out, err) = sen(&["parse"], input);
+    assert_eq!(code, 0, "{err}");
+    let events: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0]["@timestamp"], "2026-11-26T03:00:00.123Z");
+    assert_eq!(events[0]["host.hostname"], "web01");
+    assert_eq!(events[0]["source.ip"], "203.0.113.9");
+    assert_eq!(events[1]["observer.vendor"], "Fortinet");
+    assert_eq!(events[1]["destination.port"], 22);
+    assert!(events[2]["tags"].as_array().unwrap().iter().any(|t| t == "_parse_failure"));
+    assert_eq!(events[2]["event.original"], "not a log line at all");
+
+    // A line that fails the chosen format still yields an event, marked.
+    let (code, out, _) = sen(&["parse", "--format", "cef"], "<13>Nov 26 10:00:00 h app: plain\n");
+    assert_eq!(code, 0);
+    let e: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(e["error.message"].is_string(), "{e}");
+    assert_eq!(e["event.original"], "<13>Nov 26 10:00:00 h app: plain");
+
+    let (code, _, err) = sen(&["parse", "--format", "xml"], "");
+    assert_ne!(code, 0);
+    assert!(err.contains("xml"), "{err}");
+}
+
+#[test]
+fn config_check_names_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, default, _) = sen(&["config", "default"], "");
+    assert_eq!(code, 0);
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, &default).unwrap();
+    let (code, out, err) = sen(&["config", "check", good.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ok"));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "version = 1\n\n[http]\nlisten = \"127.0.0.1:8080\"\nlsten = \"x\"\n").unwrap();
+    let (code, _, err) = sen(&["config", "check", bad.to_str().unwrap()], "");
+    assert_ne!(code, 0);
+    assert!(err.contains("bad.toml") && err.contains("line 5") && err.contains("lsten"), "{err}");
+
+    let bad2 = dir.path().join("bad2.toml");
+    std::fs::write(&bad2, "version = 1\n[pipeline]\ndefault_timezone = \"Mars/Olympus\"\n[http]\nlisten = \"nowhere\"\n").unwrap();
+    let (code, _, err) = sen(&["config", "check", bad2.to_str().unwrap()], "");
+    assert_ne!(code, 0);
+    assert!(err.contains("Mars/Olympus") && err.contains("http.listen"), "{err}");
+}

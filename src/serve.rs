@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use sen_analyzer::enrich::{Asset, Enricher};
+use sen_analyzer::enrich::{Asset, Enricher, NetworkInfo};
 use sen_analyzer::index::IndexStore;
 use sen_analyzer::pipeline::Pipeline;
 use sen_collector::{Publisher, PublisherConfig, SyslogConfig};
@@ -65,6 +65,31 @@ fn demo_assets() -> Vec<Asset> {
         .collect()
 }
 
+/// Geography of the demo's documentation-range addresses (no real database knows them): the
+/// citizens are in Viet Nam, the attackers abroad.
+fn demo_networks() -> Vec<NetworkInfo> {
+    use sen_collector::demo::{ATTACKER_SSH_IP, ATTACKER_WEB_IP, BAD_IP, SCANNER_IP};
+    let net = |cidr: &str, cc: &str, asn: u32, org: &str| -> Option<NetworkInfo> {
+        Some(NetworkInfo {
+            cidr: cidr.parse().ok()?,
+            country: Some(cc.into()),
+            asn: Some(asn),
+            as_org: Some(org.into()),
+        })
+    };
+    [
+        net("198.51.100.0/24", "VN", 64501, "VNPT (demo)"),
+        net("192.0.2.0/24", "VN", 64502, "Viettel (demo)"),
+        net(&format!("{ATTACKER_SSH_IP}/32"), "CN", 64511, "Example Cloud Shanghai (demo)"),
+        net(&format!("{ATTACKER_WEB_IP}/32"), "RU", 64512, "Example Hosting Moscow (demo)"),
+        net(&format!("{SCANNER_IP}/32"), "NL", 64513, "Example VPS Amsterdam (demo)"),
+        net(&format!("{BAD_IP}/32"), "SC", 64514, "Bulletproof Example Ltd (demo)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 fn demo_record(r: sen_collector::demo::DemoRecord) -> RawRecord {
     RawRecord {
         received_ms: r.at.timestamp_millis(),
@@ -109,6 +134,7 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         let mut assets = demo_assets();
         assets.retain(|a| !cfg.enrich.assets.iter().any(|b| b.host == a.host));
         cfg.enrich.assets.extend(assets);
+        cfg.enrich.networks.extend(demo_networks());
     }
     cfg.check()?;
     cfg.bus

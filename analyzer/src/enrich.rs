@@ -22,6 +22,27 @@ pub struct EnrichConfig {
     pub geoip_asn: Vec<PathBuf>,
     /// Known assets (hosts).
     pub assets: Vec<Asset>,
+    /// Networks with known geography/ownership. They take precedence over the databases
+    /// (most specific prefix wins) and apply to any address, private ones included — for
+    /// partner networks, VPN pools, or ranges the databases get wrong.
+    pub networks: Vec<NetworkInfo>,
+}
+
+/// Geography and ownership of a network, set by configuration.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkInfo {
+    /// The network (`198.51.100.0/24`).
+    pub cidr: ipnet::IpNet,
+    /// ISO 3166-1 alpha-2 country code.
+    #[serde(default)]
+    pub country: Option<String>,
+    /// Autonomous system number.
+    #[serde(default)]
+    pub asn: Option<u32>,
+    /// Autonomous system organization.
+    #[serde(default)]
+    pub as_org: Option<String>,
 }
 
 /// One known host.
@@ -96,6 +117,7 @@ pub struct Enricher {
     asn: Vec<maxminddb::Reader<Vec<u8>>>,
     by_host: HashMap<String, Asset>,
     by_ip: HashMap<IpAddr, Asset>,
+    networks: Vec<NetworkInfo>,
 }
 
 impl std::fmt::Debug for Enricher {
@@ -150,13 +172,13 @@ impl Enricher {
                     reason: "empty host name".into(),
                 });
             }
-            if let Some(level) = a.level {
-                if !(1..=5).contains(&level) {
-                    return Err(EnrichError::Asset {
-                        host: a.host.clone(),
-                        reason: format!("security level {level} is not between 1 and 5"),
-                    });
-                }
+            if let Some(level) = a.level
+                && !(1..=5).contains(&level)
+            {
+                return Err(EnrichError::Asset {
+                    host: a.host.clone(),
+                    reason: format!("security level {level} is not between 1 and 5"),
+                });
             }
             by_host.insert(a.host.to_lowercase(), a.clone());
             if let Some(ip) = a.ip {
@@ -168,7 +190,12 @@ impl Enricher {
             asn: cfg.geoip_asn.iter().map(|p| open_db(p)).collect::<Result<_, _>>()?,
             by_host,
             by_ip,
+            networks: cfg.networks.clone(),
         })
+    }
+
+    fn network(&self, ip: IpAddr) -> Option<&NetworkInfo> {
+        self.networks.iter().filter(|n| n.cidr.contains(&ip)).max_by_key(|n| n.cidr.prefix_len())
     }
 
     /// Country ISO code of an address, from the first database that knows it.
@@ -190,10 +217,10 @@ impl Enricher {
     /// ASN number and organization of an address.
     pub fn asn(&self, ip: IpAddr) -> Option<(u32, Option<String>)> {
         for db in &self.asn {
-            if let Ok(Some(rec)) = db.lookup::<AsnRec<'_>>(ip) {
-                if let Some(n) = rec.autonomous_system_number {
-                    return Some((n, rec.autonomous_system_organization.map(str::to_owned)));
-                }
+            if let Ok(Some(rec)) = db.lookup::<AsnRec<'_>>(ip)
+                && let Some(n) = rec.autonomous_system_number
+            {
+                return Some((n, rec.autonomous_system_organization.map(str::to_owned)));
             }
         }
         None
@@ -201,7 +228,7 @@ impl Enricher {
 
     /// Enrich one event in place. `peer` is the sender address (syslog source).
     pub fn enrich(&self, e: &mut Event, peer: Option<IpAddr>) {
-        if !self.country.is_empty() || !self.asn.is_empty() {
+        if !self.country.is_empty() || !self.asn.is_empty() || !self.networks.is_empty() {
             for prefix in GEO_PREFIXES {
                 let ip = match e.get(&format!("{prefix}.ip")) {
                     Some(FieldRef::Ip(ip)) => ip,
@@ -211,6 +238,18 @@ impl Enricher {
                     },
                     _ => continue,
                 };
+                if let Some(net) = self.network(ip) {
+                    if let Some(cc) = &net.country {
+                        e.set(&format!("{prefix}.geo.country_iso_code"), cc.as_str());
+                    }
+                    if let Some(n) = net.asn {
+                        e.set(&format!("{prefix}.as.number"), Value::Int(i64::from(n)));
+                    }
+                    if let Some(org) = &net.as_org {
+                        e.set(&format!("{prefix}.as.organization.name"), org.as_str());
+                    }
+                    continue;
+                }
                 if !is_public(ip) {
                     continue;
                 }
@@ -300,6 +339,10 @@ mod tests {
             geoip_country: vec![country, flat],
             geoip_asn: vec![asn],
             assets: vec![],
+            networks: vec![
+                NetworkInfo { cidr: "198.51.100.0/24".parse().unwrap(), country: Some("VN".into()), asn: None, as_org: None },
+                NetworkInfo { cidr: "198.51.100.7/32".parse().unwrap(), country: Some("NL".into()), asn: Some(64500), as_org: Some("Example Hosting".into()) },
+            ],
         })
         .unwrap();
         let mut e = Event::new("x".into(), Utc::now(), "o");

@@ -297,10 +297,11 @@ impl IndexStore {
                 d.dirty = false;
                 d.reader.reload()?;
             }
-            if d.writer.is_some() && d.last_write.elapsed() > idle_close {
-                if let Some(w) = d.writer.take() {
-                    w.wait_merging_threads()?;
-                }
+            if d.writer.is_some()
+                && d.last_write.elapsed() > idle_close
+                && let Some(w) = d.writer.take()
+            {
+                w.wait_merging_threads()?;
             }
         }
         Ok(())
@@ -577,7 +578,7 @@ fn check_range(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<()> {
 
 fn free_bytes(path: &Path) -> Option<u64> {
     let st = nix::sys::statvfs::statvfs(path).ok()?;
-    Some(u64::from(st.blocks_available()) * u64::from(st.fragment_size()))
+    Some(st.blocks_available() * st.fragment_size())
 }
 
 fn json_text(v: &serde_json::Value) -> String {

@@ -7,7 +7,7 @@ fn ts(s: &str) -> DateTime<Utc> {
 
 fn ev(i: usize, t: DateTime<Utc>, user: &str, ip: &str, msg: &str) -> Event {
     let mut e = Event::new(derive_id(&[b"t", &i.to_le_bytes()]), t, format!("orig {msg}"));
-    e.organization = Some(if i % 2 == 0 { "stttt" } else { "syt" }.into());
+    e.organization = Some(if i.is_multiple_of(2) { "stttt" } else { "syt" }.into());
     e.set("user.name", user);
     e.set("source.ip", ip.parse::<IpAddr>().unwrap());
     e.set("source.port", 1000 + i as i64);

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, the console UI tests and every Rust test (unit,
+# property, corpus, end-to-end on the real binary). Installs what it needs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+need=()
+command -v cc >/dev/null 2>&1 || need+=(build-essential)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+if [ "${CI:-}" = "true" ]; then
+  # CI runs on a fresh clone: keep compiled dependencies between runs.
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cargo/sen-ci-target}"
+fi
+export CARGO_TERM_COLOR=never
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== console UI tests (node --test)"
+node --test console/ui/test/
+echo "== cargo test"
+cargo test --workspace --locked

@@ -10,6 +10,11 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the pipeline allocates many small strings per event; glibc malloc showed up as
+/// ~17% of server CPU in profiles (docs/PERFORMANCE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(name = "sen", version, about = "Sen: an open-source SOC/SIEM platform")]
 struct Cli {

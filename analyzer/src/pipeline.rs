@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::enrich::Enricher;
-use crate::index::{IndexError, IndexStore, Position};
+use crate::index::{IndexError, IndexStore, Position, PreparedDoc};
 
 /// Pipeline settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -200,134 +200,199 @@ impl Pipeline {
     }
 
     /// Run until `shutdown` turns true; commits what it has before returning.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), PipelineError> {
-        let m = Metrics::new();
+    ///
+    /// Two stages overlap: the reader fetches and parses (on blocking threads, in parallel) and
+    /// hands prepared documents to the indexer, which adds them and commits on the interval.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), PipelineError> {
+        let m = Arc::new(Metrics::new());
         let partitions = self.bus.partitions(RAW_TOPIC)?;
-        let mut next: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut start: BTreeMap<u32, u64> = BTreeMap::new();
         for p in 0..partitions {
-            let start = match self.bus.committed(&self.cfg.group, RAW_TOPIC, p).await? {
+            let from = match self.bus.committed(&self.cfg.group, RAW_TOPIC, p).await? {
                 Some(o) => o,
                 None => self.bus.watermarks(RAW_TOPIC, p).await?.0,
             };
-            next.insert(p, start);
+            start.insert(p, from);
         }
-        tracing::info!(?next, "analyzer pipeline starting");
+        tracing::info!(?start, "analyzer pipeline starting");
+        let (tx, rx) = tokio::sync::mpsc::channel::<Batch>(4);
+        let reader = tokio::spawn(read_stage(
+            self.bus.clone(),
+            self.index.clone(),
+            self.enricher.clone(),
+            self.tz,
+            self.cfg.batch_max,
+            start.clone(),
+            partitions,
+            tx,
+            shutdown,
+            m.clone(),
+        ));
+        let indexed = self.index_stage(rx, start, m).await;
+        let read = reader.await.map_err(|e| PipelineError::Worker(e.to_string()))?;
+        read?;
+        indexed?;
+        tracing::info!("analyzer pipeline stopped");
+        Ok(())
+    }
+
+    async fn index_stage(
+        &self,
+        mut rx: tokio::sync::mpsc::Receiver<Batch>,
+        mut next: BTreeMap<u32, u64>,
+        m: Arc<Metrics>,
+    ) -> Result<(), PipelineError> {
         let interval = Duration::from_millis(self.cfg.commit_interval_ms.max(10));
         let mut last_commit = Instant::now();
         let mut dirty = false;
         let mut newest_ms: i64 = 0;
         loop {
-            let stopping = *shutdown.borrow();
-            let mut got_any = false;
-            for p in 0..partitions {
-                let from = next[&p];
-                let recs = match self
-                    .bus
-                    .fetch(RAW_TOPIC, p, from, self.cfg.batch_max, Duration::ZERO)
-                    .await
-                {
-                    Ok(r) => r,
-                    Err(BusError::OffsetOutOfRange { earliest, .. }) => {
-                        tracing::warn!(
-                            partition = p,
-                            from,
-                            earliest,
-                            "records lost to bus retention before indexing"
-                        );
-                        next.insert(p, earliest);
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                let Some(last) = recs.last() else { continue };
-                got_any = true;
-                next.insert(p, last.offset + 1);
-                newest_ms = newest_ms.max(last.timestamp_ms);
-                let (n, failed) = self.process(p, recs).await?;
-                m.events.add(n as u64);
-                m.failures.add(failed as u64);
-                dirty = true;
-            }
-            if dirty && (last_commit.elapsed() >= interval || stopping) {
-                self.index.note_position(&next);
+            let wait = if dirty { interval.saturating_sub(last_commit.elapsed()) } else { Duration::from_secs(3600) };
+            let received = tokio::time::timeout(wait, rx.recv()).await;
+            let closed = matches!(received, Ok(None));
+            if let Ok(Some(batch)) = received {
                 let index = self.index.clone();
-                let idle = Duration::from_secs(self.cfg.writer_idle_secs);
-                tokio::task::spawn_blocking(move || index.commit(idle))
+                let Batch { partition, next_offset, newest_ms: newest, docs, failed } = batch;
+                let n = tokio::task::spawn_blocking(move || index.add_prepared(docs))
                     .await
                     .map_err(|e| PipelineError::Worker(e.to_string()))??;
-                for (p, o) in &next {
-                    self.bus.commit(&self.cfg.group, RAW_TOPIC, *p, *o).await?;
-                }
-                let now_ms = Utc::now().timestamp_millis();
-                m.commits.inc();
-                m.last_commit.set(now_ms);
-                m.lag_ms.set((now_ms - newest_ms).max(0));
+                m.events.add(n as u64);
+                m.failures.add(failed as u64);
+                next.insert(partition, next_offset);
+                newest_ms = newest_ms.max(newest);
+                dirty = true;
+            }
+            if dirty && (last_commit.elapsed() >= interval || closed) {
+                self.commit(&next, newest_ms, &m).await?;
                 dirty = false;
                 last_commit = Instant::now();
-                let mut lag = 0u64;
-                for (p, o) in &next {
-                    let (_, end) = self.bus.watermarks(RAW_TOPIC, *p).await?;
-                    lag += end.saturating_sub(*o);
-                }
-                m.lag.set(lag as i64);
             }
-            if stopping && !dirty {
-                tracing::info!("analyzer pipeline stopped");
+            if closed {
                 return Ok(());
-            }
-            if !got_any {
-                // Idle: wait for new records on partition 0 (long poll), a short while on the
-                // others, or shutdown.
-                let wait = if dirty {
-                    interval.saturating_sub(last_commit.elapsed())
-                } else {
-                    Duration::from_millis(200)
-                };
-                tokio::select! {
-                    _ = shutdown.changed() => {}
-                    r = self.bus.fetch(RAW_TOPIC, 0, next[&0], 1, wait.min(Duration::from_millis(200))) => { r?; }
-                }
             }
         }
     }
 
-    async fn process(
-        &self,
-        partition: u32,
-        recs: Vec<Delivered>,
-    ) -> Result<(usize, usize), PipelineError> {
+    async fn commit(&self, next: &BTreeMap<u32, u64>, newest_ms: i64, m: &Metrics) -> Result<(), PipelineError> {
+        self.index.note_position(next);
         let index = self.index.clone();
-        let enricher = self.enricher.clone();
-        let tz = self.tz;
-        tokio::task::spawn_blocking(move || -> Result<(usize, usize), PipelineError> {
-            let now = Utc::now();
-            let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4);
-            let chunk = recs.len().div_ceil(workers).max(256);
-            let built: Vec<Vec<(Event, Option<Position>, bool)>> = std::thread::scope(|s| {
-                let handles: Vec<_> = recs
-                    .chunks(chunk)
-                    .map(|part| {
-                        let enricher = &enricher;
-                        s.spawn(move || {
-                            part.iter()
-                                .map(|d| convert(d, partition, tz, enricher, now))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
-            });
-            let batch: Vec<_> = built.into_iter().flatten().collect();
-            let failed = batch
-                .iter()
-                .filter(|(e, _, _)| e.has_tag(sen_core::event::TAG_PARSE_FAILURE))
-                .count();
-            let n = index.add_batch(&batch)?;
-            Ok((n, failed))
-        })
-        .await
-        .map_err(|e| PipelineError::Worker(e.to_string()))?
+        let idle = Duration::from_secs(self.cfg.writer_idle_secs);
+        tokio::task::spawn_blocking(move || index.commit(idle))
+            .await
+            .map_err(|e| PipelineError::Worker(e.to_string()))??;
+        for (p, o) in next {
+            self.bus.commit(&self.cfg.group, RAW_TOPIC, *p, *o).await?;
+        }
+        let now_ms = Utc::now().timestamp_millis();
+        m.commits.inc();
+        m.last_commit.set(now_ms);
+        m.lag_ms.set((now_ms - newest_ms).max(0));
+        let mut lag = 0u64;
+        for (p, o) in next {
+            let (_, end) = self.bus.watermarks(RAW_TOPIC, *p).await?;
+            lag += end.saturating_sub(*o);
+        }
+        m.lag.set(lag as i64);
+        Ok(())
     }
+}
+
+/// Parsed, prepared records of one partition, ready for the index.
+struct Batch {
+    partition: u32,
+    next_offset: u64,
+    newest_ms: i64,
+    docs: Vec<PreparedDoc>,
+    failed: usize,
+}
+
+async fn read_stage(
+    bus: Arc<dyn Bus>,
+    index: Arc<IndexStore>,
+    enricher: Arc<Enricher>,
+    tz: chrono_tz::Tz,
+    batch_max: usize,
+    mut next: BTreeMap<u32, u64>,
+    partitions: u32,
+    tx: tokio::sync::mpsc::Sender<Batch>,
+    mut shutdown: watch::Receiver<bool>,
+    _m: Arc<Metrics>,
+) -> Result<(), PipelineError> {
+    loop {
+        let stopping = *shutdown.borrow();
+        let mut got_any = false;
+        for p in 0..partitions {
+            let from = next[&p];
+            let recs = match bus.fetch(RAW_TOPIC, p, from, batch_max, Duration::ZERO).await {
+                Ok(r) => r,
+                Err(BusError::OffsetOutOfRange { earliest, .. }) => {
+                    tracing::warn!(partition = p, from, earliest, "records lost to bus retention before indexing");
+                    next.insert(p, earliest);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let Some(last) = recs.last() else { continue };
+            got_any = true;
+            let next_offset = last.offset + 1;
+            next.insert(p, next_offset);
+            let newest_ms = last.timestamp_ms;
+            let (index, enricher) = (index.clone(), enricher.clone());
+            let (docs, failed) = tokio::task::spawn_blocking(move || prepare(&index, &enricher, tz, p, recs))
+                .await
+                .map_err(|e| PipelineError::Worker(e.to_string()))?;
+            if tx.send(Batch { partition: p, next_offset, newest_ms, docs, failed }).await.is_err() {
+                return Ok(());
+            }
+        }
+        if stopping && !got_any {
+            return Ok(());
+        }
+        if !got_any {
+            // Idle: long-poll partition 0 briefly, or wake on shutdown.
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                r = bus.fetch(RAW_TOPIC, 0, next[&0], 1, Duration::from_millis(100)) => { r?; }
+            }
+        }
+    }
+}
+
+/// Parse, enrich and build index documents for one fetched batch, on all cores.
+fn prepare(
+    index: &IndexStore,
+    enricher: &Enricher,
+    tz: chrono_tz::Tz,
+    partition: u32,
+    recs: Vec<Delivered>,
+) -> (Vec<PreparedDoc>, usize) {
+    let now = Utc::now();
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let chunk = recs.len().div_ceil(workers).max(256);
+    let parts: Vec<(Vec<PreparedDoc>, usize)> = std::thread::scope(|s| {
+        let handles: Vec<_> = recs
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut failed = 0;
+                    let docs = part
+                        .iter()
+                        .map(|d| {
+                            let (e, pos, upsert) = convert(d, partition, tz, enricher, now);
+                            if e.has_tag(sen_core::event::TAG_PARSE_FAILURE) {
+                                failed += 1;
+                            }
+                            index.prepare(&e, pos, upsert, now)
+                        })
+                        .collect::<Vec<_>>();
+                    (docs, failed)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let failed = parts.iter().map(|p| p.1).sum();
+    (parts.into_iter().flat_map(|p| p.0).collect(), failed)
 }
 
 fn convert(

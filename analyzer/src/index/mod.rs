@@ -100,6 +100,22 @@ struct Day {
     last_write: Instant,
 }
 
+/// An event turned into an index document, ready for [`IndexStore::add_prepared`]. Building it
+/// is the CPU-heavy part of indexing and can run on any thread.
+pub struct PreparedDoc {
+    date: NaiveDate,
+    id: String,
+    pos: Option<Position>,
+    upsert: bool,
+    doc: TantivyDocument,
+}
+
+impl std::fmt::Debug for PreparedDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreparedDoc").field("date", &self.date).field("id", &self.id).finish()
+    }
+}
+
 /// The set of day indexes.
 pub struct IndexStore {
     root: PathBuf,
@@ -173,6 +189,8 @@ impl IndexStore {
         } else {
             let settings = IndexSettings {
                 docstore_compression: tantivy::store::Compressor::Zstd(Default::default()),
+                // Larger blocks: better ratio and far fewer compression contexts per second.
+                docstore_blocksize: 64 * 1024,
                 ..IndexSettings::default()
             };
             Index::builder()
@@ -213,17 +231,34 @@ impl IndexStore {
         }
     }
 
-    /// Add a batch of events. `upsert` events replace any indexed event with the same id;
-    /// events with a position the day index already committed are skipped. Returns how many
-    /// were added.
+    /// Build the index document of an event (any thread). `upsert` events replace any indexed
+    /// event with the same id; events with a position a day index already committed are
+    /// skipped when added.
+    pub fn prepare(&self, event: &Event, pos: Option<Position>, upsert: bool, now: DateTime<Utc>) -> PreparedDoc {
+        PreparedDoc {
+            date: self.date_for(event.timestamp, now),
+            id: if upsert { event.id.clone() } else { String::new() },
+            pos,
+            upsert,
+            doc: self.to_doc(event),
+        }
+    }
+
+    /// Add a batch of events (prepares them on this thread). Returns how many were added.
     pub fn add_batch(&self, events: &[(Event, Option<Position>, bool)]) -> Result<usize> {
         let now = Utc::now();
-        let mut by_day: BTreeMap<NaiveDate, Vec<usize>> = BTreeMap::new();
-        for (i, (e, _, _)) in events.iter().enumerate() {
-            by_day.entry(self.date_for(e.timestamp, now)).or_default().push(i);
+        let docs = events.iter().map(|(e, pos, upsert)| self.prepare(e, *pos, *upsert, now)).collect();
+        self.add_prepared(docs)
+    }
+
+    /// Add prepared documents. Returns how many were added (replayed ones are skipped).
+    pub fn add_prepared(&self, docs: Vec<PreparedDoc>) -> Result<usize> {
+        let mut by_day: BTreeMap<NaiveDate, Vec<PreparedDoc>> = BTreeMap::new();
+        for d in docs {
+            by_day.entry(d.date).or_default().push(d);
         }
         let mut added = 0;
-        for (date, idxs) in by_day {
+        for (date, docs) in by_day {
             let day = self.day(date)?;
             let mut d = day.lock();
             if d.writer.is_none() {
@@ -236,19 +271,18 @@ impl IndexStore {
             let committed = d.committed.clone();
             let mut pending = std::mem::take(&mut d.pending);
             let Some(writer) = d.writer.as_ref() else { continue };
-            for i in idxs {
-                let (event, pos, upsert) = &events[i];
-                if let Some(p) = pos {
-                    if committed.get(&p.partition).is_some_and(|next| p.offset < *next) {
+            for p in docs {
+                if let Some(pos) = p.pos {
+                    if committed.get(&pos.partition).is_some_and(|next| pos.offset < *next) {
                         continue;
                     }
-                    let e = pending.entry(p.partition).or_insert(0);
-                    *e = (*e).max(p.offset + 1);
+                    let e = pending.entry(pos.partition).or_insert(0);
+                    *e = (*e).max(pos.offset + 1);
                 }
-                if *upsert {
-                    writer.delete_term(Term::from_field_text(self.fields.id, &event.id));
+                if p.upsert {
+                    writer.delete_term(Term::from_field_text(self.fields.id, &p.id));
                 }
-                writer.add_document(self.to_doc(event))?;
+                writer.add_document(p.doc)?;
                 added += 1;
             }
             d.pending = pending;
@@ -316,8 +350,14 @@ impl IndexStore {
             tantivy::DateTime::from_timestamp_millis(e.timestamp.timestamp_millis()),
         );
         for (spec, field) in schema::FIELDS.iter().zip(&f.typed) {
-            let Some(v) = field_value(e, spec.path) else { continue };
-            add_typed(&mut doc, *field, spec.kind, &v);
+            if spec.path == "organization.id" {
+                if let Some(org) = &e.organization {
+                    doc.add_text(*field, org);
+                }
+                continue;
+            }
+            let Some(v) = e.fields.get(spec.path) else { continue };
+            add_typed(&mut doc, *field, spec.kind, v);
         }
         let mut attrs = BTreeMap::new();
         for (k, v) in &e.fields {
@@ -597,13 +637,6 @@ fn load_doc(
     use tantivy::schema::Value as _;
     let bytes = doc.get_first(field).and_then(|v| v.as_bytes());
     Ok(bytes.and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(serde_json::Value::Null))
-}
-
-fn field_value(e: &Event, path: &str) -> Option<Value> {
-    if path == "organization.id" {
-        return e.organization.clone().map(Value::Str);
-    }
-    e.fields.get(path).cloned()
 }
 
 fn add_typed(doc: &mut TantivyDocument, field: tantivy::schema::Field, kind: Kind, v: &Value) {

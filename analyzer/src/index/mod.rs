@@ -280,7 +280,7 @@ impl IndexStore {
                     *e = (*e).max(pos.offset + 1);
                 }
                 if p.upsert {
-                    writer.delete_term(Term::from_field_text(self.fields.id, &p.id));
+                    writer.delete_term(Term::from_field_u64(self.fields.id, schema::id_hash(&p.id)));
                 }
                 writer.add_document(p.doc)?;
                 added += 1;
@@ -344,7 +344,7 @@ impl IndexStore {
     fn to_doc(&self, e: &Event) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = TantivyDocument::new();
-        doc.add_text(f.id, &e.id);
+        doc.add_u64(f.id, schema::id_hash(&e.id));
         doc.add_date(
             f.ts,
             tantivy::DateTime::from_timestamp_millis(e.timestamp.timestamp_millis()),

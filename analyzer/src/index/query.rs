@@ -479,7 +479,7 @@ impl Compiler<'_> {
         if path == "event.id" {
             return match value {
                 Val::Word(w) | Val::Phrase(w) => Ok(Box::new(TermQuery::new(
-                    Term::from_field_text(self.fields.id, w),
+                    Term::from_field_u64(self.fields.id, schema::id_hash(w)),
                     IndexRecordOption::Basic,
                 ))),
                 Val::Exists => Ok(Box::new(AllQuery)),

@@ -72,8 +72,11 @@ fn fill(s: &IndexStore) -> Vec<Event> {
 fn query_language_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let s = store(dir.path());
-    fill(&s);
+    let events = fill(&s);
     assert_eq!(search(&s, "").total, 40);
+    let by_id = search(&s, &format!("event.id:{}", events[3].id));
+    assert_eq!(by_id.total, 1);
+    assert_eq!(by_id.hits[0]["event.id"], events[3].id.as_str());
     assert_eq!(search(&s, "user.name:root").total, 10, "keyword match is case-insensitive");
     assert_eq!(search(&s, "user.name:ROOT OR user.name:alice").total, 40);
     assert_eq!(search(&s, "NOT user.name:root").total, 30);

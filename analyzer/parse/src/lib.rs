@@ -181,6 +181,8 @@ pub enum Parser {
     Iptables,
     /// Cisco ASA / FTD / IOS `%FACILITY-SEVERITY-MNEMONIC: text` messages.
     Cisco,
+    /// dnsmasq query logs (query, forwarded, reply, cached).
+    Dnsmasq,
 }
 
 impl Parser {
@@ -202,6 +204,7 @@ impl Parser {
             Parser::SystemdLogind => "systemd_logind",
             Parser::Iptables => "iptables",
             Parser::Cisco => "cisco",
+            Parser::Dnsmasq => "dnsmasq",
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::{Context, Outcome, Parser, access, errorlog};
 
 mod auth;
 pub(crate) mod cisco;
+mod dnsmasq;
 mod iptables;
 mod sshd;
 
@@ -38,6 +39,7 @@ pub(crate) fn parse_message(
         "sudo" => auth::sudo(e, msg).then_some(Parser::Sudo),
         "su" => auth::su(e, msg, pam_suffix).then_some(Parser::Su),
         "systemd-logind" => auth::logind(e, msg).then_some(Parser::SystemdLogind),
+        "dnsmasq" => dnsmasq::parse(e, msg).then_some(Parser::Dnsmasq),
         _ => None,
     };
     if let Some(p) = matched {

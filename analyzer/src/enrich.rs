@@ -340,8 +340,18 @@ mod tests {
             geoip_asn: vec![asn],
             assets: vec![],
             networks: vec![
-                NetworkInfo { cidr: "198.51.100.0/24".parse().unwrap(), country: Some("VN".into()), asn: None, as_org: None },
-                NetworkInfo { cidr: "198.51.100.7/32".parse().unwrap(), country: Some("NL".into()), asn: Some(64500), as_org: Some("Example Hosting".into()) },
+                NetworkInfo {
+                    cidr: "198.51.100.0/24".parse().unwrap(),
+                    country: Some("VN".into()),
+                    asn: None,
+                    as_org: None,
+                },
+                NetworkInfo {
+                    cidr: "198.51.100.7/32".parse().unwrap(),
+                    country: Some("NL".into()),
+                    asn: Some(64500),
+                    as_org: Some("Example Hosting".into()),
+                },
             ],
         })
         .unwrap();

@@ -214,6 +214,18 @@ impl Pipeline {
             };
             start.insert(p, from);
         }
+        let mut end = BTreeMap::new();
+        for p in 0..partitions {
+            end.insert(p, self.bus.watermarks(RAW_TOPIC, p).await?.1);
+        }
+        let lowered = self.index.clamp_positions(&end);
+        if lowered > 0 {
+            tracing::error!(
+                lowered,
+                "the bus lost records the index had already seen (an OS crash with a relaxed fsync \
+                 policy?); new records at those offsets will be indexed"
+            );
+        }
         tracing::info!(?start, "analyzer pipeline starting");
         let (tx, rx) = tokio::sync::mpsc::channel::<Batch>(4);
         let reader = tokio::spawn(read_stage(
@@ -247,7 +259,11 @@ impl Pipeline {
         let mut dirty = false;
         let mut newest_ms: i64 = 0;
         loop {
-            let wait = if dirty { interval.saturating_sub(last_commit.elapsed()) } else { Duration::from_secs(3600) };
+            let wait = if dirty {
+                interval.saturating_sub(last_commit.elapsed())
+            } else {
+                Duration::from_secs(3600)
+            };
             let received = tokio::time::timeout(wait, rx.recv()).await;
             let closed = matches!(received, Ok(None));
             if let Ok(Some(batch)) = received {
@@ -273,7 +289,12 @@ impl Pipeline {
         }
     }
 
-    async fn commit(&self, next: &BTreeMap<u32, u64>, newest_ms: i64, m: &Metrics) -> Result<(), PipelineError> {
+    async fn commit(
+        &self,
+        next: &BTreeMap<u32, u64>,
+        newest_ms: i64,
+        m: &Metrics,
+    ) -> Result<(), PipelineError> {
         self.index.note_position(next);
         let index = self.index.clone();
         let idle = Duration::from_secs(self.cfg.writer_idle_secs);
@@ -326,7 +347,12 @@ async fn read_stage(
             let recs = match bus.fetch(RAW_TOPIC, p, from, batch_max, Duration::ZERO).await {
                 Ok(r) => r,
                 Err(BusError::OffsetOutOfRange { earliest, .. }) => {
-                    tracing::warn!(partition = p, from, earliest, "records lost to bus retention before indexing");
+                    tracing::warn!(
+                        partition = p,
+                        from,
+                        earliest,
+                        "records lost to bus retention before indexing"
+                    );
                     next.insert(p, earliest);
                     continue;
                 }
@@ -338,10 +364,12 @@ async fn read_stage(
             next.insert(p, next_offset);
             let newest_ms = last.timestamp_ms;
             let (index, enricher) = (index.clone(), enricher.clone());
-            let (docs, failed) = tokio::task::spawn_blocking(move || prepare(&index, &enricher, tz, p, recs))
-                .await
-                .map_err(|e| PipelineError::Worker(e.to_string()))?;
-            if tx.send(Batch { partition: p, next_offset, newest_ms, docs, failed }).await.is_err() {
+            let (docs, failed) =
+                tokio::task::spawn_blocking(move || prepare(&index, &enricher, tz, p, recs))
+                    .await
+                    .map_err(|e| PipelineError::Worker(e.to_string()))?;
+            if tx.send(Batch { partition: p, next_offset, newest_ms, docs, failed }).await.is_err()
+            {
                 return Ok(());
             }
         }

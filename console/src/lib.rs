@@ -139,10 +139,10 @@ impl IntoResponse for ApiError {
             }
             ApiError::Status(code, msg, retry) => {
                 let mut r = (code, axum::Json(json!({ "error": msg }))).into_response();
-                if let Some(s) = retry {
-                    if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-                        r.headers_mut().insert(header::RETRY_AFTER, v);
-                    }
+                if let Some(s) = retry
+                    && let Ok(v) = HeaderValue::from_str(&s.to_string())
+                {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
                 }
                 r
             }
@@ -401,19 +401,21 @@ async fn ingest(
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|s| !s.is_empty());
-    if let Some(b) = batch_id {
-        if b.len() > 200 || !b.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(ApiError::BadRequest(
-                "batch id must be at most 200 printable ASCII characters".into(),
-                None,
-            ));
-        }
+    if let Some(b) = batch_id
+        && (b.len() > 200 || !b.chars().all(|c| c.is_ascii_graphic()))
+    {
+        return Err(ApiError::BadRequest(
+            "batch id must be at most 200 printable ASCII characters".into(),
+            None,
+        ));
     }
     let meta = BatchMeta {
         received_ms: Utc::now().timestamp_millis(),
         peer: Some(peer.to_string()),
         organization: st.cfg.ingest_organization.clone(),
-        batch_id: batch_id.map(str::to_owned),
+        // Batch ids are scoped by tenant: two senders reusing an id never overwrite each other.
+        batch_id: batch_id
+            .map(|b| format!("{}:{b}", st.cfg.ingest_organization.as_deref().unwrap_or("-"))),
     };
     let encoding =
         headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).map(str::to_owned);

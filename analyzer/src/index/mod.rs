@@ -198,6 +198,15 @@ impl IndexStore {
                 .settings(settings)
                 .open_or_create(mmap)?
         };
+        if serde_json::to_value(index.schema()).ok()
+            != serde_json::to_value(&self.fields.schema).ok()
+        {
+            return Err(IndexError::BadRequest(format!(
+                "day index {} was written with an incompatible schema (an older Sen?); move it aside \
+                 and re-ingest, or run the Sen version that wrote it",
+                dir.display()
+            )));
+        }
         schema::register_tokenizers(&index);
         let committed = index
             .load_metas()?
@@ -234,7 +243,13 @@ impl IndexStore {
     /// Build the index document of an event (any thread). `upsert` events replace any indexed
     /// event with the same id; events with a position a day index already committed are
     /// skipped when added.
-    pub fn prepare(&self, event: &Event, pos: Option<Position>, upsert: bool, now: DateTime<Utc>) -> PreparedDoc {
+    pub fn prepare(
+        &self,
+        event: &Event,
+        pos: Option<Position>,
+        upsert: bool,
+        now: DateTime<Utc>,
+    ) -> PreparedDoc {
         PreparedDoc {
             date: self.date_for(event.timestamp, now),
             id: if upsert { event.id.clone() } else { String::new() },
@@ -247,7 +262,8 @@ impl IndexStore {
     /// Add a batch of events (prepares them on this thread). Returns how many were added.
     pub fn add_batch(&self, events: &[(Event, Option<Position>, bool)]) -> Result<usize> {
         let now = Utc::now();
-        let docs = events.iter().map(|(e, pos, upsert)| self.prepare(e, *pos, *upsert, now)).collect();
+        let docs =
+            events.iter().map(|(e, pos, upsert)| self.prepare(e, *pos, *upsert, now)).collect();
         self.add_prepared(docs)
     }
 
@@ -280,7 +296,8 @@ impl IndexStore {
                     *e = (*e).max(pos.offset + 1);
                 }
                 if p.upsert {
-                    writer.delete_term(Term::from_field_u64(self.fields.id, schema::id_hash(&p.id)));
+                    writer
+                        .delete_term(Term::from_field_u64(self.fields.id, schema::id_hash(&p.id)));
                 }
                 writer.add_document(p.doc)?;
                 added += 1;
@@ -290,6 +307,27 @@ impl IndexStore {
             d.last_write = Instant::now();
         }
         Ok(added)
+    }
+
+    /// Lower every day's committed bus position to at most the bus's end offsets. After an OS
+    /// crash under a relaxed fsync policy the bus can lose its tail and hand those offsets to
+    /// new records; without this the index would skip them as replays. Returns how many day
+    /// positions were lowered.
+    pub fn clamp_positions(&self, end: &BTreeMap<u32, u64>) -> usize {
+        let days: Vec<_> = self.days.lock().values().cloned().collect();
+        let mut lowered = 0;
+        for day in days {
+            let mut d = day.lock();
+            for (p, next) in d.committed.iter_mut() {
+                if let Some(e) = end.get(p) {
+                    if *next > *e {
+                        *next = *e;
+                        lowered += 1;
+                    }
+                }
+            }
+        }
+        lowered
     }
 
     /// Mark every open day as including the bus position `upto` (partition → next offset), so

@@ -245,3 +245,33 @@ fn retention_by_age_deletes_whole_days() {
     s.commit(std::time::Duration::ZERO).unwrap();
     assert_eq!(s.doc_counts().len(), 1);
 }
+
+#[test]
+fn positions_are_clamped_to_the_bus_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(dir.path());
+    let events = fill(&s);
+    let mut end = BTreeMap::new();
+    end.insert(0u32, 30u64);
+    assert_eq!(s.clamp_positions(&end), 1);
+    assert_eq!(s.clamp_positions(&end), 0);
+    // Offset 35 now belongs to a new record: it is indexed, not skipped as a replay.
+    let mut e = events[0].clone();
+    e.id = "new-record".into();
+    assert_eq!(s.add_batch(&[(e, Some(Position { partition: 0, offset: 35 }), false)]).unwrap(), 1);
+    // Offset 5 is still below the clamped position: skipped.
+    let e = events[1].clone();
+    assert_eq!(s.add_batch(&[(e, Some(Position { partition: 0, offset: 5 }), false)]).unwrap(), 0);
+}
+
+#[test]
+fn incompatible_day_index_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let day = dir.path().join("2026-01-02");
+    std::fs::create_dir_all(&day).unwrap();
+    let mut b = tantivy::schema::Schema::builder();
+    b.add_text_field("id", tantivy::schema::STRING);
+    Index::create_in_dir(&day, b.build()).unwrap();
+    let err = IndexStore::open(dir.path(), IndexConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("2026-01-02") && err.to_string().contains("schema"), "{err}");
+}

@@ -319,11 +319,11 @@ impl IndexStore {
         for day in days {
             let mut d = day.lock();
             for (p, next) in d.committed.iter_mut() {
-                if let Some(e) = end.get(p) {
-                    if *next > *e {
-                        *next = *e;
-                        lowered += 1;
-                    }
+                if let Some(e) = end.get(p)
+                    && *next > *e
+                {
+                    *next = *e;
+                    lowered += 1;
                 }
             }
         }

@@ -7,8 +7,9 @@
 //! * `index_commit`: add 20,000 prepared documents to a fresh store in a temporary directory and
 //!   commit (opening the store and preparing the documents are excluded);
 //! * `search`: on a store of ~51k events (three passes over both files, three commits, then
-//!   reopened as after a restart): `search` (term, phrase, CIDR, everything; newest 50),
-//!   `histogram` (60 buckets requested) and `top_values` on keyword fields.
+//!   reopened as after a restart): `search` (term, phrase, CIDR, everything; newest 50; also
+//!   everything within one day), `histogram` (60 buckets requested) and `top_values` on keyword
+//!   fields.
 //!
 //! Records carry a fixed receive time (2015-06-01T00:00:00Z), so year-less syslog dates resolve
 //! to 2015, and the store keeps events forever (`max_age_days = 0`), so each event is filed under
@@ -274,6 +275,23 @@ fn search(c: &mut Criterion) {
             b.iter(|| black_box(store.search(&req).expect("search")))
         });
     }
+
+    // The same, over one day (one day index) instead of the whole span (29 of them).
+    let day_from = Utc.with_ymd_and_hms(2015, 5, 19, 0, 0, 0).single().expect("valid time");
+    let day = SearchRequest {
+        q: String::new(),
+        from: day_from,
+        to: day_from + chrono::Duration::days(1),
+        limit: 50,
+        offset: 0,
+    };
+    println!(
+        "search/all_newest50_one_day: matches {} events",
+        store.search(&day).expect("search").total
+    );
+    group.bench_function("all_newest50_one_day", |b| {
+        b.iter(|| black_box(store.search(&day).expect("search")))
+    });
 
     let h = store.histogram("", from, to, 60).expect("histogram");
     assert_eq!(h.buckets.iter().map(|b| b.count).sum::<u64>() as usize, total);

@@ -65,6 +65,15 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ConfigCmd,
     },
+    /// Print the demo province's log lines (as its devices send them), one per line.
+    Demo {
+        /// Hours of history to generate, ending now.
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+        /// Random seed (same seed and end time, same lines).
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Drive a Sen server with syslog or HTTP load and report throughput, latency, CPU and RSS.
     Bench(bench::BenchArgs),
 }
@@ -128,6 +137,19 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Bench(args) => bench::run(args),
+        Cmd::Demo { hours, seed } => {
+            let records = sen_collector::demo::backfill(
+                chrono::Utc::now(),
+                chrono::Duration::hours(i64::from(hours)),
+                seed,
+            );
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for r in records {
+                writeln!(out, "{}", r.line)?;
+            }
+            out.flush()?;
+            Ok(())
+        }
     }
 }
 

@@ -11,8 +11,14 @@ fn sen(args: &[&str], stdin: &str) -> (i32, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    // Feed stdin from a thread so a large output cannot deadlock against a full pipe.
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.as_bytes().to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
     let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -27,7 +33,8 @@ fn parse_prints_one_normalized_event_per_line() {
                  not a log line at all\n";
     let (code, out, err) = sen(&["parse"], input);
     assert_eq!(code, 0, "{err}");
-    let events: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<serde_json::Value> =
+        out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(events.len(), 3);
     assert_eq!(events[0]["@timestamp"], "2026-11-26T03:00:00.123Z");
     assert_eq!(events[0]["host.hostname"], "web01");
@@ -61,7 +68,8 @@ fn config_check_names_file_line_and_field() {
     assert!(out.contains("ok"));
 
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "version = 1\n\n[http]\nlisten = \"127.0.0.1:8080\"\nlsten = \"x\"\n").unwrap();
+    std::fs::write(&bad, "version = 1\n\n[http]\nlisten = \"127.0.0.1:8080\"\nlsten = \"x\"\n")
+        .unwrap();
     let (code, _, err) = sen(&["config", "check", bad.to_str().unwrap()], "");
     assert_ne!(code, 0);
     assert!(err.contains("bad.toml") && err.contains("line 5") && err.contains("lsten"), "{err}");
@@ -71,4 +79,17 @@ fn config_check_names_file_line_and_field() {
     let (code, _, err) = sen(&["config", "check", bad2.to_str().unwrap()], "");
     assert_ne!(code, 0);
     assert!(err.contains("Mars/Olympus") && err.contains("http.listen"), "{err}");
+}
+
+#[test]
+fn demo_prints_parseable_province_logs() {
+    let (code, out, err) = sen(&["demo", "--hours", "1"], "");
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines.len() > 1000, "{} lines", lines.len());
+    let (code, parsed, _) = sen(&["parse"], &out);
+    assert_eq!(code, 0);
+    let failures = parsed.lines().filter(|l| l.contains("_parse_failure")).count();
+    assert_eq!(failures, 0, "every demo line parses");
+    assert_eq!(parsed.lines().count(), lines.len());
 }

@@ -48,7 +48,12 @@ fn kill9_during_http_ingest_loses_nothing_acknowledged_and_duplicates_nothing() 
             for b in 0..BATCHES {
                 let body = batch_body(b);
                 loop {
-                    match http.post(&url).header("x-sen-batch-id", format!("crash-{b}")).body(body.clone()).send() {
+                    match http
+                        .post(&url)
+                        .header("x-sen-batch-id", format!("crash-{b}"))
+                        .body(body.clone())
+                        .send()
+                    {
                         Ok(r) if r.status().is_success() => break,
                         Ok(r) if r.status().as_u16() == 429 || r.status().as_u16() == 503 => {}
                         Ok(r) => panic!("ingest answered {}", r.status()),
@@ -81,7 +86,11 @@ fn kill9_during_http_ingest_loses_nothing_acknowledged_and_duplicates_nothing() 
     let srv = srv.lock().unwrap();
     srv.wait_count("", (BATCHES * PER_BATCH) as u64, 300);
     for b in 0..BATCHES {
-        assert_eq!(srv.count(&format!("labels.batch:b{b}")), PER_BATCH as u64, "batch {b} not exactly once");
+        assert_eq!(
+            srv.count(&format!("labels.batch:b{b}")),
+            PER_BATCH as u64,
+            "batch {b} not exactly once"
+        );
     }
     assert_eq!(srv.count(""), (BATCHES * PER_BATCH) as u64);
 }

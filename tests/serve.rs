@@ -12,7 +12,9 @@ use serde_json::Value;
 #[test]
 fn auth_log_over_tcp_every_line_searchable() {
     let Some(corpus) = corpus() else { return };
-    let text = std::fs::read_to_string(corpus.join("logs/elastic-examples/auth-bruteforce/auth.log")).unwrap();
+    let text =
+        std::fs::read_to_string(corpus.join("logs/elastic-examples/auth-bruteforce/auth.log"))
+            .unwrap();
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let failed = lines.iter().filter(|l| l.contains("Failed password")).count() as u64;
     let dir = tempfile::tempdir().unwrap();
@@ -34,7 +36,10 @@ fn auth_log_over_tcp_every_line_searchable() {
     drop(s);
     srv.wait_count("", lines.len() as u64, 120);
     assert_eq!(srv.count("\"Failed password\""), failed);
-    assert_eq!(srv.count("process.name:sshd AND event.outcome:failure AND \"Failed password\""), failed);
+    assert_eq!(
+        srv.count("process.name:sshd AND event.outcome:failure AND \"Failed password\""),
+        failed
+    );
     assert!(srv.count("event.category:authentication") >= failed);
     // Search hits are flat dotted ECS JSON, newest first.
     let (status, v) = srv.get("/api/v1/search", &[("q", "\"Failed password\""), ("limit", "5")]);
@@ -59,7 +64,9 @@ fn udp_http_ingest_and_api_contract() {
     // Syslog over UDP.
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     for i in 0..20 {
-        let line = format!("<38>Nov 26 10:00:{i:02} web01 sshd[99]: Failed password for root from 203.0.113.{i} port 22 ssh2");
+        let line = format!(
+            "<38>Nov 26 10:00:{i:02} web01 sshd[99]: Failed password for root from 203.0.113.{i} port 22 ssh2"
+        );
         sock.send_to(line.as_bytes(), srv.udp).unwrap();
     }
     // HTTP ingest: identity, gzip and zstd; ECS objects and raw lines; one bad line.
@@ -84,9 +91,19 @@ fn udp_http_ingest_and_api_contract() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let z = zstd::encode_all(format!("{raw}\n").as_bytes(), 1).unwrap();
-    let r = http.post(srv.url("/api/v1/ingest")).header("content-encoding", "zstd").body(z).send().unwrap();
+    let r = http
+        .post(srv.url("/api/v1/ingest"))
+        .header("content-encoding", "zstd")
+        .body(z)
+        .send()
+        .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let r = http.post(srv.url("/api/v1/ingest")).header("content-encoding", "br").body("x").send().unwrap();
+    let r = http
+        .post(srv.url("/api/v1/ingest"))
+        .header("content-encoding", "br")
+        .body("x")
+        .send()
+        .unwrap();
     assert_eq!(r.status().as_u16(), 415);
     let r = http.post(srv.url("/api/v1/ingest")).body("").send().unwrap();
     assert_eq!(r.status().as_u16(), 400);
@@ -114,9 +131,11 @@ fn udp_http_ingest_and_api_contract() {
     let now = chrono::Utc::now();
     let from = (now - chrono::Duration::days(400)).to_rfc3339();
     let to = (now + chrono::Duration::hours(1)).to_rfc3339();
-    let (status, v) = srv.get("/api/v1/histogram", &[("from", &from), ("to", &to), ("buckets", "30")]);
+    let (status, v) =
+        srv.get("/api/v1/histogram", &[("from", &from), ("to", &to), ("buckets", "30")]);
     assert_eq!(status, 200, "{v}");
-    let sum: u64 = v["buckets"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    let sum: u64 =
+        v["buckets"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum();
     assert_eq!(sum, 24);
     let (status, v) = srv.get("/api/v1/fields/input.type/top", &[]);
     assert_eq!(status, 200, "{v}");
@@ -156,7 +175,8 @@ fn ingest_token_and_unparseable_lines() {
     s.write_all(b"\x01\x02 binary-ish garbage \xff\xfe line\n").unwrap();
     drop(s);
     srv.wait_count("tags:_parse_failure", 2, 60);
-    let (_, v) = srv.get("/api/v1/search", &[("q", "tags:_parse_failure AND input.type:syslog-tcp")]);
+    let (_, v) =
+        srv.get("/api/v1/search", &[("q", "tags:_parse_failure AND input.type:syslog-tcp")]);
     let hit = &v["hits"][0];
     assert!(hit["event.original"].as_str().unwrap().contains("garbage"), "{hit}");
     assert!(hit["error.message"].is_string(), "{hit}");

@@ -4208,23 +4208,4 @@ mod tests {
         let r = backfill(end(), Duration::minutes(5), 1);
         assert!(r.iter().all(|x| x.at >= end() - Duration::minutes(5) && x.at <= end()));
     }
-
-    #[test]
-    #[ignore = "writes /tmp/demo/backfill.log and prints timings; run with --release"]
-    fn dump() {
-        let t = std::time::Instant::now();
-        let recs = backfill(end(), Duration::hours(24), 7);
-        eprintln!("backfill: {} records in {:?}", recs.len(), t.elapsed());
-        let t = std::time::Instant::now();
-        let live: Vec<DemoRecord> = LiveDemo::new(end(), 100.0, 7).take(100_000).collect();
-        eprintln!("live: {} records in {:?}", live.len(), t.elapsed());
-        let mut by_host = BTreeMap::new();
-        for r in &recs {
-            *by_host.entry(r.host.clone()).or_insert(0) += 1;
-        }
-        eprintln!("{by_host:?}");
-        let out: String = recs.iter().map(|r| format!("{}\n", r.line)).collect();
-        let _ = std::fs::create_dir_all("/tmp/demo");
-        std::fs::write("/tmp/demo/backfill.log", out).unwrap();
-    }
 }

@@ -69,15 +69,15 @@ impl Server {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(r) = client().get(self.url("/healthz")).send() {
-                if r.status().is_success() {
-                    return;
-                }
+            if let Ok(r) = client().get(self.url("/healthz")).send()
+                && r.status().is_success()
+            {
+                return;
             }
-            if let Some(c) = self.child.as_mut() {
-                if let Ok(Some(status)) = c.try_wait() {
-                    panic!("sen serve exited early: {status}");
-                }
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                panic!("sen serve exited early: {status}");
             }
             assert!(Instant::now() < deadline, "sen serve did not become healthy");
             std::thread::sleep(Duration::from_millis(50));
@@ -117,7 +117,8 @@ impl Server {
 
     /// GET a JSON API with query parameters (all time by default).
     pub fn get(&self, path: &str, params: &[(&str, &str)]) -> (u16, Value) {
-        let mut q: Vec<(&str, &str)> = vec![("from", "2000-01-01T00:00:00Z"), ("to", "2100-01-01T00:00:00Z")];
+        let mut q: Vec<(&str, &str)> =
+            vec![("from", "2000-01-01T00:00:00Z"), ("to", "2100-01-01T00:00:00Z")];
         for (k, v) in params {
             q.retain(|(qk, _)| qk != k);
             q.push((k, v));

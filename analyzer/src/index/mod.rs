@@ -278,10 +278,15 @@ impl IndexStore {
             let day = self.day(date)?;
             let mut d = day.lock();
             if d.writer.is_none() {
-                let w = d.index.writer_with_num_threads(
-                    self.cfg.writer_threads.max(1),
-                    self.cfg.writer_memory_bytes.max(30 << 20),
-                )?;
+                // Full budget for the current days; older days (late or backfilled events) get
+                // a small single-threaded writer so many open days cannot exhaust memory.
+                let recent = date >= Utc::now().date_naive() - chrono::Duration::days(1);
+                let (threads, memory) = if recent {
+                    (self.cfg.writer_threads.max(1), self.cfg.writer_memory_bytes)
+                } else {
+                    (1, self.cfg.writer_memory_bytes / 8)
+                };
+                let w = d.index.writer_with_num_threads(threads, memory.max(30 << 20))?;
                 d.writer = Some(w);
             }
             let committed = d.committed.clone();
@@ -955,14 +960,20 @@ impl SegmentCollector for TermsSegment {
     fn harvest(self) -> HashMap<String, u64> {
         match self {
             TermsSegment::Str { col: Some(col), counts } => {
-                let mut out = HashMap::with_capacity(counts.len());
-                let mut buf = String::new();
-                for (ord, c) in counts {
-                    buf.clear();
-                    if col.ord_to_str(ord, &mut buf).unwrap_or(false) {
-                        *out.entry(buf.clone()).or_default() += c;
-                    }
-                }
+                // Resolve ordinals in one sorted pass over the term dictionary (one lookup per
+                // value opened a decompression context each: 150x slower on many values).
+                let mut sorted: Vec<(u64, u64)> = counts.into_iter().collect();
+                sorted.sort_unstable_by_key(|(ord, _)| *ord);
+                let mut out = HashMap::with_capacity(sorted.len());
+                let mut counts = sorted.iter().map(|(_, c)| *c);
+                let _ = col.dictionary().sorted_ords_to_term_cb(
+                    sorted.iter().map(|(o, _)| *o),
+                    |bytes| {
+                        let c = counts.next().unwrap_or(0);
+                        *out.entry(String::from_utf8_lossy(bytes).into_owned()).or_default() += c;
+                        Ok(())
+                    },
+                );
                 out
             }
             TermsSegment::Str { col: None, .. } => HashMap::new(),

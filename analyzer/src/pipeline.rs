@@ -34,6 +34,8 @@ pub struct PipelineConfig {
     pub group: String,
     /// How often the index commits (events become searchable), in milliseconds.
     pub commit_interval_ms: u64,
+    /// Commit early once this many events were added since the last commit (size policy).
+    pub commit_max_docs: usize,
     /// Maximum records fetched from one partition at a time.
     pub batch_max: usize,
     /// IANA time zone for timestamps that carry none (year-less syslog …).
@@ -47,6 +49,7 @@ impl Default for PipelineConfig {
         PipelineConfig {
             group: "analyzer".into(),
             commit_interval_ms: 1000,
+            commit_max_docs: 250_000,
             batch_max: 8192,
             default_timezone: "UTC".into(),
             writer_idle_secs: 600,
@@ -257,6 +260,7 @@ impl Pipeline {
         let interval = Duration::from_millis(self.cfg.commit_interval_ms.max(10));
         let mut last_commit = Instant::now();
         let mut dirty = false;
+        let mut since_commit = 0usize;
         let mut newest_ms: i64 = 0;
         loop {
             let wait = if dirty {
@@ -274,13 +278,16 @@ impl Pipeline {
                     .map_err(|e| PipelineError::Worker(e.to_string()))??;
                 m.events.add(n as u64);
                 m.failures.add(failed as u64);
+                since_commit += n;
                 next.insert(partition, next_offset);
                 newest_ms = newest_ms.max(newest);
                 dirty = true;
             }
-            if dirty && (last_commit.elapsed() >= interval || closed) {
+            let full = since_commit >= self.cfg.commit_max_docs.max(1);
+            if dirty && (last_commit.elapsed() >= interval || closed || full) {
                 self.commit(&next, newest_ms, &m).await?;
                 dirty = false;
+                since_commit = 0;
                 last_commit = Instant::now();
             }
             if closed {

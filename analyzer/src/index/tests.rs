@@ -275,3 +275,29 @@ fn incompatible_day_index_is_a_clear_error() {
     let err = IndexStore::open(dir.path(), IndexConfig::default()).unwrap_err();
     assert!(err.to_string().contains("2026-01-02") && err.to_string().contains("schema"), "{err}");
 }
+
+#[test]
+fn retention_by_disk_watermark_keeps_today() {
+    let dir = tempfile::tempdir().unwrap();
+    // An unreachable free-space floor: every day but today is deleted, oldest first.
+    let s = IndexStore::open(
+        dir.path(),
+        IndexConfig {
+            writer_memory_bytes: 30 << 20,
+            writer_threads: 1,
+            max_age_days: 0,
+            min_free_bytes: u64::MAX,
+        },
+    )
+    .unwrap();
+    let now = Utc::now();
+    let batch: Vec<_> = (0..4)
+        .map(|d| (ev(d, now - chrono::Duration::days(d as i64), "u", "10.0.0.1", "m"), None, false))
+        .collect();
+    s.add_batch(&batch).unwrap();
+    s.commit(std::time::Duration::ZERO).unwrap();
+    let deleted = s.enforce_retention(now).unwrap();
+    assert_eq!(deleted.len(), 3);
+    assert!(deleted.windows(2).all(|w| w[0] < w[1]), "oldest first: {deleted:?}");
+    assert_eq!(s.doc_counts().keys().copied().collect::<Vec<_>>(), vec![now.date_naive()]);
+}

@@ -4,17 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-need=()
-command -v cc >/dev/null 2>&1 || need+=(build-essential)
-command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
-command -v node >/dev/null 2>&1 || need+=(nodejs)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}"
-fi
+. deploy/lib.sh
+ensure_tools cc:build-essential pkg-config:pkg-config node:nodejs
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
 if [ "${CI:-}" = "true" ]; then

@@ -18,7 +18,16 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
 echo "== console UI tests (node --test)"
-node --test console/ui/test/
+node --test console/ui/test/ 2>&1 | tee -a "$log"
 echo "== cargo test"
-cargo test --workspace --locked
+cargo test --workspace --locked 2>&1 | tee -a "$log"
+# One closing line over every runner: `total: N passed, N failed`.
+awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
+  /^# pass /      { p += $3 }
+  /^# fail /      { f += $3 }
+  END { printf "total: %d passed, %d failed\n", p, f }
+' "$log"

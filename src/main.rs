@@ -44,6 +44,10 @@ enum Cmd {
         /// Bearer token required by POST /api/v1/ingest.
         #[arg(long, env = "SEN_INGEST_TOKEN", hide_env_values = true)]
         ingest_token: Option<String>,
+        /// File holding the ingest bearer token (e.g. a systemd credential); keeps the secret
+        /// out of the command line and the environment.
+        #[arg(long, env = "SEN_INGEST_TOKEN_FILE", conflicts_with = "ingest_token")]
+        ingest_token_file: Option<PathBuf>,
         /// Load the demo province (24 h backfill on an empty data dir, then live traffic).
         #[arg(long)]
         demo: bool,
@@ -105,10 +109,22 @@ fn main() -> Result<()> {
             listen_syslog_tcp,
             listen_syslog_udp,
             ingest_token,
+            ingest_token_file,
             demo,
             commit_interval_ms,
         } => {
             init_tracing();
+            let ingest_token = match ingest_token_file {
+                Some(path) => {
+                    let t = std::fs::read_to_string(&path).with_context(|| {
+                        format!("cannot read ingest token file {}", path.display())
+                    })?;
+                    let t = t.trim().to_owned();
+                    anyhow::ensure!(!t.is_empty(), "ingest token file {} is empty", path.display());
+                    Some(t)
+                }
+                None => ingest_token,
+            };
             let base = match &config {
                 Some(p) => config::Config::load(p)?,
                 None => config::Config::default(),

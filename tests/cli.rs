@@ -93,3 +93,11 @@ fn demo_prints_parseable_province_logs() {
     assert_eq!(failures, 0, "every demo line parses");
     assert_eq!(parsed.lines().count(), lines.len());
 }
+
+#[test]
+fn shipped_example_config_is_valid() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/sen.toml");
+    let (code, out, err) = sen(&["config", "check", path], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ok"));
+}

@@ -199,3 +199,23 @@ fn graceful_restart_keeps_everything_once() {
     std::thread::sleep(std::time::Duration::from_millis(800));
     assert_eq!(srv.count(""), 500, "no replay duplicates after restart");
 }
+
+#[test]
+fn ingest_token_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "file-token-abcdefghijklmnop\n").unwrap();
+    let data = dir.path().join("data");
+    let srv = Server::start(&data, &["--ingest-token-file", token_file.to_str().unwrap()]);
+    let http = client();
+    let body = "{\"message\": \"hello\"}\n";
+    let r = http.post(srv.url("/api/v1/ingest")).body(body).send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = http
+        .post(srv.url("/api/v1/ingest"))
+        .bearer_auth("file-token-abcdefghijklmnop")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}

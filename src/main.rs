@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod ingest;
 mod serve;
 
 use std::io::{BufRead, Write};
@@ -69,6 +70,9 @@ enum Cmd {
         #[command(subcommand)]
         cmd: ConfigCmd,
     },
+    /// Import files (Windows .evtx, NDJSON, plain log lines) into a running Sen over its
+    /// HTTP ingest API; re-importing the same file (same --batch) adds nothing twice.
+    Ingest(ingest::IngestArgs),
     /// Print the demo province's log lines (as its devices send them), one per line.
     Demo {
         /// Hours of history to generate, ending now.
@@ -153,6 +157,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         Cmd::Bench(args) => bench::run(args),
+        Cmd::Ingest(args) => ingest::run(args),
         Cmd::Demo { hours, seed } => {
             let records = sen_collector::demo::backfill(
                 chrono::Utc::now(),

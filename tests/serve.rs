@@ -219,3 +219,46 @@ fn ingest_token_from_a_file() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
 }
+
+#[test]
+fn ingest_files_evtx_and_lines_idempotently() {
+    let Some(corpus) = corpus() else { return };
+    let pair = corpus.join("sigma/regression_pairs/rules/windows/process_creation");
+    let mut evtx = None;
+    for d in std::fs::read_dir(&pair).unwrap().flatten() {
+        for f in std::fs::read_dir(d.path()).unwrap().flatten() {
+            if f.path().extension().is_some_and(|e| e == "evtx") {
+                evtx = Some(f.path());
+            }
+        }
+        if evtx.is_some() {
+            break;
+        }
+    }
+    let evtx = evtx.unwrap();
+    let expected = std::fs::read_to_string(evtx.with_extension("ndjson"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .count() as u64;
+    let dir = tempfile::tempdir().unwrap();
+    let lines = dir.path().join("auth.log");
+    std::fs::write(&lines, "Nov 26 10:00:00 web01 sshd[1]: Failed password for root from 203.0.113.5 port 22 ssh2\nNov 26 10:00:01 web01 sshd[1]: Failed password for root from 203.0.113.5 port 22 ssh2\n").unwrap();
+    let data = dir.path().join("data");
+    let srv = Server::start(&data, &[]);
+    for _ in 0..2 {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sen"))
+            .args(["ingest", "--server", &format!("http://{}", srv.http)])
+            .arg(&evtx)
+            .arg(&lines)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("{expected} records read, {expected} accepted")), "{text}");
+    }
+    srv.wait_count("", expected + 2, 60);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(srv.count(""), expected + 2, "a second import adds nothing");
+    assert_eq!(srv.count("source.ip:203.0.113.5"), 2);
+}

@@ -52,6 +52,7 @@
 
 pub mod batcher;
 pub mod demo;
+pub mod files;
 pub mod framing;
 pub mod ingest;
 pub mod syslog;

@@ -6,6 +6,7 @@
 //! - [`pipeline`]: the consumer loop: bus `raw` topic → parse and normalize (`sen-parse`) →
 //!   enrich → index, committing bus offsets only after the index commit.
 
+pub mod alerts;
 pub mod enrich;
 pub mod index;
 pub mod pipeline;

@@ -1,6 +1,7 @@
 //! Per-parser throughput over real corpus lines (lines/s: criterion reports elements/s).
 //!
 //! Run: `CARGO_TARGET_DIR=target-parse cargo bench -p sen-parse --bench parsers`
+//! (only the Windows JSON group: `… --bench parsers -- normalize_json`)
 //! Each iteration normalizes every line of the sample once, including building the `Event`
 //! (as the pipeline does), with `Format::Auto`.
 
@@ -11,7 +12,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sen_core::event::Event;
-use sen_parse::{Context, Format, normalize_line};
+use sen_parse::{Context, Format, normalize_json, normalize_line};
 
 const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/public");
 
@@ -58,6 +59,63 @@ fn bench_set(c: &mut Criterion, name: &str, sample: Option<Vec<String>>, format:
     g.finish();
 }
 
+/// Every non-empty line of every `*.ndjson` file under `rel` (recursively).
+fn ndjson_tree(rel: &str) -> Option<Vec<String>> {
+    let root = PathBuf::from(CORPORA).join(rel);
+    if !root.exists() {
+        eprintln!("SKIP: {} not found", root.display());
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for p in entries.flatten().map(|e| e.path()) {
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "ndjson")
+                && let Ok(b) = std::fs::read(&p)
+            {
+                let text = String::from_utf8_lossy(&b);
+                out.extend(text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned));
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Windows events per second through `normalize_json`, JSON decoding included (as the pipeline
+/// does for an ingest record: `serde_json::from_str`, then `normalize_json`).
+fn bench_json(c: &mut Criterion, name: &str, sample: Option<Vec<String>>) {
+    let Some(sample) = sample.filter(|s| !s.is_empty()) else { return };
+    let ctx = Context::new(
+        DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").unwrap().with_timezone(&Utc),
+    );
+    let mut g = c.benchmark_group("normalize_json");
+    g.throughput(Throughput::Elements(sample.len() as u64));
+    g.bench_function(name, |b| {
+        b.iter(|| {
+            for line in &sample {
+                let mut e = Event::new(String::new(), ctx.received, line.as_str());
+                if let Ok(serde_json::Value::Object(obj)) = serde_json::from_str(line) {
+                    black_box(normalize_json(&mut e, obj, &ctx));
+                }
+                black_box(&e);
+            }
+        })
+    });
+    g.finish();
+}
+
+fn windows(c: &mut Criterion) {
+    bench_json(
+        c,
+        "windows evtx-attack-samples (evtx_dump)",
+        ndjson_tree("windows-events/evtx-attack-samples"),
+    );
+    bench_json(c, "windows mordor (NXLog/flat)", ndjson_tree("windows-events/mordor/windows"));
+}
+
 fn parsers(c: &mut Criterion) {
     bench_set(
         c,
@@ -101,6 +159,6 @@ criterion_group! {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    targets = parsers
+    targets = parsers, windows
 }
 criterion_main!(benches);

@@ -1,6 +1,6 @@
 //! JSON objects: one per line, or from the HTTP ingest API.
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 use sen_core::event::{EVENT_ORIGINAL, Event, TAG_PARSE_FAILURE, TIMESTAMP, Value};
 
 use crate::{Context, Format, Outcome, ParseError, Parser};
@@ -23,7 +23,8 @@ pub(crate) fn parse_line(
     }
 }
 
-fn reject(event: &mut Event, out: &mut Outcome, err: ParseError) {
+/// Tag the event `_parse_failure` with `err` as its `error.message`.
+pub(crate) fn reject(event: &mut Event, out: &mut Outcome, err: ParseError) {
     event.add_tag(TAG_PARSE_FAILURE);
     event.set("error.message", err.to_string());
     out.tagged = true;
@@ -38,6 +39,11 @@ pub(crate) fn normalize_object(
     out: &mut Outcome,
 ) {
     out.push(Parser::Json);
+    // Windows event logs (evtx_dump, winlogbeat, NXLog/Mordor) have their own normalization.
+    if let Some(shape) = crate::windows::detect(&obj) {
+        crate::windows::normalize(event, obj, shape, ctx, out);
+        return;
+    }
     let Ok(mut flat) = sen_core::event::flatten_json(serde_json::Value::Object(obj)) else {
         return;
     };
@@ -72,41 +78,51 @@ pub(crate) fn normalize_object(
     // Explicit fields win over parsed ones.
     for (k, v) in flat {
         match k.as_str() {
-            TIMESTAMP => match v {
-                Value::Time(t) => event.timestamp = t,
-                Value::Int(n) => {
-                    let t = if n.unsigned_abs() >= 100_000_000_000 {
-                        DateTime::from_timestamp_millis(n)
-                    } else {
-                        DateTime::from_timestamp(n, 0)
-                    };
-                    match t {
-                        Some(t) => event.timestamp = t,
-                        None => reject(event, out, bad_time(&v)),
-                    }
-                }
-                other => reject(event, out, bad_time(&other)),
+            TIMESTAMP => match sender_time(&v) {
+                Some(t) => event.timestamp = t,
+                None => reject(event, out, bad_time(&v)),
             },
-            "event.id" => {
-                event.fields.insert("labels.sender_event_id".to_owned(), Value::Str(v.to_text()));
-            }
-            "organization.id" => {}
-            "tags" => match v {
-                Value::List(items) => {
-                    for i in items {
-                        event.add_tag(&i.to_text());
-                    }
-                }
-                other => event.add_tag(&other.to_text()),
-            },
-            _ => {
-                event.fields.insert(k, v);
-            }
+            _ => put_explicit(event, k, v),
         }
     }
 }
 
-fn bad_time(v: &Value) -> ParseError {
+/// Set one field the sender gave explicitly (anything but `@timestamp`): a sender's `event.id`
+/// becomes `labels.sender_event_id`, `organization.id` is ignored (the tenant comes from
+/// authentication), `tags` are added to the event's tags.
+pub(crate) fn put_explicit(event: &mut Event, k: String, v: Value) {
+    match k.as_str() {
+        "event.id" => {
+            event.fields.insert("labels.sender_event_id".to_owned(), Value::Str(v.to_text()));
+        }
+        "organization.id" => {}
+        "tags" => match v {
+            Value::List(items) => {
+                for i in items {
+                    event.add_tag(&i.to_text());
+                }
+            }
+            other => event.add_tag(&other.to_text()),
+        },
+        _ => {
+            event.fields.insert(k, v);
+        }
+    }
+}
+
+/// A sender's `@timestamp`: RFC 3339 (already typed by flattening), or epoch seconds or
+/// milliseconds.
+pub(crate) fn sender_time(v: &Value) -> Option<DateTime<Utc>> {
+    match v {
+        Value::Time(t) => Some(*t),
+        Value::Int(n) if n.unsigned_abs() >= 100_000_000_000 => DateTime::from_timestamp_millis(*n),
+        Value::Int(n) => DateTime::from_timestamp(*n, 0),
+        _ => None,
+    }
+}
+
+/// The error for an `@timestamp` that is not a time.
+pub(crate) fn bad_time(v: &Value) -> ParseError {
     let mut text = v.to_text();
     if text.len() > 64 {
         let mut end = 64;

@@ -193,6 +193,7 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
     '?': { code: 'Slash', windowsVirtualKeyCode: 191, text: '?', modifiers: 8 },
     Enter: { code: 'Enter', windowsVirtualKeyCode: 13, text: '\r' },
     Escape: { code: 'Escape', windowsVirtualKeyCode: 27 },
+    Delete: { code: 'Delete', windowsVirtualKeyCode: 46 },
     j: { code: 'KeyJ', windowsVirtualKeyCode: 74, text: 'j' },
   };
   const press = async (key) => {
@@ -201,8 +202,15 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
     await send('Input.dispatchKeyEvent', { type: 'keyUp', key, code: k.code, windowsVirtualKeyCode: k.windowsVirtualKeyCode, modifiers: k.modifiers || 0 });
   };
   const typeQuery = async (text) => {
+    // Let queued hashchange handlers run first: they sync the box from the URL.
+    await sleep(150);
     await evaluate(`(() => { const q = document.getElementById('q'); q.focus(); q.select(); })()`);
-    await send('Input.insertText', { text });
+    if (text) {
+      await send('Input.insertText', { text });
+    } else {
+      await press('Delete');
+    }
+    await waitFor(`document.getElementById('q').value === ${JSON.stringify(text)}`, 'query typed');
     await press('Enter');
   };
   const shot = async (name) => {
@@ -357,6 +365,8 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
   await idle();
   await click('#page-next');
   await waitFor(`location.hash.includes('page=2')`, 'page 2');
+  // The hash changes before the new search starts: wait for its result, not just for idle.
+  await waitFor(`/^51–100 of 1,234 · page 2 of 25/.test(document.getElementById('page-text').textContent)`, 'page 2 rendered');
   await idle();
   assert.match(await evaluate(`document.getElementById('page-text').textContent`), /^51–100 of 1,234 · page 2 of 25/);
   await evaluate(`document.activeElement && document.activeElement.blur()`);
@@ -368,10 +378,12 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
 
   await click('.live-toggle');
   await waitFor(`location.hash.includes('live=1')`, 'live on');
-  assert.ok(await evaluate(`document.body.classList.contains('is-live')`));
+  await waitFor(`document.body.classList.contains('is-live')`, 'live class');
   await idle();
   await click('.live-toggle');
   await waitFor(`!location.hash.includes('live=1')`, 'live off');
+  // hashchange fires after the hash is set: wait for its handler before typing a new query.
+  await waitFor(`!document.body.classList.contains('is-live')`, 'live class off');
   await idle();
 
   await typeQuery('nothing');

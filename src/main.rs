@@ -73,6 +73,11 @@ enum Cmd {
     /// Import files (Windows .evtx, NDJSON, plain log lines) into a running Sen over its
     /// HTTP ingest API; re-importing the same file (same --batch) adds nothing twice.
     Ingest(ingest::IngestArgs),
+    /// Sigma rule tools.
+    Rules {
+        #[command(subcommand)]
+        cmd: RulesCmd,
+    },
     /// Print the demo province's log lines (as its devices send them), one per line.
     Demo {
         /// Hours of history to generate, ending now.
@@ -84,6 +89,19 @@ enum Cmd {
     },
     /// Drive a Sen server with syslog or HTTP load and report throughput, latency, CPU and RSS.
     Bench(bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCmd {
+    /// Load and compile every Sigma file under a path; print each error with its file and
+    /// reason (exit status 1 when any failed).
+    Check {
+        /// A rule file or a directory tree of them.
+        path: PathBuf,
+        /// Print a JSON summary (counts loaded/failed and every error) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +176,31 @@ fn main() -> Result<()> {
         }
         Cmd::Bench(args) => bench::run(args),
         Cmd::Ingest(args) => ingest::run(args),
+        Cmd::Rules { cmd: RulesCmd::Check { path, json } } => {
+            let report = sen_rules::check::check_path(&path);
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &report)?;
+                writeln!(out)?;
+            } else {
+                for e in &report.errors {
+                    match &e.rule {
+                        Some(r) => writeln!(out, "{}: rule {r}: {}", e.file.display(), e.reason)?,
+                        None => writeln!(out, "{}: {}", e.file.display(), e.reason)?,
+                    }
+                }
+                writeln!(
+                    out,
+                    "{} files: {} rules loaded, {} failed, {} correlation rules, {} filters",
+                    report.files, report.loaded, report.failed, report.correlations, report.filters
+                )?;
+            }
+            out.flush()?;
+            if report.failed > 0 {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Cmd::Demo { hours, seed } => {
             let records = sen_collector::demo::backfill(
                 chrono::Utc::now(),

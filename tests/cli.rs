@@ -101,3 +101,20 @@ fn shipped_example_config_is_valid() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("ok"));
 }
+
+#[test]
+fn rules_check_reports_every_error_with_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "title: Whoami\nid: 0c8d1f6e-0000-4000-8000-000000000001\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n  sel:\n    Image|endswith: '\\whoami.exe'\n  condition: sel\n";
+    std::fs::write(dir.path().join("good.yml"), good).unwrap();
+    let (code, out, err) = sen(&["rules", "check", dir.path().to_str().unwrap()], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1 rules loaded, 0 failed"), "{out}");
+    std::fs::write(dir.path().join("bad.yml"), good.replace("endswith", "nosuchmodifier")).unwrap();
+    let (code, out, _) = sen(&["rules", "check", "--json", dir.path().to_str().unwrap()], "");
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["loaded"], 1);
+    assert_eq!(v["failed"], 1);
+    assert!(v["errors"][0]["file"].as_str().unwrap().ends_with("bad.yml"), "{v}");
+}

@@ -799,6 +799,8 @@ function startApp() {
       b.setAttribute('aria-pressed', String(state.to === 'now' && b.dataset.from === state.from));
     }
     setLiveTimer();
+    // Which URL state the controls show (lets tests and tools wait for a navigation to apply).
+    document.documentElement.dataset.synced = location.hash.replace(/^#/, '');
   }
 
   function currentQueryInput() {

@@ -167,6 +167,11 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
       await sleep(50);
     }
   };
+  // Wait for a hash condition and for the app to have applied that hash to its controls.
+  const waitHash = async (expression, what) => {
+    await waitFor(expression, what);
+    await waitFor(`document.documentElement.dataset.synced === location.hash.replace(/^#/, '')`, `${what} applied`);
+  };
   const idle = () => waitFor(`!document.body.classList.contains('is-loading')`, 'search to finish');
   const hashState = async () => parseHash(await evaluate('location.hash'));
   const center = async (selector) => {
@@ -281,7 +286,7 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
   const userRow = await evaluate(`[...document.querySelectorAll('#detail-fields tr')].findIndex((tr) => tr.querySelector('th').textContent === 'user.name')`);
   assert.ok(userRow >= 0, 'user.name row');
   await click(`#detail-fields tr:nth-child(${userRow + 1}) .filter-btns button:first-child`);
-  await waitFor(`location.hash.includes('user.name')`, 'filter applied to hash');
+  await waitHash(`location.hash.includes('user.name')`, 'filter applied to hash');
   await idle();
   const expectedQ = 'user.name:"C:\\\\Users\\\\\\"admin\\"\\\\Desktop"';
   assert.equal((await hashState()).q, expectedQ);
@@ -292,7 +297,7 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
 
   // ---- sidebar: Alt-click filters out ----
   await click('.field-box:nth-child(2) .top-item:first-child .top-value', 1 /* Alt */);
-  await waitFor(`location.hash.includes('web01')`, 'exclude filter');
+  await waitHash(`location.hash.includes('web01')`, 'exclude filter');
   await idle();
   assert.equal((await hashState()).q, `${expectedQ} AND NOT host.name:"web01"`);
   const beforeError = (await hashState()).q;
@@ -323,9 +328,9 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
   assert.match(await evaluate(`document.getElementById('abs-from').value`), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
   await shot('05-time-picker');
   await click('#quick-ranges button:first-child');
-  await waitFor(`location.hash.includes('now-15m')`, 'quick range');
+  await waitHash(`location.hash.includes('now-15m')`, 'quick range');
+  await waitFor(`document.getElementById('time-label').textContent === 'Last 15 minutes'`, 'range label');
   await idle();
-  assert.equal(await evaluate(`document.getElementById('time-label').textContent`), 'Last 15 minutes');
   assert.ok(await evaluate(`document.getElementById('time-pop').hidden`));
 
   // ---- histogram drag zooms ----
@@ -339,7 +344,7 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
     await mouse('mouseMoved', b.x, y, 0, 1);
     await shot('06-hist-drag');
     await mouse('mouseReleased', b.x, y, 0, 0);
-    await waitFor(`location.hash.includes('from=20')`, 'absolute zoom range');
+    await waitHash(`location.hash.includes('from=20')`, 'absolute zoom range');
     await idle();
     const s = await hashState();
     const span = Date.parse(s.to) - Date.parse(s.from);
@@ -358,13 +363,13 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
 
   // ---- pagination, live toggle, empty and server-error states ----
   await click('#hist-reset');
-  await waitFor(`location.hash.includes('now-24h')`, 'reset range');
+  await waitHash(`location.hash.includes('now-24h')`, 'reset range');
   await idle();
   await typeQuery('');
   await waitFor(`document.getElementById('total').textContent === '1,234 events'`, 'all events');
   await idle();
   await click('#page-next');
-  await waitFor(`location.hash.includes('page=2')`, 'page 2');
+  await waitHash(`location.hash.includes('page=2')`, 'page 2');
   // The hash changes before the new search starts: wait for its result, not just for idle.
   await waitFor(`/^51–100 of 1,234 · page 2 of 25/.test(document.getElementById('page-text').textContent)`, 'page 2 rendered');
   await idle();
@@ -377,11 +382,11 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
   await press('Escape');
 
   await click('.live-toggle');
-  await waitFor(`location.hash.includes('live=1')`, 'live on');
+  await waitHash(`location.hash.includes('live=1')`, 'live on');
   await waitFor(`document.body.classList.contains('is-live')`, 'live class');
   await idle();
   await click('.live-toggle');
-  await waitFor(`!location.hash.includes('live=1')`, 'live off');
+  await waitHash(`!location.hash.includes('live=1')`, 'live off');
   // hashchange fires after the hash is set: wait for its handler before typing a new query.
   await waitFor(`!document.body.classList.contains('is-live')`, 'live class off');
   await idle();

@@ -42,6 +42,11 @@ fn syslog_over_tls_from_the_config_file() {
         rustls::ClientConnection::new(Arc::new(client), "localhost".try_into().unwrap()).unwrap();
     let sock = TcpStream::connect(("127.0.0.1", tls_port)).unwrap();
     let mut tls = rustls::StreamOwned::new(conn, sock);
+    // Finish the handshake first: data written during it sits in the client until the
+    // handshake completes, and an early close would never send it.
+    while tls.conn.is_handshaking() {
+        tls.conn.complete_io(&mut tls.sock).unwrap();
+    }
     for i in 0..50 {
         let msg = format!(
             "<38>Nov 26 10:00:00 web01 sshd[7]: Accepted publickey for admin{i} from 10.10.9.5 port 50000 ssh2"
@@ -50,7 +55,9 @@ fn syslog_over_tls_from_the_config_file() {
     }
     tls.flush().unwrap();
     tls.conn.send_close_notify();
-    let _ = tls.flush();
+    while tls.conn.wants_write() {
+        tls.conn.write_tls(&mut tls.sock).unwrap();
+    }
     drop(tls);
     srv.wait_count("input.type:syslog-tls", 50, 60);
     assert_eq!(

@@ -155,11 +155,15 @@ fn build(
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let config = builder.with_single_cert(chain, key).map_err(|source| TlsError::CertKey {
+    let mut config = builder.with_single_cert(chain, key).map_err(|source| TlsError::CertKey {
         cert: cert_path.to_path_buf(),
         key: key_path.to_path_buf(),
         source,
     })?;
+    // No TLS 1.3 session tickets: syslog senders do not resume sessions, and a ticket the
+    // server writes after the handshake fails against a sender that sends and closes at once —
+    // that write error ended the read before the sender's last records were taken.
+    config.send_tls13_tickets = 0;
     Ok(Arc::new(config))
 }
 

@@ -158,7 +158,26 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
-const GEO_PREFIXES: &[&str] = &["source", "destination", "client", "server"];
+/// Per side: the IP field and the fields GeoIP fills (static: no formatting per event).
+struct GeoPaths {
+    ip: &'static str,
+    country: &'static str,
+    asn: &'static str,
+    as_org: &'static str,
+}
+
+macro_rules! geo_paths {
+    ($($side:literal),*) => {
+        &[$(GeoPaths {
+            ip: concat!($side, ".ip"),
+            country: concat!($side, ".geo.country_iso_code"),
+            asn: concat!($side, ".as.number"),
+            as_org: concat!($side, ".as.organization.name"),
+        }),*]
+    };
+}
+
+const GEO_PATHS: &[GeoPaths] = geo_paths!("source", "destination", "client", "server");
 
 impl Enricher {
     /// Open the databases and index the assets.
@@ -229,8 +248,8 @@ impl Enricher {
     /// Enrich one event in place. `peer` is the sender address (syslog source).
     pub fn enrich(&self, e: &mut Event, peer: Option<IpAddr>) {
         if !self.country.is_empty() || !self.asn.is_empty() || !self.networks.is_empty() {
-            for prefix in GEO_PREFIXES {
-                let ip = match e.get(&format!("{prefix}.ip")) {
+            for paths in GEO_PATHS {
+                let ip = match e.get(paths.ip) {
                     Some(FieldRef::Ip(ip)) => ip,
                     Some(FieldRef::Str(s)) => match s.parse() {
                         Ok(ip) => ip,
@@ -238,28 +257,19 @@ impl Enricher {
                     },
                     _ => continue,
                 };
-                if let Some(net) = self.network(ip) {
-                    if let Some(cc) = &net.country {
-                        e.set(&format!("{prefix}.geo.country_iso_code"), cc.as_str());
-                    }
-                    if let Some(n) = net.asn {
-                        e.set(&format!("{prefix}.as.number"), Value::Int(i64::from(n)));
-                    }
-                    if let Some(org) = &net.as_org {
-                        e.set(&format!("{prefix}.as.organization.name"), org.as_str());
-                    }
-                    continue;
+                // Configured networks win (any address); databases only for public ones.
+                let (country, asn) = match self.network(ip) {
+                    Some(net) => (net.country.clone(), net.asn.map(|n| (n, net.as_org.clone()))),
+                    None if is_public(ip) => (self.country(ip), self.asn(ip)),
+                    None => continue,
+                };
+                if let Some(cc) = country {
+                    e.set(paths.country, cc);
                 }
-                if !is_public(ip) {
-                    continue;
-                }
-                if let Some(cc) = self.country(ip) {
-                    e.set(&format!("{prefix}.geo.country_iso_code"), cc);
-                }
-                if let Some((n, org)) = self.asn(ip) {
-                    e.set(&format!("{prefix}.as.number"), Value::Int(i64::from(n)));
+                if let Some((n, org)) = asn {
+                    e.set(paths.asn, Value::Int(i64::from(n)));
                     if let Some(org) = org {
-                        e.set(&format!("{prefix}.as.organization.name"), org);
+                        e.set(paths.as_org, org);
                     }
                 }
             }

@@ -74,6 +74,11 @@ pub enum PipelineError {
     Worker(String),
 }
 
+/// The id of a record that carries no sender-chosen origin: its bus position.
+fn bus_id(partition: u32, offset: u64) -> String {
+    derive_id(&[b"bus", RAW_TOPIC.as_bytes(), &partition.to_be_bytes(), &offset.to_be_bytes()])
+}
+
 /// Turns one raw record into a normalized, enriched event. Returns the event and whether it
 /// must be upserted by id (its id came from the sender, so a retry may repeat it).
 pub fn build_event(
@@ -86,15 +91,7 @@ pub fn build_event(
 ) -> (Event, bool) {
     let (id, upsert) = match &rec.origin {
         Some(origin) => (derive_id(&[b"origin", origin.as_bytes()]), true),
-        None => (
-            derive_id(&[
-                b"bus",
-                RAW_TOPIC.as_bytes(),
-                &partition.to_be_bytes(),
-                &offset.to_be_bytes(),
-            ]),
-            false,
-        ),
+        None => (bus_id(partition, offset), false),
     };
     let received = DateTime::from_timestamp_millis(rec.received_ms).unwrap_or(now);
     let peer_ip: Option<IpAddr> = rec.peer.as_deref().and_then(|p| {
@@ -241,7 +238,6 @@ impl Pipeline {
             partitions,
             tx,
             shutdown,
-            m.clone(),
         ));
         let indexed = self.index_stage(rx, start, m).await;
         let read = reader.await.map_err(|e| PipelineError::Worker(e.to_string()))?;
@@ -344,7 +340,6 @@ async fn read_stage(
     partitions: u32,
     tx: tokio::sync::mpsc::Sender<Batch>,
     mut shutdown: watch::Receiver<bool>,
-    _m: Arc<Metrics>,
 ) -> Result<(), PipelineError> {
     loop {
         let stopping = *shutdown.borrow();
@@ -445,12 +440,7 @@ fn convert(
         }
         Err(err) => {
             // A corrupt envelope is still indexed (its bytes as text), never dropped silently.
-            let id = derive_id(&[
-                b"bus",
-                RAW_TOPIC.as_bytes(),
-                &partition.to_be_bytes(),
-                &d.offset.to_be_bytes(),
-            ]);
+            let id = bus_id(partition, d.offset);
             let ts = DateTime::from_timestamp_millis(d.timestamp_ms).unwrap_or(now);
             let text = String::from_utf8_lossy(&d.payload).into_owned();
             let mut e = Event::new(id, ts, text.clone());

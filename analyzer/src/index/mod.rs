@@ -35,6 +35,7 @@ use tantivy::{
     SegmentReader, TantivyDocument, Term,
 };
 
+use query::to_v6;
 use schema::{Fields, Kind};
 
 pub use query::QueryError;
@@ -452,12 +453,6 @@ impl IndexStore {
         Ok(Box::new(BooleanQuery::new(vec![(Occur::Must, user), (Occur::Must, Box::new(range))])))
     }
 
-    /// Validate query text without running it.
-    pub fn check_query(&self, q: &str) -> Result<()> {
-        query::parse(q)?;
-        Ok(())
-    }
-
     /// Search: matching events in `[from, to)`, newest first.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResponse> {
         let started = Instant::now();
@@ -603,13 +598,6 @@ impl IndexStore {
         days.into_iter().map(|(k, d)| (k, d.lock().reader.searcher().num_docs())).collect()
     }
 
-    /// The smallest bus position committed across open day indexes with a writer, per
-    /// partition (informational).
-    pub fn committed_positions(&self) -> BTreeMap<NaiveDate, BTreeMap<u32, u64>> {
-        let days: Vec<_> = self.days.lock().iter().map(|(k, v)| (*k, v.clone())).collect();
-        days.into_iter().map(|(k, d)| (k, d.lock().committed.clone())).collect()
-    }
-
     /// Apply retention: delete days older than `max_age_days`, then the oldest days while free
     /// disk space is below `min_free_bytes` (never today's). Returns the deleted days.
     pub fn enforce_retention(&self, now: DateTime<Utc>) -> Result<Vec<NaiveDate>> {
@@ -706,13 +694,6 @@ fn add_typed(doc: &mut TantivyDocument, field: tantivy::schema::Field, kind: Kin
                 doc.add_i64(field, n);
             }
         }
-    }
-}
-
-fn to_v6(ip: IpAddr) -> Ipv6Addr {
-    match ip {
-        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
-        IpAddr::V6(v6) => v6,
     }
 }
 

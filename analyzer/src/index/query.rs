@@ -409,7 +409,8 @@ fn qerr(pos: usize, msg: impl Into<String>) -> QueryError {
     QueryError { pos, msg: msg.into() }
 }
 
-fn to_v6(ip: IpAddr) -> Ipv6Addr {
+/// IP addresses are indexed as IPv6 (IPv4 as mapped addresses).
+pub(crate) fn to_v6(ip: IpAddr) -> Ipv6Addr {
     match ip {
         IpAddr::V4(v4) => v4.to_ipv6_mapped(),
         IpAddr::V6(v6) => v6,

@@ -11,6 +11,10 @@ rustup component add rustfmt clippy >/dev/null 2>&1 || true
 if [ "${CI:-}" = "true" ]; then
   # CI runs on a fresh clone: keep compiled dependencies between runs.
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cargo/sen-ci-target}"
+  # Keep the dependencies, rebuild Sen's own crates: an artifact built from another clone can
+  # look fresh here (older sources) yet carry that clone's paths (env!("CARGO_MANIFEST_DIR")).
+  cargo clean --quiet -p sen -p sen-core -p sen-parse -p sen-analyzer -p sen-collector \
+    -p sen-console -p sen-sensors -p sen-rules 2>/dev/null || true
 fi
 export CARGO_TERM_COLOR=never
 

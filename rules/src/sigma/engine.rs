@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use parking_lot::RwLock;
 use rsigma_eval::{CompiledRule, EvaluationResult, ResultBody};
 use rsigma_parser::{CorrelationRule, FilterRule, FilterRuleTarget, SigmaRule};
@@ -195,19 +195,24 @@ pub trait DetectionEngine: Send + Sync {
     fn evaluate(&self, event: &Event, out: &mut Vec<Hit>);
 }
 
+/// One automaton of a plan: the needles that must occur in one field (or, for the keyword scan,
+/// in any value), and which rules need each.
+struct Scan {
+    /// The field to scan; `None`: every value the keyword search sees.
+    field: Option<String>,
+    ac: AhoCorasick,
+    /// Per automaton pattern: plan-local indices of the rules that need it.
+    pattern_rules: Vec<Vec<u32>>,
+}
+
 /// One event class's evaluation plan.
 struct Plan {
     /// Engine rule indices whose logsource admits the class.
     rules: Vec<u32>,
     /// Per plan rule: evaluate without looking at the prefilter.
     always: Vec<bool>,
-    /// Automaton over the plan's needles (none when no rule has any).
-    ac: Option<AhoCorasick>,
-    /// Per automaton pattern: plan-local indices of the rules that need it.
-    pattern_rules: Vec<Vec<u32>>,
-    /// Fields to scan; with `keyword`, every value the keyword search sees is scanned instead.
-    fields: Vec<String>,
-    keyword: bool,
+    /// One scan per field that has needles.
+    scans: Vec<Scan>,
 }
 
 /// Engine counters.
@@ -409,49 +414,63 @@ impl SigmaEngine {
             .map(|(i, _)| i as u32)
             .collect();
         let mut always = vec![false; rules.len()];
-        let mut patterns: Vec<String> = Vec::new();
-        let mut pattern_ids: HashMap<String, usize> = HashMap::new();
-        let mut pattern_rules: Vec<Vec<u32>> = Vec::new();
-        let mut fields: Vec<String> = Vec::new();
-        let mut keyword = false;
+        // scope -> (patterns, pattern ids, rules per pattern)
+        type Acc = (Vec<String>, HashMap<String, usize>, Vec<Vec<u32>>);
+        let mut by_scope: Vec<(Scope, Acc)> = Vec::new();
         for (local, &r) in rules.iter().enumerate() {
             let Some(needles) = &self.needles[r as usize] else {
                 always[local] = true;
                 continue;
             };
             for (scope, lit) in needles {
-                match scope {
-                    Scope::Keyword => keyword = true,
-                    Scope::Field(f) => {
-                        if !fields.contains(f) {
-                            fields.push(f.clone());
-                        }
+                let pos = match by_scope.iter().position(|(s, _)| s == scope) {
+                    Some(p) => p,
+                    None => {
+                        by_scope.push((scope.clone(), Acc::default()));
+                        by_scope.len() - 1
                     }
-                }
-                let id = *pattern_ids.entry(lit.clone()).or_insert_with(|| {
+                };
+                let (patterns, ids, prules) = &mut by_scope[pos].1;
+                let id = *ids.entry(lit.clone()).or_insert_with(|| {
                     patterns.push(lit.clone());
-                    pattern_rules.push(Vec::new());
+                    prules.push(Vec::new());
                     patterns.len() - 1
                 });
-                if pattern_rules[id].last() != Some(&(local as u32)) {
-                    pattern_rules[id].push(local as u32);
+                if prules[id].last() != Some(&(local as u32)) {
+                    prules[id].push(local as u32);
                 }
             }
         }
-        let ac = if patterns.is_empty() {
-            None
-        } else {
-            match AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns) {
-                Ok(ac) => Some(ac),
+        let mut scans = Vec::new();
+        for (scope, (patterns, _, pattern_rules)) in by_scope {
+            let built = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&patterns)
+                .or_else(|_| {
+                    AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns)
+                });
+            match built {
+                Ok(ac) => scans.push(Scan {
+                    field: match scope {
+                        Scope::Field(f) => Some(f),
+                        Scope::Keyword => None,
+                    },
+                    ac,
+                    pattern_rules,
+                }),
                 Err(e) => {
-                    // Too large an automaton: evaluate everything (correct, slower).
+                    // No automaton: evaluate those rules unfiltered (correct, slower).
                     tracing::warn!(error = %e, "prefilter automaton not built; rules evaluated unfiltered");
-                    always.iter_mut().for_each(|a| *a = true);
-                    None
+                    for rs in pattern_rules {
+                        for r in rs {
+                            always[r as usize] = true;
+                        }
+                    }
                 }
             }
-        };
-        Plan { rules, always, ac, pattern_rules, fields, keyword }
+        }
+        Plan { rules, always, scans }
     }
 
     /// Evaluate one event; every match is appended to `out`.
@@ -463,9 +482,9 @@ impl SigmaEngine {
         }
         let view = SigmaView::new(event);
         let mut marks = plan.always.clone();
-        if let Some(ac) = &plan.ac {
-            let mut lower = String::new();
-            let mut scan = |s: &str| {
+        let mut lower = String::new();
+        for scan in &plan.scans {
+            let mut visit = |s: &str| {
                 let hay: &str = if s.is_ascii() {
                     if s.bytes().any(|b| b.is_ascii_uppercase()) {
                         lower.clear();
@@ -479,19 +498,18 @@ impl SigmaEngine {
                     lower = s.to_lowercase();
                     &lower
                 };
-                for m in ac.find_overlapping_iter(hay) {
-                    for &r in &plan.pattern_rules[m.pattern().as_usize()] {
+                for m in scan.ac.find_overlapping_iter(hay) {
+                    for &r in &scan.pattern_rules[m.pattern().as_usize()] {
                         marks[r as usize] = true;
                     }
                 }
             };
-            if plan.keyword {
-                view.visit_strings(&mut |_, s| scan(s));
-            } else {
-                use rsigma_eval::Event as _;
-                for f in &plan.fields {
+            match &scan.field {
+                None => view.visit_strings(&mut |_, s| visit(s)),
+                Some(f) => {
+                    use rsigma_eval::Event as _;
                     if let Some(v) = view.get_field(f) {
-                        visit_leaves(&v, &mut scan);
+                        visit_leaves(&v, &mut visit);
                     }
                 }
             }

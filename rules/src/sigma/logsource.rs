@@ -130,17 +130,16 @@ fn texts<'a>(e: &'a Event, path: &str, out: &mut Vec<std::borrow::Cow<'a, str>>)
     }
 }
 
-/// The cache key of an event's class: a hash of the [`CLASS_INPUTS`] values. Allocation-free for
-/// text values.
+/// The cache key of an event's class: a hash of the [`CLASS_INPUTS`] values (allocation-free).
 pub fn class_key(e: &Event) -> u64 {
     let mut h = Xxh3::new();
     for path in CLASS_INPUTS {
         match e.fields.get(*path) {
             Some(Value::Str(s)) => {
+                // Case variants of one value get separate (equal) plans; the normalizer writes
+                // canonical names, so that is rare and only costs a cache entry.
                 h.write_u8(1);
-                for b in s.bytes() {
-                    h.write_u8(b.to_ascii_lowercase());
-                }
+                h.write(s.as_bytes());
             }
             Some(Value::Int(n)) => {
                 h.write_u8(2);

@@ -34,7 +34,7 @@ pub enum Scope {
 pub type Needle = (Scope, String);
 
 /// Needles shorter than this are not worth scanning for (they occur almost everywhere).
-pub const MIN_NEEDLE: usize = 2;
+pub const MIN_NEEDLE: usize = 4;
 
 fn score(set: &[Needle]) -> (usize, std::cmp::Reverse<usize>) {
     let min = set.iter().map(|(_, n)| n.len()).min().unwrap_or(0);

@@ -51,10 +51,13 @@ pub fn windows_system_field(name: &str) -> Option<&'static str> {
 const KEYWORD_SKIP: &[&str] = &["event.id", "event.ingested", "event.created"];
 
 /// A read-only Sigma view of one event.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct SigmaView<'a> {
     event: &'a Event,
     windows: bool,
+    /// Whether any field holds untyped JSON (only then can a path lead below a stored value);
+    /// computed on the first miss.
+    has_json: std::cell::Cell<Option<bool>>,
 }
 
 impl std::fmt::Debug for SigmaView<'_> {
@@ -68,7 +71,7 @@ impl<'a> SigmaView<'a> {
     pub fn new(event: &'a Event) -> SigmaView<'a> {
         let windows = event.fields.contains_key("winlog.channel")
             || event.fields.contains_key("winlog.event_id");
-        SigmaView { event, windows }
+        SigmaView { event, windows, has_json: std::cell::Cell::new(None) }
     }
 
     /// The event.
@@ -85,7 +88,18 @@ impl<'a> SigmaView<'a> {
         if let Some(v) = self.event.fields.get(path) {
             return Some(value(v));
         }
-        self.event.get(path).map(field_ref)
+        if path.starts_with('@') || path.starts_with("event.") || path == "organization.id" {
+            return self.event.get(path).map(field_ref);
+        }
+        let has_json = match self.has_json.get() {
+            Some(b) => b,
+            None => {
+                let b = self.event.fields.values().any(|v| matches!(v, Value::Json(_)));
+                self.has_json.set(Some(b));
+                b
+            }
+        };
+        if has_json { self.event.get(path).map(field_ref) } else { None }
     }
 
     /// Visit every string leaf the keyword search sees, with its field path.

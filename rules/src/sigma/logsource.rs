@@ -33,6 +33,8 @@ pub const CLASS_INPUTS: &[&str] = &[
     "event.type",
     "host.os.type",
     "log.syslog.appname",
+    "observer.product",
+    "observer.type",
 ];
 
 const WINDOWS_TSV: &str = include_str!("../../mappings/windows.tsv");
@@ -161,6 +163,21 @@ pub fn class_key(e: &Event) -> u64 {
     h.finish()
 }
 
+/// `observer.product` values (lower case, substrings) of network firewalls.
+const FIREWALL_PRODUCTS: &[&str] = &[
+    "fortigate",
+    "asa",
+    "pan-os",
+    "palo alto",
+    "checkpoint",
+    "check point",
+    "sophos",
+    "pfsense",
+    "opnsense",
+    "srx",
+    "firepower",
+];
+
 const LINUX_AUTH_MODULES: &[&str] = &["sshd", "pam", "sudo", "su", "systemd-logind"];
 const LINUX_MODULES: &[&str] =
     &["sshd", "pam", "sudo", "su", "systemd-logind", "iptables", "dnsmasq"];
@@ -223,6 +240,13 @@ pub fn classify(e: &Event) -> LogClass {
             c.product = Some("linux".into());
         }
         c.add_service("syslog");
+    }
+    let observer = |path: &str| {
+        e.fields.get(path).and_then(Value::as_str).map(str::to_ascii_lowercase).unwrap_or_default()
+    };
+    let (product, otype) = (observer("observer.product"), observer("observer.type"));
+    if otype == "firewall" || FIREWALL_PRODUCTS.iter().any(|p| product.contains(p)) {
+        c.add_category("firewall");
     }
     match dataset {
         d if d.ends_with(".access") => {

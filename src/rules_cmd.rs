@@ -258,8 +258,7 @@ pub fn test(
             match m.kind {
                 "correlation" => writeln!(
                     out,
-                    "  why: {} = {} over the window; group {}",
-                    "value",
+                    "  why: value {} over the window; group {}",
                     m.value.unwrap_or_default(),
                     fields.join(", ")
                 )?,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use sen_analyzer::detect::Detector;
 use sen_analyzer::enrich::{Asset, Enricher, NetworkInfo};
 use sen_analyzer::index::IndexStore;
 use sen_analyzer::pipeline::Pipeline;
@@ -141,6 +142,10 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         .topics
         .entry(sen_core::raw::RAW_TOPIC.to_owned())
         .or_insert(sen_core::bus::embedded::TopicConfig { partitions: 2 });
+    cfg.bus
+        .topics
+        .entry(ALERTS_TOPIC.to_owned())
+        .or_insert(sen_core::bus::embedded::TopicConfig { partitions: 1 });
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
     let log =
@@ -159,8 +164,30 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
     let shutdown = CancellationToken::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
-    // Analyzer.
-    let pipeline = Pipeline::new(bus.clone(), index.clone(), enricher, cfg.pipeline.clone())?;
+    // Analyzer, with detection.
+    let mut pipeline = Pipeline::new(bus.clone(), index.clone(), enricher, cfg.pipeline.clone())?;
+    let mut alert_sink_task = None;
+    if cfg.detection.enabled {
+        let dcfg = cfg.detection.clone();
+        let state = cfg.data_dir.join("correlation-state.json");
+        let (detector, report) =
+            tokio::task::spawn_blocking(move || Detector::load(&dcfg, Some(state)))
+                .await
+                .context("loading rules")?
+                .map_err(|e| anyhow::anyhow!("detection: {e}"))?;
+        for e in &report.errors {
+            tracing::error!(file = %e.file.display(), rule = e.rule.as_deref().unwrap_or("-"), reason = %e.reason, "rule not loaded");
+        }
+        tracing::info!(
+            rules = report.rules,
+            correlations = report.correlations,
+            errors = report.errors.len(),
+            "detection rules loaded"
+        );
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<sen_analyzer::alerts::Alert>>(64);
+        alert_sink_task = Some(tokio::spawn(alert_sink(bus.clone(), rx)));
+        pipeline = pipeline.with_detection(Arc::new(detector), Some(tx));
+    }
     let pipeline_task = tokio::spawn(pipeline.run(stop_rx));
 
     // Intake.
@@ -310,8 +337,45 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         Err(e) => tracing::error!(error = %e, "pipeline task failed"),
     }
     let _ = housekeeping.await;
+    if let Some(t) = alert_sink_task {
+        // The pipeline (the only sender) has stopped: the sink drains and ends.
+        let _ = t.await;
+    }
     log.flush().ok();
     Ok(())
+}
+
+/// The bus topic alerts are published on (JSON, one record per alert state, keyed by alert id).
+pub const ALERTS_TOPIC: &str = "alerts";
+
+/// Receives the alerts of each index commit and publishes them on the bus topic `alerts`.
+async fn alert_sink(
+    bus: Arc<dyn Bus>,
+    mut rx: tokio::sync::mpsc::Receiver<Vec<sen_analyzer::alerts::Alert>>,
+) {
+    let published = sen_core::metrics::counter(
+        "sen_alerts_published_total",
+        &[],
+        "alert states published on the bus topic `alerts`",
+    );
+    while let Some(alerts) = rx.recv().await {
+        let now = chrono::Utc::now().timestamp_millis();
+        let messages: Vec<sen_core::bus::Message> = alerts
+            .iter()
+            .filter_map(|a| {
+                serde_json::to_vec(a).ok().map(|payload| sen_core::bus::Message {
+                    key: a.id.as_bytes().to_vec(),
+                    payload,
+                    timestamp_ms: now,
+                })
+            })
+            .collect();
+        let n = messages.len() as u64;
+        match bus.publish(ALERTS_TOPIC, messages).await {
+            Ok(_) => published.add(n),
+            Err(e) => tracing::error!(error = %e, alerts = n, "cannot publish alerts on the bus"),
+        }
+    }
 }
 
 async fn wait_for_signal() {

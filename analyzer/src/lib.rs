@@ -4,9 +4,12 @@
 //!   histogram and top values.
 //! - [`enrich`]: GeoIP (country, ASN) and asset enrichment.
 //! - [`pipeline`]: the consumer loop: bus `raw` topic → parse and normalize (`sen-parse`) →
-//!   enrich → index, committing bus offsets only after the index commit.
+//!   enrich → detect → index, committing bus offsets only after the index commit.
+//! - [`detect`]: Sigma rules, correlation and alert grouping inside the pipeline.
+//! - [`alerts`]: the alert model and grouper.
 
 pub mod alerts;
+pub mod detect;
 pub mod enrich;
 pub mod index;
 pub mod pipeline;

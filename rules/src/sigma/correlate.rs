@@ -64,6 +64,9 @@ pub struct CorrelationInfo {
     pub kind: String,
     /// Group-by fields.
     pub group_by: Vec<String>,
+    /// Every event field the correlation reads: group-by fields, the condition's field(s), and
+    /// the fields its aliases map to.
+    pub fields: Vec<String>,
     /// Rules it aggregates (ids or names as written).
     pub rules: Vec<String>,
     /// Window in seconds.
@@ -192,6 +195,21 @@ impl Correlator {
                 },
                 kind: c.correlation_type.as_str().to_owned(),
                 group_by: c.group_by.clone(),
+                fields: {
+                    let mut f = c.group_by.clone();
+                    if let rsigma_parser::CorrelationCondition::Threshold {
+                        field: Some(fs), ..
+                    } = &c.condition
+                    {
+                        f.extend(fs.iter().cloned());
+                    }
+                    for a in &c.aliases {
+                        f.extend(a.mapping.values().cloned());
+                    }
+                    f.sort();
+                    f.dedup();
+                    f
+                },
                 rules: c.rules.clone(),
                 timespan_secs: c.timespan.seconds,
             });
@@ -240,6 +258,11 @@ impl Correlator {
                 .or_else(|| self.by_key.get(&r.header.rule_title))
                 .copied();
             let Some(correlation) = idx else { continue };
+            // An event that lacks a group-by field belongs to no group: rsigma keeps such events
+            // in a group of their own (a missing value); that group never fires here.
+            if body.group_key.len() < self.info[correlation].group_by.len() {
+                continue;
+            }
             fired.push(CorrelationHit {
                 correlation,
                 group: body.group_key,

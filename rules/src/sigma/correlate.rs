@@ -263,17 +263,28 @@ impl Correlator {
             if body.group_key.len() < self.info[correlation].group_by.len() {
                 continue;
             }
+            // One event matching two rules of one correlation updates it twice; it completes
+            // the correlation once.
+            if let Some(prev) = fired.iter_mut().find(|f: &&mut CorrelationHit| {
+                f.correlation == correlation && f.group == body.group_key
+            }) {
+                prev.value = body.aggregated_value;
+                continue;
+            }
             fired.push(CorrelationHit {
                 correlation,
                 group: body.group_key,
                 value: body.aggregated_value,
                 timespan_secs: body.timespan_secs,
-                event_ids: body
-                    .event_refs
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|e| e.id)
-                    .collect(),
+                event_ids: {
+                    let mut ids: Vec<String> = Vec::new();
+                    for id in body.event_refs.unwrap_or_default().into_iter().filter_map(|e| e.id) {
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    ids
+                },
             });
         }
         fired

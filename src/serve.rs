@@ -160,6 +160,18 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
             .context("opening the index")?,
     );
     let enricher = Arc::new(Enricher::new(&cfg.enrich)?);
+    let alerts_index = Arc::new(
+        IndexStore::open(
+            &cfg.data_dir.join("alerts-index"),
+            sen_analyzer::index::IndexConfig {
+                max_age_days: cfg.detection.alert_retention_days,
+                writer_memory_bytes: 32 << 20,
+                writer_threads: 1,
+                ..cfg.index.clone()
+            },
+        )
+        .context("opening the alert index")?,
+    );
 
     let shutdown = CancellationToken::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -186,7 +198,7 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         );
         let (tx, rx) = tokio::sync::mpsc::channel::<Vec<sen_analyzer::alerts::Alert>>(64);
         alert_sink_task = Some(tokio::spawn(alert_sink(bus.clone(), rx)));
-        pipeline = pipeline.with_detection(Arc::new(detector), Some(tx));
+        pipeline = pipeline.with_detection(Arc::new(detector), alerts_index.clone(), Some(tx));
     }
     let pipeline_task = tokio::spawn(pipeline.run(stop_rx));
 
@@ -276,6 +288,7 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
     // Housekeeping: retention of the bus and the index.
     let house_stop = shutdown.clone();
     let house_index = index.clone();
+    let house_alerts = alerts_index.clone();
     let house_log = log.clone();
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -284,8 +297,11 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
                 _ = house_stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let (i, l) = (house_index.clone(), house_log.clone());
+            let (i, l, a) = (house_index.clone(), house_log.clone(), house_alerts.clone());
             let r = tokio::task::spawn_blocking(move || {
+                if let Err(e) = a.enforce_retention(chrono::Utc::now()) {
+                    tracing::warn!(error = %e, "alert index retention failed");
+                }
                 let days = i.enforce_retention(chrono::Utc::now());
                 let segs = l.enforce_retention();
                 (days, segs)

@@ -53,6 +53,9 @@ pub struct DetectionConfig {
     pub rate_limit_per_minute: u32,
     /// Open alerts kept in memory.
     pub max_open_alerts: usize,
+    /// Delete alerts from the alert index after this many days (0 = keep forever); events
+    /// usually go sooner (`index.max_age_days`).
+    pub alert_retention_days: u32,
     /// Correlation state limits.
     pub correlation: CorrelatorConfig,
 }
@@ -67,6 +70,7 @@ impl Default for DetectionConfig {
             alert_window: Duration::from_secs(600),
             rate_limit_per_minute: 50,
             max_open_alerts: 10_000,
+            alert_retention_days: 365,
             correlation: CorrelatorConfig::default(),
         }
     }

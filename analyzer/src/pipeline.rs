@@ -142,6 +142,7 @@ pub struct Pipeline {
     cfg: PipelineConfig,
     tz: chrono_tz::Tz,
     detector: Option<Arc<Detector>>,
+    alerts_index: Option<Arc<IndexStore>>,
     alerts_tx: Option<tokio::sync::mpsc::Sender<Vec<Alert>>>,
 }
 
@@ -200,18 +201,31 @@ impl Pipeline {
         let tz: chrono_tz::Tz = cfg.default_timezone.parse().map_err(|_| {
             PipelineError::Config(format!("unknown time zone `{}`", cfg.default_timezone))
         })?;
-        Ok(Pipeline { bus, index, enricher, cfg, tz, detector: None, alerts_tx: None })
+        Ok(Pipeline {
+            bus,
+            index,
+            enricher,
+            cfg,
+            tz,
+            detector: None,
+            alerts_index: None,
+            alerts_tx: None,
+        })
     }
 
-    /// Run detection on every event ([`Detector`]); alerts are indexed with their batch and,
-    /// after each index commit, sent to `alerts_tx` (the workflow store, the bus topic
-    /// `alerts` and the console stream live behind it).
+    /// Run detection on every event ([`Detector`]). Alerts are written to `alerts_index` (an
+    /// index of their own, as Elastic keeps `.alerts-*` apart: event searches stay event
+    /// searches, and alerts can be kept longer) with each batch, committed right after the
+    /// event index, and then sent to `alerts_tx` (the workflow store, the bus topic `alerts`
+    /// and the console stream live behind it).
     pub fn with_detection(
         mut self,
         detector: Arc<Detector>,
+        alerts_index: Arc<IndexStore>,
         alerts_tx: Option<tokio::sync::mpsc::Sender<Vec<Alert>>>,
     ) -> Pipeline {
         self.detector = Some(detector);
+        self.alerts_index = Some(alerts_index);
         self.alerts_tx = alerts_tx;
         self
     }
@@ -288,8 +302,7 @@ impl Pipeline {
             let closed = matches!(received, Ok(None));
             if let Ok(Some(batch)) = received {
                 let index = self.index.clone();
-                let Batch { partition, next_offset, newest_ms: newest, mut docs, failed, scan } =
-                    batch;
+                let Batch { partition, next_offset, newest_ms: newest, docs, failed, scan } = batch;
                 if let Some(det) = &self.detector {
                     let ScanOutput { mut detections, correlate } = scan;
                     if let Some(t) = detections.iter().map(|d| d.event.timestamp).max() {
@@ -297,9 +310,18 @@ impl Pipeline {
                     }
                     det.correlate(correlate, &mut detections);
                     let alerts = det.group(detections);
-                    let now = Utc::now();
-                    for a in &alerts {
-                        docs.push(self.index.prepare(&a.to_event(), None, true, now));
+                    if let Some(ai) = &self.alerts_index
+                        && !alerts.is_empty()
+                    {
+                        let now = Utc::now();
+                        let adocs: Vec<PreparedDoc> = alerts
+                            .iter()
+                            .map(|a| ai.prepare(&a.to_event(), None, true, now))
+                            .collect();
+                        let ai = ai.clone();
+                        tokio::task::spawn_blocking(move || ai.add_prepared(adocs))
+                            .await
+                            .map_err(|e| PipelineError::Worker(e.to_string()))??;
                     }
                     for a in alerts {
                         match pending_alerts.iter_mut().find(|x| x.id == a.id) {
@@ -321,6 +343,13 @@ impl Pipeline {
             let full = since_commit >= self.cfg.commit_max_docs.max(1);
             if dirty && (last_commit.elapsed() >= interval || closed || full) {
                 self.commit(&next, newest_ms, &m).await?;
+                if let Some(ai) = &self.alerts_index {
+                    let ai = ai.clone();
+                    let idle = Duration::from_secs(self.cfg.writer_idle_secs);
+                    tokio::task::spawn_blocking(move || ai.commit(idle))
+                        .await
+                        .map_err(|e| PipelineError::Worker(e.to_string()))??;
+                }
                 if let Some(det) = &self.detector {
                     if let Some(t) = newest_event {
                         det.expire(t);

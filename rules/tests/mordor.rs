@@ -39,7 +39,9 @@ fn mordor_share_of_datasets_with_a_technique_alert() {
                 for tag in &engine.rules()[h.rule].tags {
                     let tag = tag.to_ascii_lowercase();
                     let hit = techniques.iter().any(|t| {
-                        tag == *t || t.starts_with(&format!("{tag}.")) || tag.starts_with(&format!("{t}."))
+                        tag == *t
+                            || t.starts_with(&format!("{tag}."))
+                            || tag.starts_with(&format!("{t}."))
                     });
                     if hit && !found.contains(&engine.rules()[h.rule].title) {
                         found.push(engine.rules()[h.rule].title.clone());

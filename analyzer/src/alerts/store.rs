@@ -1702,11 +1702,13 @@ fn decode_cursor(c: &str, sort: AlertSort, ascending: bool) -> Result<(Vec<i64>,
     }
     let nkeys = sort.columns().len() - 1;
     let parts: Vec<&str> = c.splitn(nkeys + 3, '.').collect();
+    if parts.len() >= 2
+        && (parts[0] != sort.as_str() || parts[1] != if ascending { "a" } else { "d" })
+    {
+        return Err(bad("it belongs to another sort order; start again from the first page"));
+    }
     if parts.len() != nkeys + 3 {
         return Err(bad("malformed"));
-    }
-    if parts[0] != sort.as_str() || parts[1] != if ascending { "a" } else { "d" } {
-        return Err(bad("it belongs to another sort order; start again from the first page"));
     }
     let key = parts[2..2 + nkeys]
         .iter()

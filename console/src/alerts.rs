@@ -183,8 +183,22 @@ fn actor(headers: &HeaderMap) -> Result<String, ApiError> {
     }
 }
 
-/// A JSON body of type `T` (unknown fields are an error).
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+/// A JSON body of type `T` (unknown fields are an error). The content type must be JSON: a
+/// cross-site HTML form cannot send that without a CORS preflight, which this API never
+/// grants, so a page elsewhere cannot make the analyst's browser change alerts.
+fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &Bytes) -> Result<T, ApiError> {
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::Status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be JSON with `Content-Type: application/json`".into(),
+            None,
+        ));
+    }
     if bytes.is_empty() {
         return Err(ApiError::BadRequest("a JSON body is required".into(), None));
     }
@@ -396,7 +410,7 @@ async fn set_status(
 ) -> Result<Response, ApiError> {
     let api = api(&st)?;
     let who = actor(&headers)?;
-    let b: StatusBody = body(&bytes)?;
+    let b: StatusBody = body(&headers, &bytes)?;
     let alert = run(api, move |s| s.set_status(&id, b.status, &who, b.comment.as_deref())).await?;
     changed(api, StatusCode::OK, alert).await
 }
@@ -425,7 +439,7 @@ async fn assign(
 ) -> Result<Response, ApiError> {
     let api = api(&st)?;
     let who = actor(&headers)?;
-    let b: AssignBody = body(&bytes)?;
+    let b: AssignBody = body(&headers, &bytes)?;
     let assignee = b.assignee.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty());
     let alert =
         run(api, move |s| s.assign(&id, &who, assignee.as_deref(), b.comment.as_deref())).await?;
@@ -446,7 +460,7 @@ async fn comment(
 ) -> Result<Response, ApiError> {
     let api = api(&st)?;
     let who = actor(&headers)?;
-    let b: CommentBody = body(&bytes)?;
+    let b: CommentBody = body(&headers, &bytes)?;
     let (_, alert) = run(api, move |s| s.comment(&id, &who, &b.text)).await?;
     changed(api, StatusCode::CREATED, alert).await
 }
@@ -484,7 +498,7 @@ async fn add_suppression(
 ) -> Result<Response, ApiError> {
     let api = api(&st)?;
     let who = actor(&headers)?;
-    let b: SuppressionBody = body(&bytes)?;
+    let b: SuppressionBody = body(&headers, &bytes)?;
     let expires_at = parse_time("expires_at", Some(b.expires_at.trim()))?
         .ok_or_else(|| ApiError::BadRequest("`expires_at` is required".into(), None))?;
     let new = NewSuppression {

@@ -377,7 +377,31 @@ async fn workflow_changes_validate_record_and_publish() {
         s.send(reqwest::Method::POST, &path("status"), None, Some("{not json".into())).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid JSON body");
     let (status, body) = s.send(reqwest::Method::POST, &path("status"), None, None).await;
-    assert_error(status, &body, StatusCode::BAD_REQUEST, "a JSON body is required");
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "Content-Type: application/json",
+    );
+    // What a cross-site form could send (text/plain) is refused, though the text is JSON.
+    let r = s
+        .client
+        .post(s.url(&path("status")))
+        .header("content-type", "text/plain")
+        .body(r#"{"status":"closed"}"#)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = s
+        .client
+        .post(s.url(&path("status")))
+        .header("content-type", "application/json; charset=utf-8")
+        .body("")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let (status, body) =
         s.post(&path("status"), None, json!({"status": "open", "comment": "x".repeat(4001)})).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "longer than 4000 characters");

@@ -128,7 +128,7 @@ const MIGRATIONS: [&str; 1] = [
     CREATE INDEX alerts_first_seen ON alerts (first_seen, id);
     CREATE INDEX alerts_updated ON alerts (updated_at, id);
     CREATE INDEX alerts_severity ON alerts (severity_score, last_seen, id);
-    CREATE INDEX alerts_status ON alerts (status, last_seen);
+    CREATE INDEX alerts_status ON alerts (status, severity_score, severity_label, last_seen, id);
     CREATE INDEX alerts_rule ON alerts (rule_id, last_seen);
     CREATE INDEX alerts_org ON alerts (organization, last_seen);
 
@@ -719,24 +719,27 @@ impl AlertStore {
 
     /// An alert's history, oldest first.
     pub fn history(&self, id: &str) -> Result<Vec<HistoryEntry>> {
-        validate_id("alert id", id)?;
-        self.read(|c| {
-            if get_alert(c, id)?.is_none() {
-                return Err(StoreError::not_found("alert", id));
-            }
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, alert_id, at, actor, action, from_value, to_value, comment \
-                 FROM alert_history WHERE alert_id = ?1 ORDER BY seq",
-            )?;
-            let rows = stmt.query_map([id], history_row)?;
-            rows.map(|r| r.map_err(StoreError::from).and_then(|x| x)).collect()
-        })
+        Ok(self.get_with_history(id)?.1)
     }
 
-    /// One alert and its history, read together.
+    /// One alert and its history, read in one transaction (a consistent snapshot).
     pub fn get_with_history(&self, id: &str) -> Result<(StoredAlert, Vec<HistoryEntry>)> {
-        let history = self.history(id)?;
-        Ok((self.get(id)?, history))
+        validate_id("alert id", id)?;
+        self.read(|c| {
+            let tx = c.unchecked_transaction()?;
+            let alert = get_alert(&tx, id)?.ok_or_else(|| StoreError::not_found("alert", id))?;
+            let history = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT seq, alert_id, at, actor, action, from_value, to_value, comment \
+                     FROM alert_history WHERE alert_id = ?1 ORDER BY seq",
+                )?;
+                let rows = stmt.query_map([id], history_row)?;
+                rows.map(|r| r.map_err(StoreError::from).and_then(|x| x))
+                    .collect::<Result<Vec<_>>>()?
+            };
+            tx.finish()?;
+            Ok((alert, history))
+        })
     }
 
     /// Change an alert's status, recording who did it, and an optional comment, in its
@@ -860,7 +863,8 @@ impl AlertStore {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT status, severity_label, COUNT(*) FROM alerts \
-                 WHERE (?1 IS NULL OR organization = ?1) GROUP BY status, severity_label",
+                 WHERE (?1 IS NULL OR organization = ?1) \
+                 GROUP BY status, severity_score, severity_label",
             )?;
             let mut out = AlertCounts::default();
             for s in [AlertStatus::Open, AlertStatus::Acknowledged, AlertStatus::Closed] {
@@ -1662,9 +1666,12 @@ impl ListPlan {
             };
         }
         let fetch = self.limit + 1;
+        // Two steps: choose the page's rows sorting only their keys, then read those rows. A
+        // sort of the full rows would carry every matching alert's JSON through the sorter.
         let sql = format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts {where_sql} ORDER BY {order} LIMIT {fetch} \
-             OFFSET {}",
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE rowid IN \
+             (SELECT rowid FROM alerts {where_sql} ORDER BY {order} LIMIT {fetch} OFFSET {}) \
+             ORDER BY {order}",
             self.offset
         );
         let mut stmt = c.prepare_cached(&sql)?;
@@ -2350,6 +2357,78 @@ mod tests {
         feed.suppressions_changed();
         w.changed().await.expect("changed");
         assert_eq!(*w.borrow_and_update(), 2);
+    }
+
+    /// Figures for the report: batch upserts and list queries over a large table.
+    #[test]
+    #[ignore = "measurement; run with --ignored --nocapture"]
+    fn measure_upsert_and_list() {
+        use std::time::Instant;
+        let (_d, s) = store();
+        let template = alert("r", Level::High, "web01", "org-a", 0, 3);
+        let n = 100_000usize;
+        let batch = 1000usize;
+        let make = |i: usize, count: u64| {
+            let mut a = template.clone();
+            a.id = format!("{i:032x}");
+            a.rule_id = format!("rule-{}", i % 200);
+            a.rule_title = format!("Rule {} title", i % 200);
+            a.severity = Level::ALL[i % 5].severity();
+            a.entity.0.insert("host.name".into(), format!("host-{}", i % 5000));
+            a.last_seen = t(i as i64);
+            a.count = count;
+            a
+        };
+        let started = Instant::now();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(batch) {
+            let alerts: Vec<Alert> = chunk.iter().map(|&i| make(i, 3)).collect();
+            s.upsert_many(&alerts).expect("batch");
+        }
+        let insert = started.elapsed();
+        let started = Instant::now();
+        let alerts: Vec<Alert> = (0..batch).map(|i| make(i * 97 % n, 4)).collect();
+        s.upsert_many(&alerts).expect("update batch");
+        let update = started.elapsed();
+        let queries: Vec<(&str, AlertQuery)> = vec![
+            ("default page", AlertQuery::default()),
+            (
+                "open+ack, high+",
+                AlertQuery {
+                    statuses: vec![AlertStatus::Open, AlertStatus::Acknowledged],
+                    min_severity: Some(73),
+                    ..Default::default()
+                },
+            ),
+            ("rule", AlertQuery { rule_id: Some("rule-7".into()), ..Default::default() }),
+            ("text", AlertQuery { text: Some("host-4242".into()), ..Default::default() }),
+            ("by severity", AlertQuery { sort: AlertSort::Severity, ..Default::default() }),
+        ];
+        println!(
+            "{n} alerts inserted in batches of {batch}: {:.2?} ({:.0} alerts/s); \
+             one batch of {batch} updates: {:.2?}",
+            insert,
+            n as f64 / insert.as_secs_f64(),
+            update
+        );
+        for (name, q) in queries {
+            let started = Instant::now();
+            let p = s.list(&q).expect("list");
+            let took = started.elapsed();
+            let next = p.next.clone();
+            let started = Instant::now();
+            if let Some(c) = next {
+                s.list(&AlertQuery { start: PageStart::Cursor(c), ..q.clone() }).expect("page 2");
+            }
+            println!(
+                "list {name}: total {} in {:.2?}; next page by cursor {:.2?}",
+                p.total,
+                took,
+                started.elapsed()
+            );
+        }
+        let started = Instant::now();
+        s.counts_by_status_and_severity(None).expect("counts");
+        println!("counts by status and severity: {:.2?}", started.elapsed());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use sen_analyzer::alerts::AlertUpdate;
 use sen_analyzer::detect::Detector;
 use sen_analyzer::enrich::{Asset, Enricher, NetworkInfo};
 use sen_analyzer::index::IndexStore;
@@ -176,9 +177,18 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
     let shutdown = CancellationToken::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
+    // Alert workflow store and live feed (console).
+    let alert_store = Arc::new(
+        sen_analyzer::alerts::AlertStore::open(cfg.data_dir.join("alerts.db"))
+            .context("opening the alert store")?,
+    );
+    let alert_feed =
+        sen_analyzer::alerts::AlertFeed::new(sen_analyzer::alerts::AlertFeed::DEFAULT_CAPACITY);
+
     // Analyzer, with detection.
     let mut pipeline = Pipeline::new(bus.clone(), index.clone(), enricher, cfg.pipeline.clone())?;
     let mut alert_sink_task = None;
+    let mut suppression_task = None;
     if cfg.detection.enabled {
         let dcfg = cfg.detection.clone();
         let state = cfg.data_dir.join("correlation-state.json");
@@ -196,9 +206,21 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
             errors = report.errors.len(),
             "detection rules loaded"
         );
-        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<sen_analyzer::alerts::Alert>>(64);
-        alert_sink_task = Some(tokio::spawn(alert_sink(bus.clone(), rx)));
-        pipeline = pipeline.with_detection(Arc::new(detector), alerts_index.clone(), Some(tx));
+        let detector = Arc::new(detector);
+        suppression_task = Some(tokio::spawn(sync_suppressions(
+            detector.clone(),
+            alert_store.clone(),
+            alert_feed.clone(),
+            shutdown.clone(),
+        )));
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<AlertUpdate>>(64);
+        alert_sink_task = Some(tokio::spawn(alert_sink(
+            bus.clone(),
+            alert_store.clone(),
+            alert_feed.clone(),
+            rx,
+        )));
+        pipeline = pipeline.with_detection(detector, alerts_index.clone(), Some(tx));
     }
     let pipeline_task = tokio::spawn(pipeline.run(stop_rx));
 
@@ -256,11 +278,15 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         ingest_organization: cfg.http.ingest_organization.clone(),
         ..Default::default()
     };
-    let state = sen_console::AppState::new(
+    let state = sen_console::AppState::with_alerts(
         index.clone(),
         publisher.clone(),
         pub_cfg.queue_capacity,
         console_cfg,
+        Some(
+            sen_console::AlertsApi::new(alert_store.clone(), alert_feed.clone())
+                .with_index(alerts_index.clone()),
+        ),
     );
     let http_addr: SocketAddr = cfg.http.listen.parse().context("http.listen")?;
     let http = tokio::net::TcpListener::bind(http_addr)
@@ -353,6 +379,9 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         Err(e) => tracing::error!(error = %e, "pipeline task failed"),
     }
     let _ = housekeeping.await;
+    if let Some(t) = suppression_task {
+        let _ = t.await;
+    }
     if let Some(t) = alert_sink_task {
         // The pipeline (the only sender) has stopped: the sink drains and ends.
         let _ = t.await;
@@ -364,20 +393,30 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
 /// The bus topic alerts are published on (JSON, one record per alert state, keyed by alert id).
 pub const ALERTS_TOPIC: &str = "alerts";
 
-/// Receives the alerts of each index commit and publishes them on the bus topic `alerts`.
+/// Receives the alert updates of each index commit: stores them in the workflow store, pushes
+/// what changed to the console's live feed, and publishes each alert's state on the bus topic
+/// `alerts`.
 async fn alert_sink(
     bus: Arc<dyn Bus>,
-    mut rx: tokio::sync::mpsc::Receiver<Vec<sen_analyzer::alerts::Alert>>,
+    store: Arc<sen_analyzer::alerts::AlertStore>,
+    feed: sen_analyzer::alerts::AlertFeed,
+    mut rx: tokio::sync::mpsc::Receiver<Vec<AlertUpdate>>,
 ) {
     let published = sen_core::metrics::counter(
         "sen_alerts_published_total",
         &[],
         "alert states published on the bus topic `alerts`",
     );
-    while let Some(alerts) = rx.recv().await {
+    let store_errors = sen_core::metrics::counter(
+        "sen_alert_store_errors_total",
+        &[],
+        "alert update batches the workflow store rejected",
+    );
+    while let Some(updates) = rx.recv().await {
         let now = chrono::Utc::now().timestamp_millis();
-        let messages: Vec<sen_core::bus::Message> = alerts
+        let messages: Vec<sen_core::bus::Message> = updates
             .iter()
+            .filter_map(AlertUpdate::alert)
             .filter_map(|a| {
                 serde_json::to_vec(a).ok().map(|payload| sen_core::bus::Message {
                     key: a.id.as_bytes().to_vec(),
@@ -386,10 +425,60 @@ async fn alert_sink(
                 })
             })
             .collect();
+        let st = store.clone();
+        match tokio::task::spawn_blocking(move || st.apply_updates(&updates)).await {
+            Ok(Ok(upserts)) => {
+                feed.publish_upserts(upserts);
+            }
+            Ok(Err(e)) => {
+                store_errors.inc();
+                tracing::error!(error = %e, "alert store rejected updates (alerts stay in the alert index)");
+            }
+            Err(e) => tracing::error!(error = %e, "alert store task failed"),
+        }
         let n = messages.len() as u64;
-        match bus.publish(ALERTS_TOPIC, messages).await {
-            Ok(_) => published.add(n),
-            Err(e) => tracing::error!(error = %e, alerts = n, "cannot publish alerts on the bus"),
+        if n > 0 {
+            match bus.publish(ALERTS_TOPIC, messages).await {
+                Ok(_) => published.add(n),
+                Err(e) => {
+                    tracing::error!(error = %e, alerts = n, "cannot publish alerts on the bus")
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the grouper's suppressions equal to the store's active ones: at start, whenever the
+/// console changes them, and as they expire (checked every 30 s).
+async fn sync_suppressions(
+    detector: Arc<Detector>,
+    store: Arc<sen_analyzer::alerts::AlertStore>,
+    feed: sen_analyzer::alerts::AlertFeed,
+    shutdown: CancellationToken,
+) {
+    let mut changed = feed.watch_suppressions();
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        let (st, f) = (store.clone(), feed.clone());
+        let active = tokio::task::spawn_blocking(move || {
+            let now = chrono::Utc::now();
+            if let Ok(ended) = st.expire_suppressions(now)
+                && !ended.is_empty()
+            {
+                f.suppressions_changed();
+            }
+            st.active_suppressions(now)
+        })
+        .await;
+        match active {
+            Ok(Ok(list)) => detector.sync_suppressions(list),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot read suppressions"),
+            Err(e) => tracing::error!(error = %e, "suppression task failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = changed.changed() => if r.is_err() { return },
+            _ = tick.tick() => {}
         }
     }
 }

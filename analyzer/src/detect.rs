@@ -31,7 +31,7 @@ use sen_rules::sigma::{Correlator, CorrelatorConfig, DetectionEngine, Hit, RuleS
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::{
-    Alert, AlertGrouper, AlertUpdate, Detection, DetectionKind, GrouperConfig, Level, RuleMeta,
+    AlertGrouper, AlertUpdate, Detection, DetectionKind, GrouperConfig, Level, RuleMeta,
 };
 
 /// `[detection]` settings.
@@ -360,14 +360,13 @@ impl Detector {
         self.m.correlation_state.set(c.state_count() as i64);
     }
 
-    /// Group detections into alerts (at each matched event's time). Returns the alerts that
-    /// changed, each once (its latest state).
-    pub fn group(&self, detections: Vec<Detection>) -> Vec<Alert> {
+    /// Group detections into alerts (at each matched event's time): one update per detection.
+    pub fn group(&self, detections: Vec<Detection>) -> Vec<AlertUpdate> {
         if detections.is_empty() {
             return Vec::new();
         }
         let mut g = self.grouper.lock();
-        let mut out: Vec<Alert> = Vec::new();
+        let mut out = Vec::with_capacity(detections.len());
         for d in detections {
             let now = d.event.timestamp;
             for u in g.observe(d, now) {
@@ -377,15 +376,18 @@ impl Detector {
                     AlertUpdate::Suppressed { .. } => self.m.alerts_suppressed.inc(),
                     AlertUpdate::Updated(_) => {}
                 }
-                if let Some(a) = u.alert() {
-                    match out.iter_mut().find(|x| x.id == a.id) {
-                        Some(x) => *x = a.clone(),
-                        None => out.push(a.clone()),
-                    }
-                }
+                out.push(u);
             }
         }
         out
+    }
+
+    /// Make the grouper's suppressions the given active set (from the workflow store).
+    pub fn sync_suppressions(&self, active: Vec<crate::alerts::Suppression>) {
+        let mut g = self.grouper.lock();
+        if let Err(e) = crate::alerts::store::sync_grouper_suppressions(&mut g, active) {
+            tracing::error!(error = %e, "suppressions not applied");
+        }
     }
 
     /// Close alert windows and correlation windows that ended before `now`.

@@ -23,7 +23,7 @@ use sen_parse::{Context, Format};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::alerts::Alert;
+use crate::alerts::{Alert, AlertUpdate};
 use crate::detect::{Detector, ScanOutput};
 use crate::enrich::Enricher;
 use crate::index::{IndexError, IndexStore, Position, PreparedDoc};
@@ -143,7 +143,7 @@ pub struct Pipeline {
     tz: chrono_tz::Tz,
     detector: Option<Arc<Detector>>,
     alerts_index: Option<Arc<IndexStore>>,
-    alerts_tx: Option<tokio::sync::mpsc::Sender<Vec<Alert>>>,
+    alerts_tx: Option<tokio::sync::mpsc::Sender<Vec<AlertUpdate>>>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -222,7 +222,7 @@ impl Pipeline {
         mut self,
         detector: Arc<Detector>,
         alerts_index: Arc<IndexStore>,
-        alerts_tx: Option<tokio::sync::mpsc::Sender<Vec<Alert>>>,
+        alerts_tx: Option<tokio::sync::mpsc::Sender<Vec<AlertUpdate>>>,
     ) -> Pipeline {
         self.detector = Some(detector);
         self.alerts_index = Some(alerts_index);
@@ -290,7 +290,8 @@ impl Pipeline {
         let mut dirty = false;
         let mut since_commit = 0usize;
         let mut newest_ms: i64 = 0;
-        let mut pending_alerts: Vec<Alert> = Vec::new();
+        let mut pending_alerts: Vec<AlertUpdate> = Vec::new();
+        let mut pending_index: std::collections::HashMap<String, usize> = Default::default();
         let mut newest_event: Option<DateTime<Utc>> = None;
         loop {
             let wait = if dirty {
@@ -309,7 +310,14 @@ impl Pipeline {
                         newest_event = Some(newest_event.map_or(t, |n| n.max(t)));
                     }
                     det.correlate(correlate, &mut detections);
-                    let alerts = det.group(detections);
+                    let updates = det.group(detections);
+                    let mut alerts: Vec<&Alert> = Vec::new();
+                    for a in updates.iter().filter_map(AlertUpdate::alert) {
+                        match alerts.iter_mut().find(|x| x.id == a.id) {
+                            Some(x) => *x = a,
+                            None => alerts.push(a),
+                        }
+                    }
                     if let Some(ai) = &self.alerts_index
                         && !alerts.is_empty()
                     {
@@ -323,10 +331,18 @@ impl Pipeline {
                             .await
                             .map_err(|e| PipelineError::Worker(e.to_string()))??;
                     }
-                    for a in alerts {
-                        match pending_alerts.iter_mut().find(|x| x.id == a.id) {
-                            Some(x) => *x = a,
-                            None => pending_alerts.push(a),
+                    // Keep one update per alert (its latest state) until the commit: a flood
+                    // of detections on a few alerts stays a few updates.
+                    for u in updates {
+                        let slot = u.alert().and_then(|a| pending_index.get(&a.id).copied());
+                        match slot {
+                            Some(i) => pending_alerts[i] = u,
+                            None => {
+                                if let Some(a) = u.alert() {
+                                    pending_index.insert(a.id.clone(), pending_alerts.len());
+                                }
+                                pending_alerts.push(u);
+                            }
                         }
                     }
                 }
@@ -360,6 +376,7 @@ impl Pipeline {
                         .map_err(|e| PipelineError::Worker(e.to_string()))?;
                 }
                 if !pending_alerts.is_empty() {
+                    pending_index.clear();
                     let alerts = std::mem::take(&mut pending_alerts);
                     if let Some(tx) = &self.alerts_tx
                         && tx.send(alerts).await.is_err()

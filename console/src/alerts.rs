@@ -66,6 +66,8 @@ pub struct AlertsApi {
     feed: AlertFeed,
     keep_alive: Duration,
     stream_slots: Arc<Semaphore>,
+    /// The alert index (Tantivy), searchable through `/api/v1/search?index=alerts`.
+    pub(crate) index: Option<Arc<sen_analyzer::index::IndexStore>>,
 }
 
 impl std::fmt::Debug for AlertsApi {
@@ -91,7 +93,14 @@ impl AlertsApi {
             feed,
             keep_alive: AlertsApi::DEFAULT_KEEP_ALIVE,
             stream_slots: Arc::new(Semaphore::new(AlertsApi::DEFAULT_MAX_STREAMS)),
+            index: None,
         }
+    }
+
+    /// Make the alert index searchable (`index=alerts` on search, histogram and top values).
+    pub fn with_index(mut self, index: Arc<sen_analyzer::index::IndexStore>) -> AlertsApi {
+        self.index = Some(index);
+        self
     }
 
     /// Send a keep-alive comment on idle streams this often (at least 1 s).

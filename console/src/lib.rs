@@ -248,12 +248,36 @@ async fn metrics() -> impl IntoResponse {
 /// Common time-range parameters.
 #[derive(Debug, Deserialize)]
 struct RangeParams {
+    /// `events` (default) or `alerts`: which index to search.
+    #[serde(default)]
+    index: Option<String>,
     #[serde(default)]
     q: Option<String>,
     #[serde(default)]
     from: Option<String>,
     #[serde(default)]
     to: Option<String>,
+}
+
+/// The index a request names (`index=events`, the default, or `index=alerts`).
+fn pick_index(st: &AppState, name: Option<&str>) -> Result<Arc<IndexStore>, ApiError> {
+    match name.map(str::trim) {
+        None | Some("") | Some("events") => Ok(st.index.clone()),
+        Some("alerts") => st.alerts.as_ref().and_then(|a| a.index.clone()).ok_or_else(|| {
+            ApiError::Status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this server has no alert index (detection is off)".into(),
+                None,
+            )
+        }),
+        Some(other) => Err(ApiError::BadRequest(
+            format!(
+                "unknown index `{}` (use events or alerts)",
+                other.chars().take(40).collect::<String>()
+            ),
+            None,
+        )),
+    }
 }
 
 fn parse_time(
@@ -326,10 +350,10 @@ async fn search(
     State(st): State<Arc<AppState>>,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
+    let index = pick_index(&st, p.range.index.as_deref())?;
     let (q, from, to) = p.range.resolve()?;
     let limit = parse_usize("limit", &p.limit, 50, st.cfg.max_search_limit)?;
     let offset = parse_usize("offset", &p.offset, 0, 100_000)?;
-    let index = st.index.clone();
     let resp =
         blocking(move || index.search(&SearchRequest { q, from, to, limit, offset })).await?;
     Ok(axum::Json(json!({
@@ -355,9 +379,9 @@ async fn histogram(
     State(st): State<Arc<AppState>>,
     Query(p): Query<HistogramParams>,
 ) -> Result<Response, ApiError> {
+    let index = pick_index(&st, p.range.index.as_deref())?;
     let (q, from, to) = p.range.resolve()?;
     let buckets = parse_usize("buckets", &p.buckets, 60, 1000)?.max(1);
-    let index = st.index.clone();
     let h = blocking(move || index.histogram(&q, from, to, buckets)).await?;
     Ok(axum::Json(h).into_response())
 }
@@ -381,9 +405,9 @@ async fn top_values(
     {
         return Err(ApiError::BadRequest(format!("`{field}` is not a field name"), None));
     }
+    let index = pick_index(&st, p.range.index.as_deref())?;
     let (q, from, to) = p.range.resolve()?;
     let size = parse_usize("size", &p.size, 10, 1000)?.max(1);
-    let index = st.index.clone();
     let t = blocking(move || index.top_values(&field, &q, from, to, size)).await?;
     Ok(axum::Json(t).into_response())
 }

@@ -3,10 +3,13 @@
 //! - [`index`]: the Tantivy event store (one index per day), the query language, search,
 //!   histogram and top values.
 //! - [`enrich`]: GeoIP (country, ASN) and asset enrichment.
+//! - [`intel`]: threat intelligence: IOC feeds (STIX, MISP, CSV), the ingest-time matcher and
+//!   the retro-hunt.
 //! - [`pipeline`]: the consumer loop: bus `raw` topic → parse and normalize (`sen-parse`) →
 //!   enrich → index, committing bus offsets only after the index commit.
 
 pub mod alerts;
 pub mod enrich;
 pub mod index;
+pub mod intel;
 pub mod pipeline;

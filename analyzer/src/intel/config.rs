@@ -147,7 +147,8 @@ pub(crate) fn redact_url(u: &str) -> String {
 pub(crate) fn is_loopback_host(url: &reqwest::Url) -> bool {
     let Some(host) = url.host_str() else { return false };
     let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Whether fetching `url` is allowed: HTTPS, or HTTP on the loopback or when insecure HTTP is
@@ -156,9 +157,10 @@ pub(crate) fn url_allowed(url: &reqwest::Url, allow_insecure_http: bool) -> Resu
     match url.scheme() {
         "https" => Ok(()),
         "http" if allow_insecure_http || is_loopback_host(url) => Ok(()),
-        "http" => Err(
-            "plain http is refused (use https, or set `intel.allow_insecure_http = true`)".into()
-        ),
+        "http" => {
+            Err("plain http is refused (use https, or set `intel.allow_insecure_http = true`)"
+                .into())
+        }
         other => Err(format!("unsupported scheme `{other}` (use https)")),
     }
 }
@@ -202,17 +204,27 @@ impl IntelConfig {
             errors.push("intel.timeout: must be longer than 0s".into());
         }
         if self.retro_hunt_days > 0 && self.retro_hunt_limit == 0 {
-            errors.push("intel.retro_hunt_limit: must be at least 1 (or set retro_hunt_days = 0)".into());
+            errors.push(
+                "intel.retro_hunt_limit: must be at least 1 (or set retro_hunt_days = 0)".into(),
+            );
         }
         let mut names = HashSet::new();
         for (i, f) in self.feeds.iter().enumerate() {
-            let at = if f.name.is_empty() { format!("intel.feeds[{i}]") } else { format!("intel.feeds[{}]", f.name) };
+            let at = if f.name.is_empty() {
+                format!("intel.feeds[{i}]")
+            } else {
+                format!("intel.feeds[{}]", f.name)
+            };
             if f.name.is_empty() || f.name.len() > 64 {
                 errors.push(format!("{at}.name: must be 1 to 64 characters"));
-            } else if let Some(c) =
-                f.name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+            } else if let Some(c) = f
+                .name
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
             {
-                errors.push(format!("{at}.name: `{c}` is not allowed (letters, digits, `.`, `_`, `-`)"));
+                errors.push(format!(
+                    "{at}.name: `{c}` is not allowed (letters, digits, `.`, `_`, `-`)"
+                ));
             }
             if !names.insert(f.name.as_str()) {
                 errors.push(format!("{at}.name: used by another feed"));
@@ -304,7 +316,10 @@ mod tests {
             .unwrap_err();
         assert!(e.contains("refersh"), "{e}");
         assert!(parse("[intel]\nformat = \"csv\"\n").is_err());
-        assert!(parse("[intel]\n[[intel.feeds]]\nname = \"a\"\nformat = \"xml\"\npath = \"x\"\n").is_err());
+        assert!(
+            parse("[intel]\n[[intel.feeds]]\nname = \"a\"\nformat = \"xml\"\npath = \"x\"\n")
+                .is_err()
+        );
     }
 
     #[test]

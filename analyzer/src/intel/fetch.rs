@@ -64,8 +64,7 @@ fn too_big(max: u64) -> String {
 /// Read a file, unless its modification time and length equal `prev`'s.
 pub(crate) async fn file(path: &Path, prev: &Validator, max: u64) -> Result<Fetched, String> {
     let shown = path.display();
-    let meta =
-        tokio::fs::metadata(path).await.map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let meta = tokio::fs::metadata(path).await.map_err(|e| format!("cannot read {shown}: {e}"))?;
     let stamp = (meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len());
     if prev.file == Some(stamp) {
         return Ok(Fetched::NotModified);
@@ -104,7 +103,9 @@ pub(crate) async fn url(
     headers.insert(
         ACCEPT,
         HeaderValue::from_static(match format {
-            FeedFormat::Stix => "application/taxii+json;version=2.1, application/json;q=0.9, */*;q=0.1",
+            FeedFormat::Stix => {
+                "application/taxii+json;version=2.1, application/json;q=0.9, */*;q=0.1"
+            }
             FeedFormat::Misp => "application/json, */*;q=0.1",
             FeedFormat::Csv => "text/csv, text/plain;q=0.9, */*;q=0.1",
         }),

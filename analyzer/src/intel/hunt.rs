@@ -9,9 +9,11 @@
 //!
 //! - **IP**: every IP field of [`set::WATCHED`](super::set::WATCHED).
 //! - **CIDR**: the typed IP fields of the index (`source.ip`, `destination.ip`, `client.ip`,
-//!   `host.ip`, `related.ip`) as blocks; the others (`server.ip`, `dns.resolved_ip`, indexed
-//!   as text) by text prefix for IPv4 (`10.1.*`; a block not on an octet boundary is split,
-//!   at most 128 prefixes), and not at all for IPv6 (listed in [`RetroHunt::not_searched`]).
+//!   `host.ip`, `related.ip`) as blocks. The others (`server.ip`, `dns.resolved_ip`) are
+//!   indexed as text: an IPv4 block of at most [`MAX_TEXT_BLOCK`] addresses is searched
+//!   address by address; larger blocks and IPv6 blocks are not searched there (listed in
+//!   [`RetroHunt::not_searched`]). A text prefix query (`10.1.*`) would do, but the query
+//!   language cannot run one on those fields today.
 //! - **Domain**: the name itself in every domain field; its subdomains (`*.evil.example`) in
 //!   the keyword fields the index types (`dns.question.name`, `url.domain`), for the first
 //!   [`MAX_SUFFIX_DOMAINS`] domains of a hunt (a leading wildcard scans the field's terms). The
@@ -82,29 +84,16 @@ fn typed_keyword(field: &str) -> bool {
     spec_for(field).is_some_and(|s| s.kind == Kind::Keyword)
 }
 
-/// Text prefixes covering an IPv4 block (`10.1.0.0/16` → `10.1.`; `10.0.0.0/9` → `10.0.` …
-/// `10.127.`), or exact addresses for blocks longer than /24 (`10.0.0.0/30` → four
-/// addresses). `None` for `/0`.
-fn v4_prefixes(net: ipnet::Ipv4Net) -> Option<Vec<(String, bool)>> {
-    let p = u32::from(net.prefix_len());
-    if p == 0 {
-        return None;
-    }
-    let q = p.div_ceil(8) * 8;
-    let count = 1u32 << (q - p);
+/// Most addresses of a block searched one by one in a field the index holds as text.
+pub const MAX_TEXT_BLOCK: u32 = 16;
+
+/// The addresses of a small IPv4 block (at most [`MAX_TEXT_BLOCK`]), for fields the index
+/// holds as text; `None` for a larger block.
+fn v4_addresses(net: ipnet::Ipv4Net) -> Option<Vec<String>> {
+    let size = 1u64 << (32 - u32::from(net.prefix_len()));
     let base = u32::from(net.network());
-    let step = if q == 32 { 1 } else { 1u32 << (32 - q) };
-    let mut out = Vec::with_capacity(count as usize);
-    for k in 0..count {
-        let o = (base + k * step).to_be_bytes();
-        let octets: Vec<String> = o[..(q / 8) as usize].iter().map(u8::to_string).collect();
-        if q == 32 {
-            out.push((octets.join("."), true));
-        } else {
-            out.push((format!("{}.", octets.join(".")), false));
-        }
-    }
-    Some(out)
+    (size <= u64::from(MAX_TEXT_BLOCK))
+        .then(|| (0..size as u32).map(|k| std::net::Ipv4Addr::from(base + k).to_string()).collect())
 }
 
 /// The query clauses for one indicator; `notes` collects what cannot be searched.
@@ -122,18 +111,17 @@ fn clauses(ioc: &Ioc, suffix_ok: bool, out: &mut Vec<String>, notes: &mut HashSe
                     continue;
                 }
                 match net {
-                    IpNet::V4(n) => match v4_prefixes(*n) {
-                        Some(prefixes) => {
-                            for (p, exact) in prefixes {
-                                if exact {
-                                    out.push(format!("{f}:{}", quote(&p)));
-                                } else {
-                                    out.push(format!("{f}:{p}*"));
-                                }
+                    IpNet::V4(n) => match v4_addresses(*n) {
+                        Some(addrs) => {
+                            for a in addrs {
+                                out.push(format!("{f}:{}", quote(&a)));
                             }
                         }
                         None => {
-                            notes.insert(format!("{f}: the block 0.0.0.0/0"));
+                            notes.insert(format!(
+                                "{f}: IPv4 blocks of more than {MAX_TEXT_BLOCK} addresses (the \
+                                 field is indexed as text)"
+                            ));
                         }
                     },
                     IpNet::V6(_) => {
@@ -154,14 +142,20 @@ fn clauses(ioc: &Ioc, suffix_ok: bool, out: &mut Vec<String>, notes: &mut HashSe
                         ));
                     }
                 } else {
-                    notes.insert(format!("{f}: subdomains (the field cannot be searched by suffix)"));
+                    notes.insert(format!(
+                        "{f}: subdomains (the field cannot be searched by suffix)"
+                    ));
                 }
             }
         }
         IocValue::Url(u) => {
             let forms: Vec<String> = match &u.scheme {
                 Some(s) => vec![format!("{s}://{}", u.key)],
-                None => vec![format!("http://{}", u.key), format!("https://{}", u.key), u.key.to_string()],
+                None => vec![
+                    format!("http://{}", u.key),
+                    format!("https://{}", u.key),
+                    u.key.to_string(),
+                ],
             };
             for form in &forms {
                 for f in watched_fields(FieldClass::Url) {
@@ -268,17 +262,15 @@ mod tests {
     use crate::intel::ioc::{FeedInfo, IocKind};
 
     #[test]
-    fn v4_blocks_become_text_prefixes() {
-        let p = |s: &str| v4_prefixes(s.parse().unwrap()).unwrap();
-        assert_eq!(p("10.1.0.0/16"), [("10.1.".to_string(), false)]);
-        assert_eq!(p("10.0.0.0/7"), [("10.".to_string(), false), ("11.".to_string(), false)]);
-        let nine = p("10.128.0.0/9");
-        assert_eq!(nine.len(), 128);
-        assert_eq!(nine[0].0, "10.128.");
-        assert_eq!(nine[127].0, "10.255.");
-        assert_eq!(p("192.0.2.8/30").iter().map(|x| x.0.as_str()).collect::<Vec<_>>(),
-            ["192.0.2.8", "192.0.2.9", "192.0.2.10", "192.0.2.11"]);
-        assert!(v4_prefixes("0.0.0.0/0".parse().unwrap()).is_none());
+    fn small_v4_blocks_become_addresses() {
+        let a = |s: &str| v4_addresses(s.parse().unwrap());
+        assert_eq!(
+            a("192.0.2.8/30").unwrap(),
+            ["192.0.2.8", "192.0.2.9", "192.0.2.10", "192.0.2.11"]
+        );
+        assert_eq!(a("192.0.2.16/28").unwrap().len(), 16);
+        assert!(a("192.0.2.0/27").is_none());
+        assert!(a("0.0.0.0/0").is_none());
     }
 
     #[test]
@@ -301,7 +293,7 @@ mod tests {
             query::parse(c).unwrap_or_else(|e| panic!("{c}: {e}"));
         }
         assert!(all.contains(&"dns.question.name:*.my-evil_host.example".to_string()));
-        assert!(all.contains(&"server.ip:198.51.103.*".to_string()));
+        assert!(notes.iter().any(|n| n.starts_with("server.ip: IPv4 blocks of more than 16")));
         assert!(all.contains(&"source.ip:\"198.51.100.0/22\"".to_string()));
         assert!(all.contains(&r#"url.full:"https://evil.example/a b\"c\\d?x=1""#.to_string()));
         assert!(notes.iter().any(|n| n.starts_with("server.ip: IPv6")), "{notes:?}");

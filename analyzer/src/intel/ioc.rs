@@ -156,17 +156,15 @@ impl IocValue {
             IocKind::Ip | IocKind::Cidr => parse_ip_or_cidr(text),
             IocKind::Domain => normalize_domain(text).map(IocValue::Domain),
             IocKind::Url => normalize_url(text).map(IocValue::Url),
-            IocKind::Md5 => parse_hex::<16>(text.trim()).map(IocValue::Md5).ok_or_else(|| {
-                format!("`{}` is not an MD5 hash (32 hex digits)", clip(text))
-            }),
-            IocKind::Sha1 => parse_hex::<20>(text.trim()).map(IocValue::Sha1).ok_or_else(|| {
-                format!("`{}` is not a SHA-1 hash (40 hex digits)", clip(text))
-            }),
-            IocKind::Sha256 => {
-                parse_hex::<32>(text.trim()).map(IocValue::Sha256).ok_or_else(|| {
-                    format!("`{}` is not a SHA-256 hash (64 hex digits)", clip(text))
-                })
-            }
+            IocKind::Md5 => parse_hex::<16>(text.trim())
+                .map(IocValue::Md5)
+                .ok_or_else(|| format!("`{}` is not an MD5 hash (32 hex digits)", clip(text))),
+            IocKind::Sha1 => parse_hex::<20>(text.trim())
+                .map(IocValue::Sha1)
+                .ok_or_else(|| format!("`{}` is not a SHA-1 hash (40 hex digits)", clip(text))),
+            IocKind::Sha256 => parse_hex::<32>(text.trim())
+                .map(IocValue::Sha256)
+                .ok_or_else(|| format!("`{}` is not a SHA-256 hash (64 hex digits)", clip(text))),
         }
     }
 
@@ -427,8 +425,7 @@ pub fn normalize_domain(text: &str) -> Result<Box<str>, String> {
         if label.len() > 63 {
             return Err(format!("domain `{}` has a label longer than 63 bytes", clip(t)));
         }
-        if let Some(c) = label.chars().find(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_'))
-        {
+        if let Some(c) = label.chars().find(|c| !(c.is_alphanumeric() || *c == '-' || *c == '_')) {
             return Err(format!("domain `{}` contains `{c}`", clip(t)));
         }
     }
@@ -611,7 +608,10 @@ mod tests {
 
     #[test]
     fn urls_are_canonical() {
-        assert_eq!(v(IocKind::Url, "HTTP://Evil.Example:80/A?b=C#frag"), "http://evil.example/A?b=C");
+        assert_eq!(
+            v(IocKind::Url, "HTTP://Evil.Example:80/A?b=C#frag"),
+            "http://evil.example/A?b=C"
+        );
         assert_eq!(v(IocKind::Url, "https://evil.example:8443"), "https://evil.example:8443/");
         assert_eq!(v(IocKind::Url, "https://u:p@evil.example./x"), "https://evil.example/x");
         assert_eq!(v(IocKind::Url, "evil.example/dl.exe"), "evil.example/dl.exe");
@@ -650,7 +650,8 @@ mod tests {
         let a = Ioc::new(IocValue::parse(IocKind::Domain, "Evil.Example").unwrap(), f.clone(), "1");
         let b = Ioc::new(IocValue::parse(IocKind::Domain, "evil.example.").unwrap(), f, "2");
         assert_eq!(a.key(), b.key());
-        let c = Ioc::new(IocValue::parse(IocKind::Url, "evil.example").unwrap(), a.feed.clone(), "");
+        let c =
+            Ioc::new(IocValue::parse(IocKind::Url, "evil.example").unwrap(), a.feed.clone(), "");
         assert_ne!(a.key(), c.key());
     }
 }

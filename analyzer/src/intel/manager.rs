@@ -225,7 +225,8 @@ fn read_known(path: &Path) -> Option<BTreeMap<String, Vec<u64>>> {
 
 fn write_known(path: &Path, feeds: BTreeMap<String, Vec<u64>>) -> std::io::Result<()> {
     let tmp = path.with_extension("json.tmp");
-    let bytes = serde_json::to_vec(&KnownFile { version: 1, feeds }).map_err(std::io::Error::other)?;
+    let bytes =
+        serde_json::to_vec(&KnownFile { version: 1, feeds }).map_err(std::io::Error::other)?;
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path)
 }
@@ -321,6 +322,14 @@ impl IntelManager {
         let enabled: Vec<usize> =
             (0..manager.cfg.feeds.len()).filter(|i| manager.cfg.feeds[*i].enabled).collect();
         manager.refresh_feeds(&enabled).await;
+        {
+            let mut st = manager.status.lock();
+            for &idx in &enabled {
+                let delay = manager.next_delay_locked(&st, idx);
+                st[idx].next_refresh =
+                    Some(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+            }
+        }
         let mut tasks = Vec::new();
         for idx in enabled {
             let weak = Arc::downgrade(&manager);
@@ -373,8 +382,13 @@ impl IntelManager {
     /// The delay before the next refresh of feed `idx`: its interval, or after failures 30 s
     /// doubling up to it.
     fn next_delay(&self, idx: usize) -> Duration {
+        let st = self.status.lock();
+        self.next_delay_locked(&st, idx)
+    }
+
+    fn next_delay_locked(&self, status: &[FeedStatus], idx: usize) -> Duration {
         let every = self.cfg.feeds[idx].refresh;
-        let failures = self.status.lock()[idx].consecutive_failures;
+        let failures = status[idx].consecutive_failures;
         if failures == 0 {
             return every;
         }
@@ -421,10 +435,9 @@ impl IntelManager {
                         opts.to_ids_only = cfg.to_ids_only.unwrap_or(true);
                         opts.observables = cfg.observables.unwrap_or(true);
                         let format = cfg.format;
-                        let parsed = tokio::task::spawn_blocking(move || {
-                            parse::parse(format, &text, &opts)
-                        })
-                        .await;
+                        let parsed =
+                            tokio::task::spawn_blocking(move || parse::parse(format, &text, &opts))
+                                .await;
                         match parsed {
                             Ok(Ok(p)) => Loaded::New(p, validator),
                             Ok(Err(e)) => Loaded::Failed(format!("cannot read the document: {e}")),
@@ -497,7 +510,11 @@ impl IntelManager {
                     let new = fresh.len();
                     if !fresh.is_empty() {
                         f.metrics.new.add(new as u64);
-                        news.push(NewIocs { feed: f.cfg.name.clone(), iocs: fresh, loaded_at: now });
+                        news.push(NewIocs {
+                            feed: f.cfg.name.clone(),
+                            iocs: fresh,
+                            loaded_at: now,
+                        });
                     }
                     f.keys = Some(keys.into_iter().collect());
                     f.iocs = iocs;

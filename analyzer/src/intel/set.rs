@@ -454,7 +454,9 @@ impl IocSet {
                     for part in t.split(',') {
                         if let Some((algo, h)) = part.split_once('=') {
                             let algo = algo.trim();
-                            if ["md5", "sha1", "sha256"].iter().any(|a| algo.eq_ignore_ascii_case(a))
+                            if ["md5", "sha1", "sha256"]
+                                .iter()
+                                .any(|a| algo.eq_ignore_ascii_case(a))
                             {
                                 let h = h.trim();
                                 self.check_hash(field, h, Scalar::Str(h), out, start);
@@ -466,7 +468,14 @@ impl IocSet {
         });
     }
 
-    fn emit(&self, span: Span, field: &'static str, s: Scalar<'_>, out: &mut Vec<IocHit>, start: usize) {
+    fn emit(
+        &self,
+        span: Span,
+        field: &'static str,
+        s: Scalar<'_>,
+        out: &mut Vec<IocHit>,
+        start: usize,
+    ) {
         if span.len == 0 {
             return;
         }
@@ -638,7 +647,10 @@ mod tests {
         let one = |f: &str, v: Value| hits(&set, &event(&[(f, v)]));
         assert_eq!(
             one("destination.ip", ip("198.51.100.7")),
-            ["a|198.51.100.7|destination.ip|198.51.100.7", "b|198.51.100.7|destination.ip|198.51.100.7"]
+            [
+                "a|198.51.100.7|destination.ip|198.51.100.7",
+                "b|198.51.100.7|destination.ip|198.51.100.7"
+            ]
         );
         assert_eq!(one("source.ip", ip("10.1.2.3")).len(), 3, "/1, /8 and /16 all cover it");
         assert_eq!(one("source.ip", ip("10.2.0.0")).len(), 2);
@@ -677,7 +689,10 @@ mod tests {
     #[test]
     fn domains_match_themselves_and_subdomains_at_label_boundaries() {
         let a = FeedInfo::new("a", Level::High);
-        let set = IocSet::build([ioc(&a, IocKind::Domain, "evil.example"), ioc(&a, IocKind::Domain, "x.co.example")]);
+        let set = IocSet::build([
+            ioc(&a, IocKind::Domain, "evil.example"),
+            ioc(&a, IocKind::Domain, "x.co.example"),
+        ]);
         let one = |v: &str| hits(&set, &event(&[("dns.question.name", Value::Str(v.into()))]));
         assert_eq!(one("evil.example").len(), 1);
         assert_eq!(one("EVIL.Example.").len(), 1);
@@ -690,9 +705,14 @@ mod tests {
         assert_eq!(one("www.x.co.example").len(), 1);
         assert!(one(&"a.".repeat(200)).is_empty(), "too long for a name");
         for f in ["tls.client.server_name", "url.domain", "destination.domain", "server.domain"] {
-            assert_eq!(hits(&set, &event(&[(f, Value::Str("c2.evil.example".into()))])).len(), 1, "{f}");
+            assert_eq!(
+                hits(&set, &event(&[(f, Value::Str("c2.evil.example".into()))])).len(),
+                1,
+                "{f}"
+            );
         }
-        let hosts = Value::List(vec![Value::Str("web01".into()), Value::Str("cdn.evil.example".into())]);
+        let hosts =
+            Value::List(vec![Value::Str("web01".into()), Value::Str("cdn.evil.example".into())]);
         assert_eq!(hits(&set, &event(&[("related.hosts", hosts)])).len(), 1);
     }
 
@@ -706,9 +726,17 @@ mod tests {
         let one = |f: &str, v: &str| hits(&set, &event(&[(f, Value::Str(v.into()))])).len();
         assert_eq!(one("url.full", "http://evil.example/dl/payload.exe?x=1"), 1);
         assert_eq!(one("url.full", "HTTP://EVIL.example:80/dl/payload.exe?x=1#top"), 1);
-        assert_eq!(one("url.original", "evil.example/dl/payload.exe?x=1"), 1, "no scheme in the event");
+        assert_eq!(
+            one("url.original", "evil.example/dl/payload.exe?x=1"),
+            1,
+            "no scheme in the event"
+        );
         assert_eq!(one("url.full", "https://evil.example/dl/payload.exe?x=1"), 0, "other scheme");
-        assert_eq!(one("url.full", "http://evil.example/dl/Payload.exe?x=1"), 0, "path case counts");
+        assert_eq!(
+            one("url.full", "http://evil.example/dl/Payload.exe?x=1"),
+            0,
+            "path case counts"
+        );
         assert_eq!(one("url.full", "http://evil.example/dl/payload.exe?x=2"), 0);
         assert_eq!(one("url.full", "https://bad.example/gate.php"), 1);
         assert_eq!(one("url.full", "ftp://bad.example:21/gate.php"), 0, "port differs");
@@ -725,7 +753,11 @@ mod tests {
         assert_eq!(one("file.hash.md5", &md5.to_uppercase()).len(), 1);
         assert_eq!(one("process.hash.sha256", sha256).len(), 1);
         assert!(one("process.hash.sha1", &md5[..31]).is_empty());
-        let sysmon = format!("SHA1=DA39A3EE5E6B4B0D3255BFEF95601890AFD80709,MD5={},SHA256={},IMPHASH=00", md5.to_uppercase(), sha256.to_uppercase());
+        let sysmon = format!(
+            "SHA1=DA39A3EE5E6B4B0D3255BFEF95601890AFD80709,MD5={},SHA256={},IMPHASH=00",
+            md5.to_uppercase(),
+            sha256.to_uppercase()
+        );
         let got = one("winlog.event_data.Hashes", &sysmon);
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0], format!("a|{md5}|winlog.event_data.Hashes|{}", md5.to_uppercase()));
@@ -740,7 +772,10 @@ mod tests {
 
     #[test]
     fn empty_set_and_classes_without_indicators() {
-        let e = event(&[("source.ip", ip("198.51.100.7")), ("url.full", Value::Str("http://a.example/".into()))]);
+        let e = event(&[
+            ("source.ip", ip("198.51.100.7")),
+            ("url.full", Value::Str("http://a.example/".into())),
+        ]);
         assert!(hits(&IocSet::empty(), &e).is_empty());
         let a = FeedInfo::new("a", Level::High);
         let set = IocSet::build([ioc(&a, IocKind::Domain, "a.example")]);

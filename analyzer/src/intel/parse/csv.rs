@@ -43,7 +43,8 @@ enum Col {
 }
 
 fn column(name: &str) -> Option<Col> {
-    let n = name.trim().trim_start_matches('#').trim().trim_matches('"').trim().to_ascii_lowercase();
+    let n =
+        name.trim().trim_start_matches('#').trim().trim_matches('"').trim().to_ascii_lowercase();
     Some(match n.as_str() {
         "value" | "indicator" | "ioc" | "ioc_value" | "observable" => Col::Value,
         "type" | "ioc_type" | "indicator_type" | "kind" => Col::Type,

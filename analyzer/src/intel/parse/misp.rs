@@ -321,7 +321,11 @@ mod tests {
         assert_eq!((s.entries, s.loaded, s.not_to_ids, s.deleted), (14, 9, 2, 1));
         assert_eq!((s.invalid, s.unsupported), (2, 0));
         assert_eq!(s.ignored.get("email-src"), Some(&1));
-        assert!(out.issues.iter().any(|i| i.location == "Event.Attribute[9] a10"), "{:?}", out.issues);
+        assert!(
+            out.issues.iter().any(|i| i.location == "Event.Attribute[9] a10"),
+            "{:?}",
+            out.issues
+        );
         assert!(out.issues.iter().any(|i| i.location == "Event.Attribute[11] a12"));
     }
 
@@ -342,7 +346,10 @@ mod tests {
             {"foo": 1}
         ]);
         let out = parse(&attrs.to_string(), &opts()).unwrap();
-        assert_eq!(summary(&out), ["domain a.example [0]", "sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709 [1]"]);
+        assert_eq!(
+            summary(&out),
+            ["domain a.example [0]", "sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709 [1]"]
+        );
         assert_eq!(out.issues[0].location, "[2]");
         let resp = serde_json::json!({"response": {"Attribute": [
             {"uuid": "r1", "type": "ip-dst", "value": "192.0.2.1", "to_ids": true}]}});

@@ -195,7 +195,11 @@ fn observable(
         };
         for (algo, h) in hashes {
             let Some(h) = h.as_str() else {
-                out.issue(IssueKind::Invalid, location.into(), format!("hash `{algo}` is not text"));
+                out.issue(
+                    IssueKind::Invalid,
+                    location.into(),
+                    format!("hash `{algo}` is not text"),
+                );
                 continue;
             };
             match hash_kind(algo) {
@@ -208,7 +212,11 @@ fn observable(
         }
     } else {
         let Some(text) = json_str(obj, "value") else {
-            return out.issue(IssueKind::Invalid, location.into(), format!("`{ty}` has no `value`"));
+            return out.issue(
+                IssueKind::Invalid,
+                location.into(),
+                format!("`{ty}` has no `value`"),
+            );
         };
         let parsed = match ty {
             "ipv4-addr" | "ipv6-addr" => IocValue::parse(IocKind::Ip, text),
@@ -382,13 +390,12 @@ fn lex(s: &str) -> Result<Vec<(usize, Tok)>, PatternError> {
                                 need = true;
                             }
                             Some(b'[') if !need => {
-                                let close = s[i..]
-                                    .find(']')
-                                    .map(|k| i + k)
-                                    .ok_or_else(|| PatternError {
+                                let close = s[i..].find(']').map(|k| i + k).ok_or_else(|| {
+                                    PatternError {
                                         column: i + 1,
                                         message: "unclosed `[` in an object path".into(),
-                                    })?;
+                                    }
+                                })?;
                                 comps.push(s[i..=close].to_owned());
                                 i = close + 1;
                             }
@@ -789,13 +796,22 @@ mod tests {
             "[domain-name:value = 'Evil.Example'] OR [url:value = 'http://evil.example/a'] OR \
              ([file:hashes.'SHA-256' = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'])",
         );
-        assert_eq!(v, ["domain:evil.example", "url:http://evil.example/a", &format!("sha256:{}", "a".repeat(64))]);
+        assert_eq!(
+            v,
+            [
+                "domain:evil.example",
+                "url:http://evil.example/a",
+                &format!("sha256:{}", "a".repeat(64))
+            ]
+        );
         let (v, _) = values(
             "[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e' OR file:hashes.'SHA-1' = \
              'da39a3ee5e6b4b0d3255bfef95601890afd80709']",
         );
         assert_eq!(v.len(), 2);
-        let (v, _) = values("[file:hashes.sha256 = '0000000000000000000000000000000000000000000000000000000000000000' AND file:hashes.md5 = 'd41d8cd98f00b204e9800998ecf8427e']");
+        let (v, _) = values(
+            "[file:hashes.sha256 = '0000000000000000000000000000000000000000000000000000000000000000' AND file:hashes.md5 = 'd41d8cd98f00b204e9800998ecf8427e']",
+        );
         assert_eq!(v.len(), 2, "AND between hashes of one file");
         let (v, _) = values("[ipv4-addr:value IN ('192.0.2.1', '192.0.2.2')]");
         assert_eq!(v, ["ip:192.0.2.1", "ip:192.0.2.2"]);

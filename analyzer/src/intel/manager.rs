@@ -22,7 +22,10 @@
 //!
 //! When a feed's load brings indicators (kind and canonical value) that feed did not have,
 //! they are sent as one [`NewIocs`] on the channel `start` returns, for the caller to run
-//! [`retro_hunt`](super::retro_hunt) over the last `retro_hunt_days`.
+//! [`retro_hunt`](super::retro_hunt) over the last `retro_hunt_days`. The channel is bounded
+//! (at least [`NEW_IOCS_CAPACITY`]) and the manager never waits on it: when it is full or its
+//! receiver is gone, that hunt is dropped, logged and counted
+//! (`sen_intel_hunts_dropped_total`); the indicators still match at ingest.
 //!
 //! What counts as new at start-up: with a state directory, the manager keeps each feed's
 //! known indicators in `<state>/intel-known.json` (64-bit keys), so after a restart only what
@@ -53,7 +56,7 @@ use super::set::IocSet;
 
 /// Issues kept per feed in its status.
 pub const STATUS_ISSUES: usize = 20;
-/// Capacity of the [`NewIocs`] channel.
+/// Least capacity of the [`NewIocs`] channel (it is at least 4 messages per feed).
 pub const NEW_IOCS_CAPACITY: usize = 64;
 /// Name of the known-indicators file in the state directory.
 pub const KNOWN_FILE: &str = "intel-known.json";
@@ -185,6 +188,7 @@ pub struct IntelManager {
     known_path: Option<PathBuf>,
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     sets_built: Arc<Counter>,
+    hunts_dropped: Arc<Counter>,
 }
 
 impl std::fmt::Debug for IntelManager {
@@ -303,7 +307,7 @@ impl IntelManager {
                 next_refresh: None,
             });
         }
-        let (tx, rx) = mpsc::channel(NEW_IOCS_CAPACITY);
+        let (tx, rx) = mpsc::channel(NEW_IOCS_CAPACITY.max(4 * cfg.feeds.len()));
         let manager = Arc::new(IntelManager {
             cfg,
             current: ArcSwap::from_pointee(IocSet::empty()),
@@ -313,6 +317,11 @@ impl IntelManager {
             tx,
             known_path,
             tasks: Mutex::new(Vec::new()),
+            hunts_dropped: metrics::counter(
+                "sen_intel_hunts_dropped_total",
+                &[],
+                "Sets of new indicators not sent to the retro-hunt (queue full or no receiver)",
+            ),
             sets_built: metrics::counter(
                 "sen_intel_sets_built_total",
                 &[],
@@ -589,8 +598,18 @@ impl IntelManager {
         }
         drop(feeds);
         for n in news {
-            // A dropped receiver means nobody hunts; the indicators still match at ingest.
-            let _ = self.tx.send(n).await;
+            // Never wait for the hunter: a refresh must not stall behind a long retro-hunt.
+            // A full queue (a hunter that stopped) or a dropped receiver loses the hunt, said
+            // and counted; the indicators still match at ingest.
+            if let Err(e) = self.tx.try_send(n) {
+                let (reason, n) = match e {
+                    mpsc::error::TrySendError::Full(n) => ("the retro-hunt queue is full", n),
+                    mpsc::error::TrySendError::Closed(n) => ("nobody receives new indicators", n),
+                };
+                self.hunts_dropped.inc();
+                tracing::warn!(feed = %n.feed, new = n.iocs.len(), reason,
+                    "new threat intel indicators not sent to the retro-hunt");
+            }
         }
         outcomes
     }

@@ -41,6 +41,9 @@ pub mod manager;
 pub mod parse;
 pub mod set;
 
+#[cfg(test)]
+mod proptests;
+
 use std::path::PathBuf;
 
 pub use config::{FeedConfig, IntelConfig};

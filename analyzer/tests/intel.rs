@@ -538,6 +538,16 @@ async fn http_feed_conditional_get_failure_and_recovery() {
     assert_eq!(values(&m.current()), BTreeSet::from(["http-csv:192.0.2.7".to_string()]));
     assert_eq!(m.status()[0].consecutive_failures, 1);
 
+    // An error page served as the feed (200, HTML) is not an empty feed.
+    server.fail.store(false, Ordering::SeqCst);
+    *server.body.lock() = "<!DOCTYPE html>\n<html><body>Service unavailable</body></html>\n".into();
+    let RefreshOutcome::Failed { error } = m.refresh_now("http-csv").await.unwrap() else {
+        panic!("a document without one valid indicator must fail")
+    };
+    assert!(error.contains("no valid indicator"), "{error}");
+    assert_eq!(values(&m.current()), BTreeSet::from(["http-csv:192.0.2.7".to_string()]));
+    assert_eq!(m.status()[0].consecutive_failures, 2);
+
     // It recovers with a new document.
     server.fail.store(false, Ordering::SeqCst);
     *server.body.lock() = "value\n192.0.2.7\n192.0.2.8\n".into();

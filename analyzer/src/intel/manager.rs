@@ -10,7 +10,8 @@
 //! compiling the set run on blocking threads.
 //!
 //! A refresh that fails (network, HTTP status, size cap, a document that cannot be read at
-//! all) changes nothing: the feed's last good indicators stay in the set. The error is logged
+//! all, or one with invalid entries and not a single valid indicator, such as an error page
+//! served in place of a CSV list) changes nothing: the feed's last good indicators stay in the set. The error is logged
 //! with the feed's name, counted (`sen_intel_refresh_total{result="error"}`) and shown in the
 //! feed's [`FeedStatus`]. A document that parses loads its good entries; its bad ones are
 //! counted and the first ones listed in the status.
@@ -448,6 +449,16 @@ impl IntelManager {
                             tokio::task::spawn_blocking(move || parse::parse(format, &text, &opts))
                                 .await;
                         match parsed {
+                            // Nothing good and something bad: an error page served as the
+                            // feed, not a feed that emptied.
+                            Ok(Ok(p)) if p.stats.loaded == 0 && p.stats.invalid > 0 => {
+                                Loaded::Failed(format!(
+                                    "no valid indicator in the document ({} invalid entries, \
+                                     first: {})",
+                                    p.stats.invalid,
+                                    p.issues.first().map(ToString::to_string).unwrap_or_default()
+                                ))
+                            }
                             Ok(Ok(p)) => Loaded::New(p, validator),
                             Ok(Err(e)) => Loaded::Failed(format!("cannot read the document: {e}")),
                             Err(e) => Loaded::Failed(format!("parser failed: {e}")),

@@ -24,7 +24,8 @@
 //! let mut hits = Vec::new();
 //! for event in &batch { hits.clear(); set.match_event(event, &mut hits);
 //!     for h in &hits { grouper.observe(h.detection(event, grouper.capture_fields(&h.rule())), now); } }
-//! // a task:
+//! // a task (it waits a little longer than the index commit interval first, so that events
+//! // matched with the previous set are searchable; later ones were matched with the new set):
 //! while let Some(n) = new_iocs.recv().await {
 //!     if let Some((since, until)) = intel.retro_hunt_window(Utc::now()) {
 //!         let found = spawn_blocking(move || retro_hunt(&store, &n.iocs, since, until, limit)).await??;

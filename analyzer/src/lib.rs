@@ -3,6 +3,8 @@
 //! - [`index`]: the Tantivy event store (one index per day), the query language, search,
 //!   histogram and top values.
 //! - [`enrich`]: GeoIP (country, ASN) and asset enrichment.
+//! - [`intel`]: threat intelligence: IOC feeds (STIX, MISP, CSV), the ingest-time matcher and
+//!   the retro-hunt.
 //! - [`pipeline`]: the consumer loop: bus `raw` topic → parse and normalize (`sen-parse`) →
 //!   enrich → detect → index, committing bus offsets only after the index commit.
 //! - [`detect`]: Sigma rules, correlation and alert grouping inside the pipeline.
@@ -12,4 +14,5 @@ pub mod alerts;
 pub mod detect;
 pub mod enrich;
 pub mod index;
+pub mod intel;
 pub mod pipeline;

@@ -36,6 +36,8 @@ pub struct Config {
     pub enrich: EnrichConfig,
     /// Detection (Sigma rules, correlation, alerts).
     pub detection: DetectionConfig,
+    /// Threat intelligence feeds.
+    pub intel: sen_analyzer::intel::IntelConfig,
 }
 
 impl Default for Config {
@@ -50,6 +52,7 @@ impl Default for Config {
             pipeline: PipelineConfig::default(),
             enrich: EnrichConfig::default(),
             detection: DetectionConfig::default(),
+            intel: sen_analyzer::intel::IntelConfig::default(),
         }
     }
 }
@@ -205,6 +208,7 @@ impl Config {
         if self.detection.alert_window.is_zero() {
             errors.push("detection.alert_window: must be longer than zero".into());
         }
+        errors.extend(self.intel.check().into_iter().map(|e| format!("intel: {e}")));
         if self.syslog.queue_capacity == 0 {
             errors.push("syslog.queue_capacity: must be at least 1".into());
         }

@@ -189,6 +189,8 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
     let mut pipeline = Pipeline::new(bus.clone(), index.clone(), enricher, cfg.pipeline.clone())?;
     let mut alert_sink_task = None;
     let mut suppression_task = None;
+    let mut intel = None;
+    let mut retro_task: Option<tokio::task::JoinHandle<()>> = None;
     if cfg.detection.enabled {
         let dcfg = cfg.detection.clone();
         let state = cfg.data_dir.join("correlation-state.json");
@@ -206,6 +208,17 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
             errors = report.errors.len(),
             "detection rules loaded"
         );
+        let mut detector = detector;
+        if !cfg.intel.feeds.is_empty() {
+            let (manager, new_iocs) = sen_analyzer::intel::IntelManager::start(
+                cfg.intel.clone(),
+                Some(cfg.data_dir.join("intel")),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("threat intel: {e}"))?;
+            detector.set_intel(manager.clone());
+            intel = Some((manager, new_iocs));
+        }
         let detector = Arc::new(detector);
         suppression_task = Some(tokio::spawn(sync_suppressions(
             detector.clone(),
@@ -220,6 +233,18 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
             alert_feed.clone(),
             rx,
         )));
+        if let Some((manager, new_iocs)) = intel.take() {
+            retro_task = Some(tokio::spawn(retro_hunts(
+                manager,
+                new_iocs,
+                index.clone(),
+                alerts_index.clone(),
+                detector.clone(),
+                tx.clone(),
+                Duration::from_millis(cfg.pipeline.commit_interval_ms.max(10) * 3 + 1000),
+                shutdown.clone(),
+            )));
+        }
         pipeline = pipeline.with_detection(detector, alerts_index.clone(), Some(tx));
     }
     let pipeline_task = tokio::spawn(pipeline.run(stop_rx));
@@ -379,6 +404,9 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         Err(e) => tracing::error!(error = %e, "pipeline task failed"),
     }
     let _ = housekeeping.await;
+    if let Some(t) = retro_task {
+        let _ = t.await;
+    }
     if let Some(t) = suppression_task {
         let _ = t.await;
     }
@@ -444,6 +472,72 @@ async fn alert_sink(
                     tracing::error!(error = %e, alerts = n, "cannot publish alerts on the bus")
                 }
             }
+        }
+    }
+}
+
+/// Hunts the index for indicators a feed refresh added (over `intel.retro_hunt_days`), once
+/// the events matched with the previous set are committed (`settle`); the matches go through
+/// the grouper like any detection, into the alert index and the alert sink.
+#[allow(clippy::too_many_arguments)]
+async fn retro_hunts(
+    manager: Arc<sen_analyzer::intel::IntelManager>,
+    mut new_iocs: tokio::sync::mpsc::Receiver<sen_analyzer::intel::NewIocs>,
+    index: Arc<IndexStore>,
+    alerts_index: Arc<IndexStore>,
+    detector: Arc<Detector>,
+    sink: tokio::sync::mpsc::Sender<Vec<AlertUpdate>>,
+    settle: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let batch = tokio::select! {
+            _ = shutdown.cancelled() => {
+                manager.shutdown();
+                return;
+            }
+            b = new_iocs.recv() => match b { Some(b) => b, None => return },
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(settle) => {}
+        }
+        let Some((since, until)) = manager.retro_hunt_window(chrono::Utc::now()) else { continue };
+        let (idx, aidx, det) = (index.clone(), alerts_index.clone(), detector.clone());
+        let limit = manager.config().retro_hunt_limit;
+        let feed = batch.feed.clone();
+        let r =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(usize, Vec<AlertUpdate>)> {
+                let hunt = sen_analyzer::intel::retro_hunt(&idx, &batch.iocs, since, until, limit)?;
+                let detections: Vec<_> = hunt
+                    .hits
+                    .iter()
+                    .map(|(e, h)| {
+                        h.detection(e, ["host.name", "user.name", "source.ip", "destination.ip"])
+                    })
+                    .collect();
+                let n = detections.len();
+                let updates = det.group(detections);
+                let now = chrono::Utc::now();
+                let docs: Vec<_> = updates
+                    .iter()
+                    .filter_map(AlertUpdate::alert)
+                    .map(|a| aidx.prepare(&a.to_event(), None, true, now))
+                    .collect();
+                aidx.add_prepared(docs)?;
+                aidx.commit(Duration::from_secs(600))?;
+                Ok((n, updates))
+            })
+            .await;
+        match r {
+            Ok(Ok((n, updates))) => {
+                tracing::info!(feed = %feed, matches = n, "retro-hunt done");
+                if !updates.is_empty() && sink.send(updates).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Err(e)) => tracing::error!(feed = %feed, error = %e, "retro-hunt failed"),
+            Err(e) => tracing::error!(feed = %feed, error = %e, "retro-hunt task failed"),
         }
     }
 }

@@ -122,3 +122,48 @@ fn demo_attacks_become_alerts_within_seconds() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(alert_titles(&srv).len(), before, "a restart must not re-raise alerts");
 }
+
+/// Threat intelligence inside `sen serve`: a CSV feed naming the demo's command-and-control
+/// domain and address raises IOC alerts that name the indicator and its feed.
+#[test]
+fn intel_feed_matches_demo_beaconing() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("bad.csv");
+    std::fs::write(
+        &feed,
+        "type,value,description\ndomain,update-sync.example.net,demo C2 (parent domain)\nip,192.0.2.250,demo C2 address\n",
+    )
+    .unwrap();
+    let cfg = dir.path().join("sen.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "version = 1\n[[intel.feeds]]\nname = \"demo-c2\"\nformat = \"csv\"\npath = {:?}\nrefresh = \"1h\"\nlevel = \"critical\"\n",
+            feed.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sen"))
+        .args(["demo", "--hours", "1", "--seed", "5"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let data = dir.path().join("data");
+    let srv = Server::start(&data, &["--config", cfg.to_str().unwrap()]);
+    let mut s = TcpStream::connect(srv.tcp).unwrap();
+    s.write_all(text.as_bytes()).unwrap();
+    drop(s);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut found = None;
+    while Instant::now() < deadline && found.is_none() {
+        let (status, v) = srv.get("/api/v1/alerts", &[("kind", "ioc"), ("limit", "50")]);
+        assert_eq!(status, 200, "{v}");
+        found = v["alerts"].as_array().unwrap().first().cloned();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let a = found.expect("an IOC alert");
+    let title = a["rule_title"].as_str().unwrap();
+    assert!(title.contains("demo-c2"), "{a}");
+    assert!(title.contains("update-sync.example.net") || title.contains("192.0.2.250"), "{a}");
+    assert_eq!(a["severity"]["label"].as_str().or(a["severity"].as_str()), Some("critical"), "{a}");
+}

@@ -111,6 +111,7 @@ pub struct ScanOutput {
 
 struct Metrics {
     matches: Arc<metrics::Counter>,
+    ioc_matches: Arc<metrics::Counter>,
     correlations: Arc<metrics::Counter>,
     alerts_created: Arc<metrics::Counter>,
     alerts_folded: Arc<metrics::Counter>,
@@ -127,6 +128,7 @@ pub struct Detector {
     correlator: Mutex<Correlator>,
     grouper: Mutex<AlertGrouper>,
     state_path: Option<PathBuf>,
+    intel: Option<Arc<crate::intel::IntelManager>>,
     m: Metrics,
 }
 
@@ -243,6 +245,11 @@ impl Detector {
             DetectorReport { rules: report.loaded, correlations: correlator.rules().len(), errors };
         let m = Metrics {
             matches: metrics::counter("sen_detect_matches_total", &[], "Sigma rule matches"),
+            ioc_matches: metrics::counter(
+                "sen_detect_ioc_matches_total",
+                &[],
+                "threat intelligence indicator matches",
+            ),
             correlations: metrics::counter(
                 "sen_detect_correlations_total",
                 &[],
@@ -278,6 +285,7 @@ impl Detector {
                 correlator: Mutex::new(correlator),
                 grouper: Mutex::new(grouper),
                 state_path,
+                intel: None,
                 m,
             },
             report,
@@ -289,8 +297,33 @@ impl Detector {
         &self.engine
     }
 
-    /// Match one event (any thread).
-    pub fn scan(&self, event: &Event, hits: &mut Vec<Hit>, out: &mut ScanOutput) {
+    /// Match events against threat intelligence too (its current indicator set).
+    pub fn set_intel(&mut self, manager: Arc<crate::intel::IntelManager>) {
+        self.intel = Some(manager);
+    }
+
+    /// The indicator set to match a batch with (take it once per batch).
+    pub fn intel_snapshot(&self) -> Option<Arc<crate::intel::IocSet>> {
+        self.intel.as_ref().map(|m| m.current())
+    }
+
+    /// Match one event (any thread): Sigma rules, and the indicators of `intel` (from
+    /// [`Detector::intel_snapshot`]).
+    pub fn scan(
+        &self,
+        event: &Event,
+        intel: Option<&crate::intel::IocSet>,
+        hits: &mut Vec<Hit>,
+        out: &mut ScanOutput,
+    ) {
+        if let Some(set) = intel {
+            let mut ioc_hits = Vec::new();
+            set.match_event(event, &mut ioc_hits);
+            for h in &ioc_hits {
+                self.m.ioc_matches.inc();
+                out.detections.push(h.detection(event, CAPTURED.iter().copied()));
+            }
+        }
         hits.clear();
         self.engine.evaluate(event, hits);
         if hits.is_empty() {

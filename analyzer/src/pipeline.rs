@@ -518,6 +518,7 @@ fn prepare(
                     let mut failed = 0;
                     let mut scan = ScanOutput::default();
                     let mut hits = Vec::new();
+                    let intel = detector.and_then(Detector::intel_snapshot);
                     let docs = part
                         .iter()
                         .map(|d| {
@@ -528,7 +529,7 @@ fn prepare(
                             if let Some(det) = detector
                                 && d.offset >= replay_below
                             {
-                                det.scan(&e, &mut hits, &mut scan);
+                                det.scan(&e, intel.as_deref(), &mut hits, &mut scan);
                             }
                             index.prepare(&e, pos, upsert, now)
                         })

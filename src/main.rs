@@ -122,6 +122,31 @@ enum RulesCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Replay the events of a time range from the index through rules and report how many
+    /// matches and alerts (after grouping) each would have raised. Safe on a running server.
+    Backtest {
+        /// Rule file or directory (repeatable). Without it, the built-in packs.
+        #[arg(long)]
+        rules: Vec<PathBuf>,
+        /// Also load the built-in packs when --rules is given.
+        #[arg(long)]
+        builtin: bool,
+        /// The server's data directory.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Start of the range (RFC 3339 or now-7d).
+        #[arg(long, default_value = "now-24h")]
+        from: String,
+        /// End of the range.
+        #[arg(long, default_value = "now")]
+        to: String,
+        /// Only events matching this search query.
+        #[arg(long, default_value = "")]
+        query: String,
+        /// Print one JSON report instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +230,9 @@ fn main() -> Result<()> {
         Cmd::Rules { cmd: RulesCmd::Test { rules, builtin, events, timezone, json } } => {
             rules_cmd::test(&rules, builtin, &events, &timezone, json)
         }
+        Cmd::Rules {
+            cmd: RulesCmd::Backtest { rules, builtin, data_dir, from, to, query, json },
+        } => rules_cmd::backtest(&rules, builtin, &data_dir, &from, &to, &query, json),
         Cmd::Demo { hours, seed } => {
             let records = sen_collector::demo::backfill(
                 chrono::Utc::now(),

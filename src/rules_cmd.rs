@@ -287,3 +287,235 @@ pub fn test(
     }
     Ok(())
 }
+
+/// One rule's backtest figures.
+#[derive(Debug, Default, Serialize)]
+pub struct BacktestRow {
+    /// Rule title.
+    pub title: String,
+    /// Level.
+    pub level: String,
+    /// Sigma matches or correlation firings.
+    pub matches: u64,
+    /// Alerts it would have raised (after grouping: one per rule, entity and window).
+    pub alerts: u64,
+    /// First and last matching event.
+    pub first: Option<String>,
+    /// Last matching event.
+    pub last: Option<String>,
+}
+
+/// What `sen rules backtest` prints with `--json`.
+#[derive(Debug, Serialize)]
+pub struct BacktestReport {
+    /// Time range.
+    pub from: String,
+    /// End of the range.
+    pub to: String,
+    /// Events read from the index.
+    pub events: u64,
+    /// Per rule id.
+    pub rules: BTreeMap<String, BacktestRow>,
+    /// Load errors.
+    pub errors: Vec<RuleError>,
+}
+
+/// Read every event of `[from, to)` matching `q`, oldest first, in time slices small enough for
+/// one search page each.
+fn scan_index(
+    index: &sen_analyzer::index::IndexStore,
+    q: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    f: &mut dyn FnMut(Event),
+) -> Result<u64> {
+    const PAGE: usize = 20_000;
+    let mut n = 0;
+    let mut stack = vec![(from, to)];
+    // Slices are processed oldest first: the stack holds later slices below earlier ones.
+    while let Some((a, b)) = stack.pop() {
+        let resp = index.search(&sen_analyzer::index::SearchRequest {
+            q: q.to_owned(),
+            from: a,
+            to: b,
+            limit: PAGE,
+            offset: 0,
+        })?;
+        if resp.total as usize > PAGE && b - a > chrono::Duration::seconds(1) {
+            let mid = a + (b - a) / 2;
+            stack.push((mid, b));
+            stack.push((a, mid));
+            continue;
+        }
+        if resp.total as usize > PAGE {
+            eprintln!(
+                "warning: more than {PAGE} events in one second at {a}; the rest are skipped"
+            );
+        }
+        let mut events: Vec<Event> = resp
+            .hits
+            .into_iter()
+            .filter_map(|h| match h {
+                serde_json::Value::Object(m) => Event::from_json_map(m).ok(),
+                _ => None,
+            })
+            .collect();
+        events.sort_by_key(|e| e.timestamp);
+        for e in events {
+            n += 1;
+            f(e);
+        }
+    }
+    Ok(n)
+}
+
+/// `sen rules backtest`.
+pub fn backtest(
+    rules: &[PathBuf],
+    builtin: bool,
+    data_dir: &Path,
+    from: &str,
+    to: &str,
+    query: &str,
+    json: bool,
+) -> Result<()> {
+    use sen_analyzer::alerts::{AlertGrouper, AlertUpdate, DetectionKind, GrouperConfig, RuleMeta};
+    let parse = |name: &str, s: &str| {
+        relative_time(s).or_else(|| sen_analyzer::index::query::parse_time(s)).with_context(|| {
+            format!("--{name}: `{s}` is not a time (RFC 3339, a date, or now-7d style)")
+        })
+    };
+    let (from_t, to_t) = (parse("from", from)?, parse("to", to)?);
+    if to_t <= from_t {
+        bail!("--to must be after --from");
+    }
+    let index_dir = data_dir.join("index");
+    if !index_dir.is_dir() {
+        bail!("no event index at {}", index_dir.display());
+    }
+    let index = sen_analyzer::index::IndexStore::open(&index_dir, Default::default())
+        .with_context(|| format!("opening {}", index_dir.display()))?;
+    let (engine, mut correlator, report) = load(rules, builtin);
+    let mut grouper = AlertGrouper::new(GrouperConfig::default())?;
+    let meta = |id: &str, title: &str, level: &str, tags: &[String], kind, group_by| {
+        std::sync::Arc::new(RuleMeta {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            level: level.parse().unwrap_or(sen_analyzer::alerts::Level::Medium),
+            tags: tags.to_vec(),
+            group_by,
+            kind,
+        })
+    };
+    let metas: Vec<_> = engine
+        .rules()
+        .iter()
+        .map(|r| meta(&r.id, &r.title, &r.level, &r.tags, DetectionKind::Sigma, None))
+        .collect();
+    let cmetas: Vec<_> = correlator
+        .rules()
+        .iter()
+        .map(|c| {
+            let r = &c.rule;
+            meta(
+                &r.id,
+                &r.title,
+                &r.level,
+                &r.tags,
+                DetectionKind::Correlation,
+                Some(c.group_by.clone()),
+            )
+        })
+        .collect();
+    let mut rows: BTreeMap<String, BacktestRow> = BTreeMap::new();
+    let mut hits = Vec::new();
+    let note = |rows: &mut BTreeMap<String, BacktestRow>,
+                id: &str,
+                title: &str,
+                level: &str,
+                ts: String,
+                created: bool| {
+        let row = rows.entry(id.to_owned()).or_default();
+        row.title = title.to_owned();
+        row.level = level.to_owned();
+        row.matches += 1;
+        if created {
+            row.alerts += 1;
+        }
+        if row.first.is_none() {
+            row.first = Some(ts.clone());
+        }
+        row.last = Some(ts);
+    };
+    let events = scan_index(&index, query, from_t, to_t, &mut |e| {
+        hits.clear();
+        engine.evaluate(&e, &mut hits);
+        for h in &hits {
+            let r = &engine.rules()[h.rule];
+            if r.correlation_only {
+                continue;
+            }
+            let d = grouper.detection(metas[h.rule].clone(), &e);
+            let created = grouper
+                .observe(d, e.timestamp)
+                .iter()
+                .any(|u| matches!(u, AlertUpdate::Created(a) if !a.is_flood_summary()));
+            note(&mut rows, &r.id, &r.title, &r.level, e.timestamp.to_rfc3339(), created);
+        }
+        for c in correlator.process(&e, &hits) {
+            let r = &correlator.rules()[c.correlation].rule;
+            let mut d = grouper.detection(cmetas[c.correlation].clone(), &e);
+            for (k, v) in c.group {
+                d.event.fields.entry(k).or_insert(v);
+            }
+            let created = grouper
+                .observe(d, e.timestamp)
+                .iter()
+                .any(|u| matches!(u, AlertUpdate::Created(a) if !a.is_flood_summary()));
+            note(&mut rows, &r.id, &r.title, &r.level, e.timestamp.to_rfc3339(), created);
+        }
+    })?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let r = BacktestReport {
+            from: from_t.to_rfc3339(),
+            to: to_t.to_rfc3339(),
+            events,
+            rules: rows,
+            errors: report.errors,
+        };
+        serde_json::to_writer_pretty(&mut out, &r)?;
+        writeln!(out)?;
+    } else {
+        print_errors(&mut out, &report.errors)?;
+        let mut sorted: Vec<_> = rows.iter().collect();
+        sorted.sort_by(|a, b| b.1.alerts.cmp(&a.1.alerts).then(b.1.matches.cmp(&a.1.matches)));
+        writeln!(out, "{:>7} {:>8}  {:<13} rule", "alerts", "matches", "level")?;
+        for (id, r) in sorted {
+            writeln!(out, "{:>7} {:>8}  {:<13} {} ({id})", r.alerts, r.matches, r.level, r.title)?;
+        }
+        writeln!(out, "{events} events from {} to {}", from_t.to_rfc3339(), to_t.to_rfc3339())?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `now`, `now-90s`, `now-15m`, `now-24h`, `now-7d`.
+fn relative_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let rest = s.trim().strip_prefix("now")?;
+    let now = chrono::Utc::now();
+    if rest.is_empty() {
+        return Some(now);
+    }
+    let rest = rest.strip_prefix('-')?;
+    let (n, unit) = rest.split_at(rest.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok()?;
+    let d = match unit {
+        "s" => chrono::Duration::try_seconds(n)?,
+        "m" => chrono::Duration::try_minutes(n)?,
+        "h" => chrono::Duration::try_hours(n)?,
+        "d" => chrono::Duration::try_days(n)?,
+        _ => return None,
+    };
+    now.checked_sub_signed(d)
+}

@@ -104,6 +104,52 @@ fn demo_attacks_become_alerts_within_seconds() {
         .unwrap_or(0);
     assert!(published >= 3, "{published}");
 
+    // Backtest over the index (while the server runs) finds the same attacks.
+    let out = Command::new(env!("CARGO_BIN_EXE_sen"))
+        .args([
+            "rules",
+            "backtest",
+            "--json",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-01-01",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bt: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(bt["events"].as_u64(), Some(lines.len() as u64), "{bt}");
+    let by_title = |t: &str| {
+        bt["rules"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|r| r["title"] == t)
+            .cloned()
+            .unwrap_or_default()
+    };
+    for w in wanted {
+        let r = by_title(w);
+        assert!(
+            r["alerts"].as_u64().unwrap_or(0) >= 1 && r["matches"].as_u64().unwrap_or(0) >= 1,
+            "{w}: {bt}"
+        );
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_sen"))
+        .args(["rules", "backtest", "--from", "yesterday-ish", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--from"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+
     // Workflow: acknowledge, restart, still acknowledged and still one alert per story.
     let r = client()
         .post(srv.url(&format!("/api/v1/alerts/{id}/status")))

@@ -652,7 +652,7 @@ impl AnomalyConfig {
 
         let vo = &self.volume;
         p.period("volume.bucket", vo.bucket, secs(1), secs(3600));
-        if vo.bucket.subsec_nanos() != 0 || (DAY % vo.bucket.as_secs().max(1)) != 0 {
+        if vo.bucket.subsec_nanos() != 0 || !DAY.is_multiple_of(vo.bucket.as_secs().max(1)) {
             p.add("volume.bucket", "must be a whole number of seconds that divides a day");
         }
         p.period("volume.learning_period", vo.learning_period, secs(0), MAX_PERIOD);

@@ -148,8 +148,7 @@ impl<'e, 't> EventFields<'e, 't> {
 /// `event.get(path)`, with empty text and empty lists treated as absent.
 fn lookup<'e>(event: &'e Event, path: &str) -> Option<FieldRef<'e>> {
     match event.get(path)? {
-        FieldRef::Str(s) if s.is_empty() => None,
-        FieldRef::List(l) if l.is_empty() => None,
+        FieldRef::Str("") | FieldRef::List([]) => None,
         FieldRef::Json(serde_json::Value::String(s)) if s.is_empty() => None,
         v => Some(v),
     }

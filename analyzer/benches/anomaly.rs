@@ -3,9 +3,12 @@
 //! The events are synthetic but real parser output: raw lines and Windows JSON objects go
 //! through `pipeline::build_event` (parse + normalize) once, before measuring, and logins get
 //! the `source.geo.country_iso_code` / `source.as.*` fields the GeoIP enricher writes. The mix,
-//! per 100 events: 15 sshd logins (RFC 5424 syslog; 90 % accepted), 10 Windows Security 4624
-//! logons, 20 Sysmon process creations, 30 Apache access lines and 25 iptables firewall lines;
-//! 300 hosts over 5 organizations, 2,000 users.
+//! per 100 events: 15 sshd logins to servers (RFC 5424 syslog; 90 % accepted), 10 Windows
+//! Security 4624 logons (60 % on the user's workstation, 40 % on the tenant's domain
+//! controller), 20 Sysmon process creations (ten usual parent → child pairs), 30 Apache access
+//! lines (10 web servers) and 25 iptables firewall lines (4 firewalls); 5 organizations, 2,000
+//! users, 250 workstations, 40 servers, 5 domain controllers. One login in 50 comes from
+//! another of four networks than the user's usual one.
 //!
 //! Groups (throughput in events):
 //! * `anomaly/observe_learned`: 100,000 events of day 9 into a detector that learned from
@@ -32,7 +35,8 @@ use sen_core::raw::{Body, RawRecord, Transport};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const HOSTS: u64 = 300;
+const WORKSTATIONS: u64 = 250;
+const SERVERS: u64 = 40;
 const USERS: u64 = 2_000;
 const ORGS: [&str; 5] = ["so-tttt", "so-tc", "so-yt", "ubnd", "so-gd"];
 const MEASURED: usize = 100_000;
@@ -101,15 +105,20 @@ fn events(seed: u64, from: DateTime<Utc>, n: usize, span: Duration) -> Vec<Event
     for i in 0..n {
         let at = from + chrono::Duration::milliseconds((i as f64 * step_ms) as i64);
         let ts = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let host_n = rng.below(HOSTS);
-        let org = ORGS[(host_n % ORGS.len() as u64) as usize];
+        // A user belongs to organization `u % 5`, as do workstation `u % 250` and server
+        // `u % 40`; every host's organization is its number modulo 5.
         let user_n = rng.below(USERS);
+        let org_n = user_n % ORGS.len() as u64;
+        let org = ORGS[org_n as usize];
         let user = format!("user{user_n:04}");
+        let ws = user_n % WORKSTATIONS;
+        let srv = user_n % SERVERS;
+        let host_n = rng.below(WORKSTATIONS);
         let kind = rng.below(100);
         let (body, login) = if kind < 15 {
             let verb = if rng.below(10) == 0 { "Failed" } else { "Accepted" };
             let line = format!(
-                "<38>1 {ts} srv-{host_n:03} sshd 4242 - - {verb} password for {user} from \
+                "<38>1 {ts} srv-{srv:03} sshd 4242 - - {verb} password for {user} from \
                  1.53.{}.{} port {} ssh2",
                 user_n % 250,
                 rng.below(250),
@@ -117,11 +126,13 @@ fn events(seed: u64, from: DateTime<Utc>, n: usize, span: Duration) -> Vec<Event
             );
             (Body::Line(line), true)
         } else if kind < 25 {
+            let host =
+                if rng.below(10) < 6 { format!("ws-{ws:03}") } else { format!("dc-{org_n}") };
             let obj = serde_json::json!({
                 "EventID": 4624,
                 "Channel": "Security",
                 "SourceName": "Microsoft-Windows-Security-Auditing",
-                "Hostname": format!("ws-{host_n:03}.corp.local"),
+                "Hostname": format!("{host}.corp.local"),
                 "TimeCreated": ts,
                 "Keywords": "0x8020000000000000",
                 "TargetUserName": user,
@@ -137,7 +148,7 @@ fn events(seed: u64, from: DateTime<Utc>, n: usize, span: Duration) -> Vec<Event
                 "EventID": 1,
                 "Channel": "Microsoft-Windows-Sysmon/Operational",
                 "SourceName": "Microsoft-Windows-Sysmon",
-                "Hostname": format!("ws-{host_n:03}.corp.local"),
+                "Hostname": format!("ws-{ws:03}.corp.local"),
                 "TimeCreated": ts,
                 "Image": format!("C:\\Windows\\System32\\{child}"),
                 "ParentImage": format!("C:\\Windows\\{parent}"),
@@ -151,7 +162,7 @@ fn events(seed: u64, from: DateTime<Utc>, n: usize, span: Duration) -> Vec<Event
             let line = format!(
                 "<134>1 {ts} web-{:02} apache - - - 203.0.113.{} - - [{}] \"GET {} HTTP/1.1\" \
                  200 {} \"-\" \"Mozilla/5.0\"",
-                host_n % 20,
+                host_n % 10,
                 rng.below(250),
                 at.format("%d/%b/%Y:%H:%M:%S +0000"),
                 paths[rng.below(paths.len() as u64) as usize],
@@ -163,7 +174,7 @@ fn events(seed: u64, from: DateTime<Utc>, n: usize, span: Duration) -> Vec<Event
                 "<4>1 {ts} fw-{:02} kernel - - - [UFW BLOCK] IN=eth0 OUT= MAC= SRC=198.51.100.{} \
                  DST=10.0.{}.{} LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=0 DF PROTO=TCP SPT={} DPT={} \
                  WINDOW=29200 RES=0x00 SYN URGP=0",
-                host_n % 4,
+                host_n % 5,
                 rng.below(250),
                 host_n % 250,
                 rng.below(250),
@@ -172,8 +183,9 @@ fn events(seed: u64, from: DateTime<Utc>, n: usize, span: Duration) -> Vec<Event
             );
             (Body::Line(line), false)
         };
-        let (mut e, _) =
-            build_event(raw(at, body), 0, i as u64, chrono_tz::UTC, &enricher, at);
+        let (mut e, _) = build_event(raw(at, body), 0, i as u64, chrono_tz::UTC, &enricher, at);
+        // Web servers and firewalls belong to the organization of their number.
+        let org = if kind < 45 { org } else { ORGS[(host_n % ORGS.len() as u64) as usize] };
         e.organization = Some(org.to_owned());
         if login && e.get("source.ip").is_some() {
             // What the GeoIP enricher adds: mostly the user's usual network, sometimes another.
@@ -241,6 +253,46 @@ fn bench(c: &mut Criterion) {
             },
             BatchSize::PerIteration,
         );
+    });
+    // The floor: reading (with `Event::get`) the fields the default rules read, nothing else.
+    let paths = [
+        "event.kind",
+        "event.category",
+        "event.outcome",
+        "event.type",
+        "user.name",
+        "source.geo.country_iso_code",
+        "source.as.number",
+        "host.name",
+        "process.parent.name",
+        "process.name",
+        "event.action",
+        "event.dataset",
+    ];
+    group.bench_function("read_fields_only", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for e in &measured {
+                for p in paths {
+                    n += usize::from(e.get(p).is_some());
+                }
+            }
+            black_box(n)
+        });
+    });
+    group.bench_function("read_fields_only_hot", |b| {
+        let few = &measured[..1000];
+        b.iter(|| {
+            let mut n = 0usize;
+            for _ in 0..100 {
+                for e in few {
+                    for p in paths {
+                        n += usize::from(e.get(p).is_some());
+                    }
+                }
+            }
+            black_box(n)
+        });
     });
     let cold = &warm[..MEASURED];
     group.bench_function("observe_cold", |b| {

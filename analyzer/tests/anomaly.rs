@@ -145,5 +145,7 @@ fn default_rules_fire_on_parsed_events() {
         found[0].event.fields.get(paths::VALUE).map(String::as_str),
         Some("winword.exe → app.exe")
     );
-    assert!(found[0].event.reason.as_deref().is_some_and(|r| r.contains("explorer.exe → app.exe (30)")));
+    assert!(
+        found[0].event.reason.as_deref().is_some_and(|r| r.contains("explorer.exe → app.exe (30)"))
+    );
 }

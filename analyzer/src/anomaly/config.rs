@@ -97,7 +97,9 @@ pub struct FirstSeenConfig {
     /// Most entities kept per rule; beyond, the stalest are evicted (and learn again).
     /// Default 100,000.
     pub max_entities: usize,
-    /// Most values kept per entity; beyond, the least used is evicted. Default 64.
+    /// Most values kept per entity; beyond, the least used (then oldest) is evicted, and is
+    /// new again if it comes back. Default 64 (rules may override: the process pair rule
+    /// keeps 1,024, host → user 4,096).
     pub max_values: usize,
     /// The rules. Default: login country, login ASN, host → user login, parent → child
     /// process.
@@ -157,6 +159,10 @@ pub struct FirstSeenRule {
     /// `min_events` override.
     #[serde(default)]
     pub min_events: Option<u64>,
+    /// `max_values` override (a host runs far more parent → child pairs than a user has
+    /// login countries).
+    #[serde(default)]
+    pub max_values: Option<usize>,
 }
 
 /// The rare-value detector (`[anomaly.rare]`).
@@ -399,6 +405,7 @@ fn default_first_seen_rules() -> Vec<FirstSeenRule> {
         tags: strings(&["attack.initial_access", "attack.t1078"]),
         learning_period: None,
         min_events: None,
+        max_values: None,
     };
     vec![
         rule(
@@ -419,11 +426,14 @@ fn default_first_seen_rules() -> Vec<FirstSeenRule> {
         FirstSeenRule {
             unless: conditions(&[("user.name", SERVICE_ACCOUNTS)]),
             tags: strings(&["attack.lateral_movement", "attack.t1078"]),
+            // A domain controller authenticates every user of the domain.
+            max_values: Some(4_096),
             ..rule("host-user", "New user logging in to a host", &["host.name"], &["user.name"])
         },
         FirstSeenRule {
             when: conditions(&[("event.category", &["process"]), ("event.type", &["start"])]),
             tags: strings(&["attack.execution"]),
+            max_values: Some(1_024),
             ..rule(
                 "process-parent",
                 "New parent → child process pair on a host",
@@ -619,6 +629,9 @@ impl AnomalyConfig {
             p.conditions(&format!("{at}.unless"), &r.unless);
             if let Some(l) = r.learning_period {
                 p.period(&format!("{at}.learning_period"), l, secs(0), MAX_PERIOD);
+            }
+            if let Some(v) = r.max_values {
+                p.cap(&format!("{at}.max_values"), v, 4_096);
             }
         }
 

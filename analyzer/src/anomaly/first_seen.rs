@@ -16,7 +16,7 @@ use crate::alerts::Detection;
 const SHOWN_VALUES: usize = 5;
 
 /// One entity's baseline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Entity {
     /// When first seen (caller's clock, Unix seconds).
     first: i64,
@@ -24,14 +24,46 @@ pub(crate) struct Entity {
     last: i64,
     /// Matching events seen.
     events: u64,
-    /// Values seen, unordered.
-    values: Vec<SeenValue>,
+    /// Values seen, by hash (a map: a domain controller's users run into thousands).
+    values: IdMap<SeenValue>,
+}
+
+/// The serialized form of an [`Entity`] (values sorted by hash: deterministic snapshots).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct EntityState {
+    first: i64,
+    last: i64,
+    events: u64,
+    values: Vec<(u64, SeenValue)>,
+}
+
+impl Entity {
+    pub(crate) fn to_state(&self) -> EntityState {
+        let mut values: Vec<(u64, SeenValue)> =
+            self.values.iter().map(|(k, v)| (*k, v.clone())).collect();
+        values.sort_unstable_by_key(|(k, _)| *k);
+        EntityState { first: self.first, last: self.last, events: self.events, values }
+    }
+
+    fn from_state(s: EntityState, max_values: usize) -> Entity {
+        let mut values = s.values;
+        if values.len() > max_values {
+            // A smaller cap than when saved: keep the most used, then the most recent.
+            values.sort_by(|a, b| b.1.count.cmp(&a.1.count).then(b.1.last.cmp(&a.1.last)));
+            values.truncate(max_values);
+        }
+        Entity {
+            first: s.first,
+            last: s.last,
+            events: s.events,
+            values: values.into_iter().collect(),
+        }
+    }
 }
 
 /// One value of an entity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SeenValue {
-    hash: u64,
     count: u64,
     first: i64,
     last: i64,
@@ -86,7 +118,7 @@ impl Rule {
             min_events: r.min_events.unwrap_or(cfg.min_events),
             forget: secs(cfg.forget_after),
             max_entities: cfg.max_entities,
-            max_values: cfg.max_values,
+            max_values: r.max_values.unwrap_or(cfg.max_values),
             entities: IdMap::default(),
         }
     }
@@ -105,18 +137,10 @@ impl Rule {
 
     /// Load saved entities (values beyond the cap dropped, least used first); returns the
     /// entities evicted to fit the cap.
-    pub(crate) fn restore(&mut self, entries: Vec<(u64, Entity)>) -> u64 {
+    pub(crate) fn restore(&mut self, entries: Vec<(u64, EntityState)>) -> u64 {
         let max_values = self.max_values;
-        self.entities = entries
-            .into_iter()
-            .map(|(k, mut e)| {
-                if e.values.len() > max_values {
-                    e.values.sort_by(|a, b| b.count.cmp(&a.count).then(b.last.cmp(&a.last)));
-                    e.values.truncate(max_values);
-                }
-                (k, e)
-            })
-            .collect();
+        self.entities =
+            entries.into_iter().map(|(k, e)| (k, Entity::from_state(e, max_values))).collect();
         fit(&mut self.entities, self.max_entities, |e| e.last)
     }
 
@@ -142,12 +166,12 @@ impl Rule {
                 first: now,
                 last: now,
                 events: 0,
-                values: Vec::new(),
+                values: IdMap::default(),
             });
             let seen_before = entity.events;
             entity.events = entity.events.saturating_add(1);
             entity.last = entity.last.max(now);
-            if let Some(v) = entity.values.iter_mut().find(|v| v.hash == value)
+            if let Some(v) = entity.values.get_mut(&value)
                 && now.saturating_sub(v.last) <= forget
             {
                 v.count = v.count.saturating_add(1);
@@ -155,7 +179,7 @@ impl Rule {
                 return;
             }
             // A new value (or a forgotten one): drop forgotten values, then judge it.
-            entity.values.retain(|v| now.saturating_sub(v.last) <= forget);
+            entity.values.retain(|_, v| now.saturating_sub(v.last) <= forget);
             let learned =
                 now.saturating_sub(entity.first) >= self.learning && seen_before >= self.min_events;
             (seen_before, learned)
@@ -180,18 +204,14 @@ impl Rule {
         let Some(entity) = self.entities.get_mut(&key) else { return };
         if entity.values.len() >= self.max_values {
             // Evict the least used value, the oldest among equals.
-            if let Some(i) = entity
-                .values
-                .iter()
-                .enumerate()
-                .min_by_key(|(_, v)| (v.count, v.last, v.hash))
-                .map(|(i, _)| i)
+            if let Some(k) =
+                entity.values.iter().min_by_key(|(k, v)| (v.count, v.last, **k)).map(|(k, _)| *k)
             {
-                entity.values.swap_remove(i);
+                entity.values.remove(&k);
                 stats.values_evicted += 1;
             }
         }
-        entity.values.push(SeenValue { hash: value, count: 1, first: now, last: now, text });
+        entity.values.insert(value, SeenValue { count: 1, first: now, last: now, text });
     }
 
     fn explain(
@@ -202,12 +222,14 @@ impl Rule {
         seen_before: u64,
         text: &str,
     ) -> Detection {
-        let mut known: Vec<&SeenValue> = entity.values.iter().collect();
-        known.sort_by(|a, b| b.count.cmp(&a.count).then(b.last.cmp(&a.last)));
+        let mut known: Vec<(&u64, &SeenValue)> = entity.values.iter().collect();
+        known.sort_by(|(ka, a), (kb, b)| {
+            b.count.cmp(&a.count).then(b.last.cmp(&a.last)).then(ka.cmp(kb))
+        });
         let mut listed: Vec<String> = known
             .iter()
             .take(SHOWN_VALUES)
-            .map(|v| format!("{} ({})", v.text, thousands(v.count)))
+            .map(|(_, v)| format!("{} ({})", v.text, thousands(v.count)))
             .collect();
         if known.len() > SHOWN_VALUES {
             listed.push(format!("and {} more", known.len() - SHOWN_VALUES));

@@ -34,7 +34,7 @@ const MAX_FILE_BYTES: u64 = 4 << 30;
 pub struct AnomalyState {
     /// Format version ([`STATE_VERSION`]).
     pub version: u32,
-    first_seen: Vec<RuleState<first_seen::Entity>>,
+    first_seen: Vec<RuleState<first_seen::EntityState>>,
     rare: Vec<RuleState<rare::ScopeState>>,
     volume: Vec<RuleState<volume::Series>>,
 }
@@ -143,7 +143,7 @@ impl AnomalyDetector {
                 .map(|r| RuleState {
                     name: r.common.name.clone(),
                     signature: r.common.signature,
-                    entries: sorted(r.entities(), Clone::clone),
+                    entries: sorted(r.entities(), first_seen::Entity::to_state),
                 })
                 .collect(),
             rare: self

@@ -19,10 +19,12 @@ const SEED: u64 = 0x5e4a_0b5e_55ed_0001;
 /// Seed mixed in for an absent organization (distinct from any organization's text).
 const NO_ORG: u64 = 0x5e4a_0b5e_55ed_00ff;
 
-/// The field paths the configured rules read, each with a slot number.
+/// The field paths the configured rules read, each with a slot number, and their distinct
+/// conditions, each with a number (rules sharing a condition share its result per event).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FieldTable {
     paths: Vec<String>,
+    conditions: Vec<Condition>,
 }
 
 impl FieldTable {
@@ -38,6 +40,16 @@ impl FieldTable {
     /// The path of a slot.
     pub(crate) fn path(&self, slot: usize) -> &str {
         &self.paths[slot]
+    }
+
+    /// The number of a condition, adding it when new.
+    pub(crate) fn condition(&mut self, slot: usize, patterns: Vec<Pattern>) -> usize {
+        let c = Condition { slot, patterns };
+        if let Some(i) = self.conditions.iter().position(|o| *o == c) {
+            return i;
+        }
+        self.conditions.push(c);
+        self.conditions.len() - 1
     }
 
     /// Number of distinct paths.
@@ -59,6 +71,8 @@ pub(crate) struct EventFields<'e, 't> {
     event: &'e Event,
     table: &'t FieldTable,
     cache: [Cached<'e>; CACHED_SLOTS],
+    /// Condition results: 0 unknown, 1 false, 2 true.
+    held: [u8; CACHED_SLOTS],
     org_hash: u64,
 }
 
@@ -68,7 +82,13 @@ impl<'e, 't> EventFields<'e, 't> {
             Some(org) => hash_str(org, SEED),
             None => NO_ORG,
         };
-        EventFields { event, table, cache: [Cached::Unknown; CACHED_SLOTS], org_hash }
+        EventFields {
+            event,
+            table,
+            cache: [Cached::Unknown; CACHED_SLOTS],
+            held: [0; CACHED_SLOTS],
+            org_hash,
+        }
     }
 
     /// The event.
@@ -137,6 +157,26 @@ impl<'e, 't> EventFields<'e, 't> {
             }
         }
         None
+    }
+
+    /// Whether condition `id` holds for the event (evaluated once per event for the first
+    /// [`CACHED_SLOTS`] conditions).
+    pub(crate) fn holds(&mut self, id: usize) -> bool {
+        match self.held.get(id) {
+            Some(1) => return false,
+            Some(2) => return true,
+            _ => {}
+        }
+        let table = self.table;
+        let Some(c) = table.conditions.get(id) else { return false };
+        let r = match self.get(c.slot) {
+            Some(v) => c.patterns.iter().any(|p| p.matches(v)),
+            None => false,
+        };
+        if let Some(h) = self.held.get_mut(id) {
+            *h = 1 + u8::from(r);
+        }
+        r
     }
 
     /// Display text of a slot's value (allocates; for findings only).
@@ -319,31 +359,23 @@ impl Pattern {
 }
 
 /// One condition: the field at `slot` matches one of `patterns`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Condition {
-    pub(crate) slot: usize,
-    pub(crate) patterns: Vec<Pattern>,
+    slot: usize,
+    patterns: Vec<Pattern>,
 }
 
-impl Condition {
-    fn holds(&self, f: &mut EventFields<'_, '_>) -> bool {
-        match f.get(self.slot) {
-            Some(v) => self.patterns.iter().any(|p| p.matches(v)),
-            None => false,
-        }
-    }
-}
-
-/// A rule's event filter: every `when` condition holds and no `unless` condition does.
+/// A rule's event filter (condition numbers in the [`FieldTable`]): every `when` condition
+/// holds and no `unless` condition does.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Filter {
-    pub(crate) when: Vec<Condition>,
-    pub(crate) unless: Vec<Condition>,
+    pub(crate) when: Vec<usize>,
+    pub(crate) unless: Vec<usize>,
 }
 
 impl Filter {
     pub(crate) fn accepts(&self, f: &mut EventFields<'_, '_>) -> bool {
-        self.when.iter().all(|c| c.holds(f)) && !self.unless.iter().any(|c| c.holds(f))
+        self.when.iter().all(|&c| f.holds(c)) && !self.unless.iter().any(|&c| f.holds(c))
     }
 }
 
@@ -438,21 +470,22 @@ mod tests {
         let cat = table.slot("event.category");
         let user = table.slot("user.name");
         let nope = table.slot("nope");
-        let cond = |slot, pats: &[&str]| Condition {
-            slot,
-            patterns: pats.iter().map(|s| Pattern::parse(s).expect("valid")).collect(),
+        let mut cond = |slot, pats: &[&str]| {
+            table.condition(slot, pats.iter().map(|s| Pattern::parse(s).expect("valid")).collect())
         };
+        let auth = cond(cat, &["authentication"]);
+        assert_eq!(cond(cat, &["authentication"]), auth, "conditions are shared");
+        let alice = cond(user, &["alice"]);
+        let present = cond(nope, &["*"]);
         let mut f = EventFields::new(&e, &table);
-        let filter = Filter { when: vec![cond(cat, &["authentication"])], unless: vec![] };
+        let filter = Filter { when: vec![auth], unless: vec![] };
         assert!(filter.accepts(&mut f));
-        let filter = Filter {
-            when: vec![cond(cat, &["authentication"])],
-            unless: vec![cond(user, &["alice"])],
-        };
+        assert!(filter.accepts(&mut f), "cached result");
+        let filter = Filter { when: vec![auth], unless: vec![alice] };
         assert!(!filter.accepts(&mut f));
-        let filter = Filter { when: vec![cond(nope, &["*"])], unless: vec![] };
+        let filter = Filter { when: vec![present], unless: vec![] };
         assert!(!filter.accepts(&mut f), "`*` needs the field present");
-        let filter = Filter { when: vec![], unless: vec![cond(nope, &["*"])] };
+        let filter = Filter { when: vec![], unless: vec![present] };
         assert!(filter.accepts(&mut f));
     }
 }

@@ -154,10 +154,11 @@ impl Rule {
         if !self.common.filter.accepts(f) {
             return;
         }
-        let Some(key) = f.key(&self.entity) else { return };
+        // The value first: it is the field more often absent (no GeoIP for a private address).
         let Some(value) = f.tuple(&self.values) else { return };
+        let Some(key) = f.key(&self.entity) else { return };
 
-        if !self.entities.contains_key(&key) {
+        if self.entities.len() >= self.max_entities && !self.entities.contains_key(&key) {
             stats.evicted += make_room(&mut self.entities, self.max_entities, |e| e.last);
         }
         let forget = self.forget;

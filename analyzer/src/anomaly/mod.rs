@@ -76,8 +76,13 @@
 //!
 //! [`AnomalyDetector::snapshot`] gives the learned state ([`AnomalyState`], serde) and
 //! [`AnomalyDetector::restore`] loads it back; [`AnomalyDetector::save`] /
-//! [`AnomalyDetector::load`] do it through a versioned, checksummed file written with an
-//! atomic rename. A rule's state is restored only into a rule of the same name and the same
+//! [`AnomalyDetector::load`] do it through a versioned, checksummed file: `SENANOM\0`, the
+//! format version ([`STATE_VERSION`], u32 LE), the payload length (u64 LE), its CRC-32C (u32
+//! LE), then the state in postcard. It is written to a temporary file beside the target,
+//! synced, renamed over the target and the directory synced, so a crash leaves the old file or
+//! the new one. A file with another magic, version, length or checksum is refused with a
+//! [`StateFileError`] naming the file and the reason, moved aside (`<name>.corrupt`) and
+//! counted; the detector starts with empty baselines and learns again. A rule's state is restored only into a rule of the same name and the same
 //! key fields (other rules start fresh). Feeding the same events with the same `now` to a
 //! restored detector gives the same findings as to the original.
 //!
@@ -108,7 +113,7 @@ pub use state::{
 };
 
 use crate::alerts::{Detection, DetectionKind, Level, RuleMeta};
-use fields::{Condition, EventFields, FieldTable, Filter, Pattern};
+use fields::{EventFields, FieldTable, Filter, Pattern};
 
 /// Longest baseline value text kept (for explanations), in bytes.
 pub const MAX_VALUE_TEXT_BYTES: usize = 128;
@@ -349,16 +354,14 @@ impl RuleCommon {
                 sig = fields::combine(sig, fields::hash_bytes(f.as_bytes(), 2));
             }
         }
-        let conds = |c: &Conditions, table: &mut FieldTable| -> Vec<Condition> {
+        let conds = |c: &Conditions, table: &mut FieldTable| -> Vec<usize> {
             c.iter()
-                .map(|(field, pats)| Condition {
-                    slot: table.slot(field),
+                .map(|(field, pats)| {
+                    let slot = table.slot(field);
                     // Validated by `AnomalyConfig::validate`.
-                    patterns: pats
-                        .as_slice()
-                        .iter()
-                        .filter_map(|p| Pattern::parse(p).ok())
-                        .collect(),
+                    let patterns =
+                        pats.as_slice().iter().filter_map(|p| Pattern::parse(p).ok()).collect();
+                    table.condition(slot, patterns)
                 })
                 .collect()
         };

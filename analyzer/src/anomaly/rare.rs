@@ -192,10 +192,11 @@ impl Rule {
         if !self.common.filter.accepts(f) {
             return;
         }
-        let Some(key) = f.key(&self.scope) else { return };
+        // The key first: it is the field more often absent (`event.action` of an access log).
         let Some(value) = f.tuple(&self.key) else { return };
+        let Some(key) = f.key(&self.scope) else { return };
 
-        if !self.scopes.contains_key(&key) {
+        if self.scopes.len() >= self.max_scopes && !self.scopes.contains_key(&key) {
             stats.rare.evicted += make_room(&mut self.scopes, self.max_scopes, Scope::last);
         }
         let scope = self.scopes.entry(key).or_insert_with(|| Scope {

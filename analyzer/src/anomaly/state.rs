@@ -256,7 +256,7 @@ impl AnomalyDetector {
     }
 
     /// Write [`AnomalyDetector::snapshot`] to `path` atomically (see the
-    /// [file format](self)). Returns the bytes written.
+    /// [state file](crate::anomaly#state)). Returns the bytes written.
     pub fn save(&self, path: &Path) -> Result<u64, StateFileError> {
         write_state_file(path, &self.snapshot())
     }

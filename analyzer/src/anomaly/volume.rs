@@ -219,7 +219,7 @@ impl Detector {
                 Some((i, h)) => combine(combine(key, i as u64), h),
                 None => combine(key, NO_CATEGORY),
             };
-            if !rule.series.contains_key(&key) {
+            if rule.series.len() >= p.max_series && !rule.series.contains_key(&key) {
                 stats.volume.evicted += make_room(&mut rule.series, p.max_series, Series::last);
             }
             let (z, min_count) = (rule.z, rule.min_count);

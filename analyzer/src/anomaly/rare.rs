@@ -303,12 +303,12 @@ impl Rule {
             format!("weighted count {before:.1}")
         };
         let reason = format!(
-            "{}: rare {} {}: {count} of {:.0} events ({}) in the last {}, \
+            "{}: rare {} {}: {count} of {} events ({}) in the last {}, \
              below {} and {}; {} events seen since {} ago; most common: {}",
             describe_entity(f, &self.scope),
             self.key_names,
             text,
-            total,
+            thousands(total.round() as u64),
             percent(share),
             span(self.window),
             self.min_count,

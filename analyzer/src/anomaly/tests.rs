@@ -884,3 +884,64 @@ fn levels_and_tags_are_configurable() {
         vec!["anomaly", "anomaly.first_seen", "attack.t1078.004"]
     );
 }
+
+#[test]
+fn odd_events_never_panic_and_count_sensibly() {
+    let mut cfg = AnomalyConfig::default();
+    cfg.first_seen.learning_period = Duration::ZERO;
+    cfg.first_seen.min_events = 0;
+    cfg.rare.learning_period = Duration::ZERO;
+    cfg.rare.min_events = 0;
+    let mut d = AnomalyDetector::new(cfg).expect("valid");
+    let mut out = Vec::new();
+
+    // No fields at all, no tenant.
+    let bare = Event::new("bare".into(), t(0), "");
+    d.observe(&bare, t(0), &mut out);
+
+    // Lists, numbers and JSON where text is expected, a 64 KiB value, odd times.
+    let mut e = login("org-a", "alice", "VN", 1, 0);
+    e.set(
+        "user.name",
+        sen_core::event::Value::List(vec!["a".into(), sen_core::event::Value::Int(7)]),
+    );
+    e.set("host.name", 42i64);
+    e.set("event.action", sen_core::event::Value::Json(serde_json::json!([{"x": 1}])));
+    e.set("source.geo.country_iso_code", "Z".repeat(65_536));
+    for (ts, now) in [
+        (t(0), t(0)),
+        (Utc.timestamp_opt(0, 0).single().expect("epoch"), t(0)),
+        (Utc.timestamp_opt(-86_400 * 365, 0).single().expect("1969"), t(0)),
+        (t(400 * DAY), t(0)),
+        (t(0), t(-400 * DAY)),
+        (DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MAX_UTC),
+        (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MIN_UTC),
+    ] {
+        let mut e = e.clone();
+        e.timestamp = ts;
+        d.observe(&e, now, &mut out);
+    }
+    // Values and sentences stay bounded.
+    assert!(!out.is_empty());
+    for f in &out {
+        for v in f.event.fields.values() {
+            assert!(v.len() <= crate::alerts::MAX_FIELD_VALUE_BYTES, "{} bytes", v.len());
+        }
+        let reason = f.event.reason.as_deref().unwrap_or_default();
+        assert!(reason.len() < 4_096, "{} bytes", reason.len());
+    }
+    let s = d.stats();
+    assert_eq!(s.events, 8);
+    assert!(s.volume_future_clamped >= 1, "{s:?}");
+
+    // A reason survives the serde form of a matched event.
+    if let Some(f) = out.first() {
+        let json = serde_json::to_string(&f.event).expect("serializes");
+        let back: crate::alerts::MatchedEvent = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, f.event);
+    }
+    // A matched event without a reason serializes as before (no `reason` key).
+    let plain = crate::alerts::MatchedEvent::capture(&bare, []);
+    let json = serde_json::to_string(&plain).expect("serializes");
+    assert!(!json.contains("reason"), "{json}");
+}

@@ -26,10 +26,10 @@
 //! why it fired:
 //!
 //! - [`MatchedEvent::reason`](crate::alerts::MatchedEvent::reason), one sentence, for instance
-//!   `user.name=alice: new source.geo.country_iso_code RU, not seen in 14 days of baseline (215
-//!   events); seen before: VN (212), SG (3)` or `host.name=web-01 event.category=authentication:
-//!   120 events in the 1m bucket from 2026-11-26 10:05:00 UTC (so far), expected 12.0 ± 3.5
-//!   (z = 30.9, line at 34); busiest bucket lately 20`;
+//!   `user.name=alice: new source.geo.country_iso_code RU, not seen in 14 days of baseline (31
+//!   events); seen before: VN (28), SG (3)` or `host.name=web-01 event.category=web: 100 events
+//!   in the 1m bucket from 2026-11-04 00:00:00 UTC (so far), expected 10.0 ± 3.2 (z = 28.5,
+//!   line at 100); busiest bucket lately 10`;
 //! - structured fields under `sen.anomaly.*` in the captured fields ([`paths`]): detector,
 //!   rule, value, and the baseline figures (entity age and events, values seen before; count,
 //!   total and share; observed, expected, σ, z, line, peak, bucket).
@@ -82,9 +82,10 @@
 //! synced, renamed over the target and the directory synced, so a crash leaves the old file or
 //! the new one. A file with another magic, version, length or checksum is refused with a
 //! [`StateFileError`] naming the file and the reason, moved aside (`<name>.corrupt`) and
-//! counted; the detector starts with empty baselines and learns again. A rule's state is restored only into a rule of the same name and the same
-//! key fields (other rules start fresh). Feeding the same events with the same `now` to a
-//! restored detector gives the same findings as to the original.
+//! counted; the detector starts with empty baselines and learns again. A rule's state is
+//! restored only into a rule of the same name and the same key fields (other rules start
+//! fresh). Feeding the same events with the same `now` to a restored detector gives the same
+//! findings as to the original.
 //!
 //! Events with `event.kind: alert` (alert documents) are not observed.
 

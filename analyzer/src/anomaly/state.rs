@@ -261,7 +261,8 @@ impl AnomalyDetector {
         write_state_file(path, &self.snapshot())
     }
 
-    /// Restore the state saved at `path`. A missing file is [`LoadOutcome::NoFile`]. An
+    /// Replace the learned state with the one saved at `path` (with empty baselines when
+    /// there is none: [`LoadOutcome::NoFile`]). An
     /// unreadable, corrupt or other-version file is an error (counted in
     /// `state_file_errors`; a corrupt or other-version file is moved aside), and the detector
     /// is left with empty baselines: log it and go on.

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, bail};
+use sen_analyzer::detect::DetectionConfig;
 use sen_analyzer::enrich::EnrichConfig;
 use sen_analyzer::index::IndexConfig;
 use sen_analyzer::pipeline::PipelineConfig;
@@ -33,6 +34,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Enrichment (GeoIP, assets).
     pub enrich: EnrichConfig,
+    /// Detection (Sigma rules, correlation, alerts).
+    pub detection: DetectionConfig,
 }
 
 impl Default for Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             index: IndexConfig::default(),
             pipeline: PipelineConfig::default(),
             enrich: EnrichConfig::default(),
+            detection: DetectionConfig::default(),
         }
     }
 }
@@ -192,6 +196,14 @@ impl Config {
         }
         if let Err(e) = sen_analyzer::enrich::Enricher::new(&self.enrich) {
             errors.push(format!("enrich: {e}"));
+        }
+        for p in &self.detection.rules {
+            if !p.exists() {
+                errors.push(format!("detection.rules: {} does not exist", p.display()));
+            }
+        }
+        if self.detection.alert_window.is_zero() {
+            errors.push("detection.alert_window: must be longer than zero".into());
         }
         if self.syslog.queue_capacity == 0 {
             errors.push("syslog.queue_capacity: must be at least 1".into());

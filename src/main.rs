@@ -3,6 +3,7 @@
 mod bench;
 mod config;
 mod ingest;
+mod rules_cmd;
 mod serve;
 
 use std::io::{BufRead, Write};
@@ -102,6 +103,25 @@ enum RulesCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Evaluate rules on events from a file (NDJSON, EVTX or log lines, normalized as the
+    /// server does) and print each match: rule, event, and why.
+    Test {
+        /// Rule file or directory (repeatable). Without it, the built-in packs.
+        #[arg(long)]
+        rules: Vec<PathBuf>,
+        /// Also load the built-in packs when --rules is given.
+        #[arg(long)]
+        builtin: bool,
+        /// The events.
+        #[arg(long)]
+        events: PathBuf,
+        /// IANA time zone for timestamps without one.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// Print one JSON report instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,29 +197,13 @@ fn main() -> Result<()> {
         Cmd::Bench(args) => bench::run(args),
         Cmd::Ingest(args) => ingest::run(args),
         Cmd::Rules { cmd: RulesCmd::Check { path, json } } => {
-            let report = sen_rules::check::check_path(&path);
-            let mut out = std::io::stdout().lock();
-            if json {
-                serde_json::to_writer_pretty(&mut out, &report)?;
-                writeln!(out)?;
-            } else {
-                for e in &report.errors {
-                    match &e.rule {
-                        Some(r) => writeln!(out, "{}: rule {r}: {}", e.file.display(), e.reason)?,
-                        None => writeln!(out, "{}: {}", e.file.display(), e.reason)?,
-                    }
-                }
-                writeln!(
-                    out,
-                    "{} files: {} rules loaded, {} failed, {} correlation rules, {} filters",
-                    report.files, report.loaded, report.failed, report.correlations, report.filters
-                )?;
-            }
-            out.flush()?;
-            if report.failed > 0 {
+            if !rules_cmd::check(&path, json)? {
                 std::process::exit(1);
             }
             Ok(())
+        }
+        Cmd::Rules { cmd: RulesCmd::Test { rules, builtin, events, timezone, json } } => {
+            rules_cmd::test(&rules, builtin, &events, &timezone, json)
         }
         Cmd::Demo { hours, seed } => {
             let records = sen_collector::demo::backfill(

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use sen_analyzer::alerts::AlertUpdate;
+use sen_analyzer::detect::Detector;
 use sen_analyzer::enrich::{Asset, Enricher, NetworkInfo};
 use sen_analyzer::index::IndexStore;
 use sen_analyzer::pipeline::Pipeline;
@@ -141,6 +143,10 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         .topics
         .entry(sen_core::raw::RAW_TOPIC.to_owned())
         .or_insert(sen_core::bus::embedded::TopicConfig { partitions: 2 });
+    cfg.bus
+        .topics
+        .entry(ALERTS_TOPIC.to_owned())
+        .or_insert(sen_core::bus::embedded::TopicConfig { partitions: 1 });
     std::fs::create_dir_all(&cfg.data_dir)
         .with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
     let log =
@@ -155,12 +161,67 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
             .context("opening the index")?,
     );
     let enricher = Arc::new(Enricher::new(&cfg.enrich)?);
+    let alerts_index = Arc::new(
+        IndexStore::open(
+            &cfg.data_dir.join("alerts-index"),
+            sen_analyzer::index::IndexConfig {
+                max_age_days: cfg.detection.alert_retention_days,
+                writer_memory_bytes: 32 << 20,
+                writer_threads: 1,
+                ..cfg.index.clone()
+            },
+        )
+        .context("opening the alert index")?,
+    );
 
     let shutdown = CancellationToken::new();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
 
-    // Analyzer.
-    let pipeline = Pipeline::new(bus.clone(), index.clone(), enricher, cfg.pipeline.clone())?;
+    // Alert workflow store and live feed (console).
+    let alert_store = Arc::new(
+        sen_analyzer::alerts::AlertStore::open(cfg.data_dir.join("alerts.db"))
+            .context("opening the alert store")?,
+    );
+    let alert_feed =
+        sen_analyzer::alerts::AlertFeed::new(sen_analyzer::alerts::AlertFeed::DEFAULT_CAPACITY);
+
+    // Analyzer, with detection.
+    let mut pipeline = Pipeline::new(bus.clone(), index.clone(), enricher, cfg.pipeline.clone())?;
+    let mut alert_sink_task = None;
+    let mut suppression_task = None;
+    if cfg.detection.enabled {
+        let dcfg = cfg.detection.clone();
+        let state = cfg.data_dir.join("correlation-state.json");
+        let (detector, report) =
+            tokio::task::spawn_blocking(move || Detector::load(&dcfg, Some(state)))
+                .await
+                .context("loading rules")?
+                .map_err(|e| anyhow::anyhow!("detection: {e}"))?;
+        for e in &report.errors {
+            tracing::error!(file = %e.file.display(), rule = e.rule.as_deref().unwrap_or("-"), reason = %e.reason, "rule not loaded");
+        }
+        tracing::info!(
+            rules = report.rules,
+            correlations = report.correlations,
+            errors = report.errors.len(),
+            "detection rules loaded"
+        );
+        let detector = Arc::new(detector);
+        suppression_task = Some(tokio::spawn(sync_suppressions(
+            detector.clone(),
+            alert_store.clone(),
+            alert_feed.clone(),
+            shutdown.clone(),
+        )));
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<AlertUpdate>>(64);
+        alert_sink_task = Some(tokio::spawn(alert_sink(
+            bus.clone(),
+            alert_store.clone(),
+            alert_feed.clone(),
+            rx,
+        )));
+        pipeline = pipeline.with_detection(detector, alerts_index.clone(), Some(tx));
+    }
     let pipeline_task = tokio::spawn(pipeline.run(stop_rx));
 
     // Intake.
@@ -217,11 +278,15 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         ingest_organization: cfg.http.ingest_organization.clone(),
         ..Default::default()
     };
-    let state = sen_console::AppState::new(
+    let state = sen_console::AppState::with_alerts(
         index.clone(),
         publisher.clone(),
         pub_cfg.queue_capacity,
         console_cfg,
+        Some(
+            sen_console::AlertsApi::new(alert_store.clone(), alert_feed.clone())
+                .with_index(alerts_index.clone()),
+        ),
     );
     let http_addr: SocketAddr = cfg.http.listen.parse().context("http.listen")?;
     let http = tokio::net::TcpListener::bind(http_addr)
@@ -249,6 +314,7 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
     // Housekeeping: retention of the bus and the index.
     let house_stop = shutdown.clone();
     let house_index = index.clone();
+    let house_alerts = alerts_index.clone();
     let house_log = log.clone();
     let housekeeping = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -257,8 +323,11 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
                 _ = house_stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let (i, l) = (house_index.clone(), house_log.clone());
+            let (i, l, a) = (house_index.clone(), house_log.clone(), house_alerts.clone());
             let r = tokio::task::spawn_blocking(move || {
+                if let Err(e) = a.enforce_retention(chrono::Utc::now()) {
+                    tracing::warn!(error = %e, "alert index retention failed");
+                }
                 let days = i.enforce_retention(chrono::Utc::now());
                 let segs = l.enforce_retention();
                 (days, segs)
@@ -310,8 +379,108 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         Err(e) => tracing::error!(error = %e, "pipeline task failed"),
     }
     let _ = housekeeping.await;
+    if let Some(t) = suppression_task {
+        let _ = t.await;
+    }
+    if let Some(t) = alert_sink_task {
+        // The pipeline (the only sender) has stopped: the sink drains and ends.
+        let _ = t.await;
+    }
     log.flush().ok();
     Ok(())
+}
+
+/// The bus topic alerts are published on (JSON, one record per alert state, keyed by alert id).
+pub const ALERTS_TOPIC: &str = "alerts";
+
+/// Receives the alert updates of each index commit: stores them in the workflow store, pushes
+/// what changed to the console's live feed, and publishes each alert's state on the bus topic
+/// `alerts`.
+async fn alert_sink(
+    bus: Arc<dyn Bus>,
+    store: Arc<sen_analyzer::alerts::AlertStore>,
+    feed: sen_analyzer::alerts::AlertFeed,
+    mut rx: tokio::sync::mpsc::Receiver<Vec<AlertUpdate>>,
+) {
+    let published = sen_core::metrics::counter(
+        "sen_alerts_published_total",
+        &[],
+        "alert states published on the bus topic `alerts`",
+    );
+    let store_errors = sen_core::metrics::counter(
+        "sen_alert_store_errors_total",
+        &[],
+        "alert update batches the workflow store rejected",
+    );
+    while let Some(updates) = rx.recv().await {
+        let now = chrono::Utc::now().timestamp_millis();
+        let messages: Vec<sen_core::bus::Message> = updates
+            .iter()
+            .filter_map(AlertUpdate::alert)
+            .filter_map(|a| {
+                serde_json::to_vec(a).ok().map(|payload| sen_core::bus::Message {
+                    key: a.id.as_bytes().to_vec(),
+                    payload,
+                    timestamp_ms: now,
+                })
+            })
+            .collect();
+        let st = store.clone();
+        match tokio::task::spawn_blocking(move || st.apply_updates(&updates)).await {
+            Ok(Ok(upserts)) => {
+                feed.publish_upserts(upserts);
+            }
+            Ok(Err(e)) => {
+                store_errors.inc();
+                tracing::error!(error = %e, "alert store rejected updates (alerts stay in the alert index)");
+            }
+            Err(e) => tracing::error!(error = %e, "alert store task failed"),
+        }
+        let n = messages.len() as u64;
+        if n > 0 {
+            match bus.publish(ALERTS_TOPIC, messages).await {
+                Ok(_) => published.add(n),
+                Err(e) => {
+                    tracing::error!(error = %e, alerts = n, "cannot publish alerts on the bus")
+                }
+            }
+        }
+    }
+}
+
+/// Keeps the grouper's suppressions equal to the store's active ones: at start, whenever the
+/// console changes them, and as they expire (checked every 30 s).
+async fn sync_suppressions(
+    detector: Arc<Detector>,
+    store: Arc<sen_analyzer::alerts::AlertStore>,
+    feed: sen_analyzer::alerts::AlertFeed,
+    shutdown: CancellationToken,
+) {
+    let mut changed = feed.watch_suppressions();
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        let (st, f) = (store.clone(), feed.clone());
+        let active = tokio::task::spawn_blocking(move || {
+            let now = chrono::Utc::now();
+            if let Ok(ended) = st.expire_suppressions(now)
+                && !ended.is_empty()
+            {
+                f.suppressions_changed();
+            }
+            st.active_suppressions(now)
+        })
+        .await;
+        match active {
+            Ok(Ok(list)) => detector.sync_suppressions(list),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot read suppressions"),
+            Err(e) => tracing::error!(error = %e, "suppression task failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = changed.changed() => if r.is_err() { return },
+            _ = tick.tick() => {}
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -23,6 +23,8 @@ use sen_parse::{Context, Format};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+use crate::alerts::{Alert, AlertUpdate};
+use crate::detect::{Detector, ScanOutput};
 use crate::enrich::Enricher;
 use crate::index::{IndexError, IndexStore, Position, PreparedDoc};
 
@@ -139,6 +141,9 @@ pub struct Pipeline {
     enricher: Arc<Enricher>,
     cfg: PipelineConfig,
     tz: chrono_tz::Tz,
+    detector: Option<Arc<Detector>>,
+    alerts_index: Option<Arc<IndexStore>>,
+    alerts_tx: Option<tokio::sync::mpsc::Sender<Vec<AlertUpdate>>>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -196,7 +201,33 @@ impl Pipeline {
         let tz: chrono_tz::Tz = cfg.default_timezone.parse().map_err(|_| {
             PipelineError::Config(format!("unknown time zone `{}`", cfg.default_timezone))
         })?;
-        Ok(Pipeline { bus, index, enricher, cfg, tz })
+        Ok(Pipeline {
+            bus,
+            index,
+            enricher,
+            cfg,
+            tz,
+            detector: None,
+            alerts_index: None,
+            alerts_tx: None,
+        })
+    }
+
+    /// Run detection on every event ([`Detector`]). Alerts are written to `alerts_index` (an
+    /// index of their own, as Elastic keeps `.alerts-*` apart: event searches stay event
+    /// searches, and alerts can be kept longer) with each batch, committed right after the
+    /// event index, and then sent to `alerts_tx` (the workflow store, the bus topic `alerts`
+    /// and the console stream live behind it).
+    pub fn with_detection(
+        mut self,
+        detector: Arc<Detector>,
+        alerts_index: Arc<IndexStore>,
+        alerts_tx: Option<tokio::sync::mpsc::Sender<Vec<AlertUpdate>>>,
+    ) -> Pipeline {
+        self.detector = Some(detector);
+        self.alerts_index = Some(alerts_index);
+        self.alerts_tx = alerts_tx;
+        self
     }
 
     /// Run until `shutdown` turns true; commits what it has before returning.
@@ -232,6 +263,7 @@ impl Pipeline {
             self.bus.clone(),
             self.index.clone(),
             self.enricher.clone(),
+            self.detector.clone(),
             self.tz,
             self.cfg.batch_max,
             start.clone(),
@@ -258,6 +290,9 @@ impl Pipeline {
         let mut dirty = false;
         let mut since_commit = 0usize;
         let mut newest_ms: i64 = 0;
+        let mut pending_alerts: Vec<AlertUpdate> = Vec::new();
+        let mut pending_index: std::collections::HashMap<String, usize> = Default::default();
+        let mut newest_event: Option<DateTime<Utc>> = None;
         loop {
             let wait = if dirty {
                 interval.saturating_sub(last_commit.elapsed())
@@ -268,7 +303,49 @@ impl Pipeline {
             let closed = matches!(received, Ok(None));
             if let Ok(Some(batch)) = received {
                 let index = self.index.clone();
-                let Batch { partition, next_offset, newest_ms: newest, docs, failed } = batch;
+                let Batch { partition, next_offset, newest_ms: newest, docs, failed, scan } = batch;
+                if let Some(det) = &self.detector {
+                    let ScanOutput { mut detections, correlate } = scan;
+                    if let Some(t) = detections.iter().map(|d| d.event.timestamp).max() {
+                        newest_event = Some(newest_event.map_or(t, |n| n.max(t)));
+                    }
+                    det.correlate(correlate, &mut detections);
+                    let updates = det.group(detections);
+                    let mut alerts: Vec<&Alert> = Vec::new();
+                    for a in updates.iter().filter_map(AlertUpdate::alert) {
+                        match alerts.iter_mut().find(|x| x.id == a.id) {
+                            Some(x) => *x = a,
+                            None => alerts.push(a),
+                        }
+                    }
+                    if let Some(ai) = &self.alerts_index
+                        && !alerts.is_empty()
+                    {
+                        let now = Utc::now();
+                        let adocs: Vec<PreparedDoc> = alerts
+                            .iter()
+                            .map(|a| ai.prepare(&a.to_event(), None, true, now))
+                            .collect();
+                        let ai = ai.clone();
+                        tokio::task::spawn_blocking(move || ai.add_prepared(adocs))
+                            .await
+                            .map_err(|e| PipelineError::Worker(e.to_string()))??;
+                    }
+                    // Keep one update per alert (its latest state) until the commit: a flood
+                    // of detections on a few alerts stays a few updates.
+                    for u in updates {
+                        let slot = u.alert().and_then(|a| pending_index.get(&a.id).copied());
+                        match slot {
+                            Some(i) => pending_alerts[i] = u,
+                            None => {
+                                if let Some(a) = u.alert() {
+                                    pending_index.insert(a.id.clone(), pending_alerts.len());
+                                }
+                                pending_alerts.push(u);
+                            }
+                        }
+                    }
+                }
                 let n = tokio::task::spawn_blocking(move || index.add_prepared(docs))
                     .await
                     .map_err(|e| PipelineError::Worker(e.to_string()))??;
@@ -282,6 +359,31 @@ impl Pipeline {
             let full = since_commit >= self.cfg.commit_max_docs.max(1);
             if dirty && (last_commit.elapsed() >= interval || closed || full) {
                 self.commit(&next, newest_ms, &m).await?;
+                if let Some(ai) = &self.alerts_index {
+                    let ai = ai.clone();
+                    let idle = Duration::from_secs(self.cfg.writer_idle_secs);
+                    tokio::task::spawn_blocking(move || ai.commit(idle))
+                        .await
+                        .map_err(|e| PipelineError::Worker(e.to_string()))??;
+                }
+                if let Some(det) = &self.detector {
+                    if let Some(t) = newest_event {
+                        det.expire(t);
+                    }
+                    let d = det.clone();
+                    tokio::task::spawn_blocking(move || d.save_state())
+                        .await
+                        .map_err(|e| PipelineError::Worker(e.to_string()))?;
+                }
+                if !pending_alerts.is_empty() {
+                    pending_index.clear();
+                    let alerts = std::mem::take(&mut pending_alerts);
+                    if let Some(tx) = &self.alerts_tx
+                        && tx.send(alerts).await.is_err()
+                    {
+                        tracing::warn!("alert sink closed; alerts stay in the index only");
+                    }
+                }
                 dirty = false;
                 since_commit = 0;
                 last_commit = Instant::now();
@@ -328,12 +430,14 @@ struct Batch {
     newest_ms: i64,
     docs: Vec<PreparedDoc>,
     failed: usize,
+    scan: ScanOutput,
 }
 
 async fn read_stage(
     bus: Arc<dyn Bus>,
     index: Arc<IndexStore>,
     enricher: Arc<Enricher>,
+    detector: Option<Arc<Detector>>,
     tz: chrono_tz::Tz,
     batch_max: usize,
     mut next: BTreeMap<u32, u64>,
@@ -365,12 +469,16 @@ async fn read_stage(
             let next_offset = last.offset + 1;
             next.insert(p, next_offset);
             let newest_ms = last.timestamp_ms;
-            let (index, enricher) = (index.clone(), enricher.clone());
-            let (docs, failed) =
-                tokio::task::spawn_blocking(move || prepare(&index, &enricher, tz, p, recs))
-                    .await
-                    .map_err(|e| PipelineError::Worker(e.to_string()))?;
-            if tx.send(Batch { partition: p, next_offset, newest_ms, docs, failed }).await.is_err()
+            let (index, enricher, detector) = (index.clone(), enricher.clone(), detector.clone());
+            let (docs, failed, scan) = tokio::task::spawn_blocking(move || {
+                prepare(&index, &enricher, detector.as_deref(), tz, p, recs)
+            })
+            .await
+            .map_err(|e| PipelineError::Worker(e.to_string()))?;
+            if tx
+                .send(Batch { partition: p, next_offset, newest_ms, docs, failed, scan })
+                .await
+                .is_err()
             {
                 return Ok(());
             }
@@ -388,23 +496,28 @@ async fn read_stage(
     }
 }
 
-/// Parse, enrich and build index documents for one fetched batch, on all cores.
+/// Parse, enrich, match and build index documents for one fetched batch, on all cores.
 fn prepare(
     index: &IndexStore,
     enricher: &Enricher,
+    detector: Option<&Detector>,
     tz: chrono_tz::Tz,
     partition: u32,
     recs: Vec<Delivered>,
-) -> (Vec<PreparedDoc>, usize) {
+) -> (Vec<PreparedDoc>, usize, ScanOutput) {
     let now = Utc::now();
+    // Records the index already holds were matched before the restart that replays them.
+    let replay_below = index.indexed_upto(partition).unwrap_or(0);
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let chunk = recs.len().div_ceil(workers).max(256);
-    let parts: Vec<(Vec<PreparedDoc>, usize)> = std::thread::scope(|s| {
+    let parts: Vec<(Vec<PreparedDoc>, usize, ScanOutput)> = std::thread::scope(|s| {
         let handles: Vec<_> = recs
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
                     let mut failed = 0;
+                    let mut scan = ScanOutput::default();
+                    let mut hits = Vec::new();
                     let docs = part
                         .iter()
                         .map(|d| {
@@ -412,17 +525,30 @@ fn prepare(
                             if e.has_tag(sen_core::event::TAG_PARSE_FAILURE) {
                                 failed += 1;
                             }
+                            if let Some(det) = detector
+                                && d.offset >= replay_below
+                            {
+                                det.scan(&e, &mut hits, &mut scan);
+                            }
                             index.prepare(&e, pos, upsert, now)
                         })
                         .collect::<Vec<_>>();
-                    (docs, failed)
+                    (docs, failed, scan)
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
     });
-    let failed = parts.iter().map(|p| p.1).sum();
-    (parts.into_iter().flat_map(|p| p.0).collect(), failed)
+    let mut failed = 0;
+    let mut docs = Vec::with_capacity(recs.len());
+    let mut scan = ScanOutput::default();
+    for (d, f, s) in parts {
+        docs.extend(d);
+        failed += f;
+        scan.detections.extend(s.detections);
+        scan.correlate.extend(s.correlate);
+    }
+    (docs, failed, scan)
 }
 
 fn convert(

@@ -6,6 +6,13 @@
 //!
 //! Until console authentication lands (a later issue) the server binds to 127.0.0.1 by default;
 //! the ingest endpoint takes a bearer token when one is configured.
+//!
+//! The alert queue, live alert stream and suppressions are in [`alerts`]; they answer 503 when
+//! the state was built without an [`AlertsApi`].
+
+pub mod alerts;
+
+pub use alerts::AlertsApi;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,7 +29,7 @@ use sen_analyzer::index::{IndexError, IndexStore, SearchRequest};
 use sen_collector::{BatchMeta, IngestLimits, Publisher};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 const INDEX_HTML: &str = include_str!("../ui/index.html");
 const APP_JS: &str = include_str!("../ui/app.js");
@@ -66,6 +73,9 @@ pub struct AppState {
     cfg: ConsoleConfig,
     ingest_slots: Semaphore,
     started: Instant,
+    alerts: Option<AlertsApi>,
+    /// Turns true at shutdown: long-lived responses (live streams) end, so the server can.
+    shutdown: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,12 +85,24 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Build the state. `queue_capacity` is the publisher's queue size (for back-pressure).
+    /// Build the state without alerting (the alert routes answer 503). `queue_capacity` is the
+    /// publisher's queue size (for back-pressure).
     pub fn new(
         index: Arc<IndexStore>,
         publisher: Publisher,
         queue_capacity: usize,
         cfg: ConsoleConfig,
+    ) -> Arc<AppState> {
+        AppState::with_alerts(index, publisher, queue_capacity, cfg, None)
+    }
+
+    /// Build the state, with the alert API when `alerts` is given.
+    pub fn with_alerts(
+        index: Arc<IndexStore>,
+        publisher: Publisher,
+        queue_capacity: usize,
+        cfg: ConsoleConfig,
+        alerts: Option<AlertsApi>,
     ) -> Arc<AppState> {
         let slots = cfg.ingest_concurrency.max(1);
         Arc::new(AppState {
@@ -90,7 +112,14 @@ impl AppState {
             cfg,
             ingest_slots: Semaphore::new(slots),
             started: Instant::now(),
+            alerts,
+            shutdown: watch::channel(false).0,
         })
+    }
+
+    /// End every live stream (called by [`serve`] when its shutdown signal fires).
+    pub fn close_streams(&self) {
+        self.shutdown.send_replace(true);
     }
 }
 
@@ -168,6 +197,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/histogram", get(histogram))
         .route("/api/v1/fields/{field}/top", get(top_values))
         .route("/api/v1/ingest", post(ingest).layer(DefaultBodyLimit::max(body_limit)))
+        .merge(alerts::routes())
         .fallback(not_found)
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -218,12 +248,36 @@ async fn metrics() -> impl IntoResponse {
 /// Common time-range parameters.
 #[derive(Debug, Deserialize)]
 struct RangeParams {
+    /// `events` (default) or `alerts`: which index to search.
+    #[serde(default)]
+    index: Option<String>,
     #[serde(default)]
     q: Option<String>,
     #[serde(default)]
     from: Option<String>,
     #[serde(default)]
     to: Option<String>,
+}
+
+/// The index a request names (`index=events`, the default, or `index=alerts`).
+fn pick_index(st: &AppState, name: Option<&str>) -> Result<Arc<IndexStore>, ApiError> {
+    match name.map(str::trim) {
+        None | Some("") | Some("events") => Ok(st.index.clone()),
+        Some("alerts") => st.alerts.as_ref().and_then(|a| a.index.clone()).ok_or_else(|| {
+            ApiError::Status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this server has no alert index (detection is off)".into(),
+                None,
+            )
+        }),
+        Some(other) => Err(ApiError::BadRequest(
+            format!(
+                "unknown index `{}` (use events or alerts)",
+                other.chars().take(40).collect::<String>()
+            ),
+            None,
+        )),
+    }
 }
 
 fn parse_time(
@@ -296,10 +350,10 @@ async fn search(
     State(st): State<Arc<AppState>>,
     Query(p): Query<SearchParams>,
 ) -> Result<Response, ApiError> {
+    let index = pick_index(&st, p.range.index.as_deref())?;
     let (q, from, to) = p.range.resolve()?;
     let limit = parse_usize("limit", &p.limit, 50, st.cfg.max_search_limit)?;
     let offset = parse_usize("offset", &p.offset, 0, 100_000)?;
-    let index = st.index.clone();
     let resp =
         blocking(move || index.search(&SearchRequest { q, from, to, limit, offset })).await?;
     Ok(axum::Json(json!({
@@ -325,9 +379,9 @@ async fn histogram(
     State(st): State<Arc<AppState>>,
     Query(p): Query<HistogramParams>,
 ) -> Result<Response, ApiError> {
+    let index = pick_index(&st, p.range.index.as_deref())?;
     let (q, from, to) = p.range.resolve()?;
     let buckets = parse_usize("buckets", &p.buckets, 60, 1000)?.max(1);
-    let index = st.index.clone();
     let h = blocking(move || index.histogram(&q, from, to, buckets)).await?;
     Ok(axum::Json(h).into_response())
 }
@@ -351,9 +405,9 @@ async fn top_values(
     {
         return Err(ApiError::BadRequest(format!("`{field}` is not a field name"), None));
     }
+    let index = pick_index(&st, p.range.index.as_deref())?;
     let (q, from, to) = p.range.resolve()?;
     let size = parse_usize("size", &p.size, 10, 1000)?.max(1);
-    let index = st.index.clone();
     let t = blocking(move || index.top_values(&field, &q, from, to, size)).await?;
     Ok(axum::Json(t).into_response())
 }
@@ -455,12 +509,18 @@ async fn ingest(
         .into_response())
 }
 
-/// Serve the console on a bound listener until `shutdown` resolves.
+/// Serve the console on a bound listener until `shutdown` resolves; then live streams end and
+/// requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let st = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        st.close_streams();
+    };
     axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await

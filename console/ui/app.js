@@ -634,6 +634,227 @@ export function normaliseHistogram(body) {
 }
 
 // ---------------------------------------------------------------------------
+// Alerts view: pure helpers
+// ---------------------------------------------------------------------------
+
+export const ALERTS_PAGE_SIZE = 100;
+/** Most rows kept in the live list (older ones drop off the bottom). */
+export const ALERTS_MAX_ROWS = 1000;
+export const MAX_ALERT_TEXT = 256;
+export const MAX_COMMENT = 4000;
+export const SEVERITY_LEVELS = Object.freeze(['informational', 'low', 'medium', 'high', 'critical']);
+/** Score of each level (the API's severity mapping). */
+export const SEVERITY_SCORE = Object.freeze({ informational: 1, low: 21, medium: 47, high: 73, critical: 99 });
+export const DETECTION_KINDS = Object.freeze(['sigma', 'correlation', 'ioc', 'anomaly']);
+/** Status filter choices → API statuses (`active` is the default queue: not closed). */
+export const STATUS_FILTERS = Object.freeze({
+  active: Object.freeze(['open', 'acknowledged']),
+  open: Object.freeze(['open']),
+  acknowledged: Object.freeze(['acknowledged']),
+  closed: Object.freeze(['closed']),
+  any: Object.freeze([]),
+});
+export const DEFAULT_ALERTS_STATE = Object.freeze({ status: 'active', severity: '', kind: '', q: '', id: '' });
+const ALERT_ID_RE = /^[A-Za-z0-9_-]{1,128}$/;
+const ACTOR_RE = /^[\p{L}\p{N}._@-]{1,64}$/u;
+
+/** True if the hash is a route to the alerts view (`#view=alerts…`). */
+export function isAlertsHash(hash) {
+  const raw = typeof hash === 'string' ? hash.replace(/^#/, '') : '';
+  try {
+    return new URLSearchParams(raw).get('view') === 'alerts';
+  } catch {
+    return false;
+  }
+}
+
+/** Parse `#view=alerts&status=…&severity=…&kind=…&q=…&id=…`; invalid values → defaults. */
+export function parseAlertsHash(hash) {
+  const raw = typeof hash === 'string' ? hash.replace(/^#/, '') : '';
+  let p;
+  try {
+    p = new URLSearchParams(raw);
+  } catch {
+    p = new URLSearchParams();
+  }
+  const s = { ...DEFAULT_ALERTS_STATE };
+  const status = p.get('status');
+  if (status !== null && Object.prototype.hasOwnProperty.call(STATUS_FILTERS, status)) s.status = status;
+  const sev = p.get('severity');
+  if (sev !== null && SEVERITY_LEVELS.includes(sev)) s.severity = sev;
+  const kind = p.get('kind');
+  if (kind !== null && DETECTION_KINDS.includes(kind)) s.kind = kind;
+  const q = p.get('q');
+  if (q !== null) s.q = q.slice(0, MAX_ALERT_TEXT);
+  const id = p.get('id');
+  if (id !== null && ALERT_ID_RE.test(id)) s.id = id;
+  return s;
+}
+
+/** Inverse of parseAlertsHash (without `#`), defaults left out, stable key order. */
+export function buildAlertsHash(state) {
+  const p = new URLSearchParams();
+  p.set('view', 'alerts');
+  if (state.status && state.status !== DEFAULT_ALERTS_STATE.status) p.set('status', state.status);
+  if (state.severity) p.set('severity', state.severity);
+  if (state.kind) p.set('kind', state.kind);
+  if (state.q) p.set('q', state.q);
+  if (state.id) p.set('id', state.id);
+  return p.toString();
+}
+
+/** `GET /api/v1/alerts` URL for the filters (and the next page's cursor). */
+export function alertsListUrl(state, cursor) {
+  const statuses = STATUS_FILTERS[state.status] || STATUS_FILTERS.active;
+  return apiUrl('/api/v1/alerts', {
+    status: statuses.length ? statuses.join(',') : undefined,
+    severity: state.severity || undefined,
+    kind: state.kind || undefined,
+    q: state.q ? state.q.trim() || undefined : undefined,
+    limit: ALERTS_PAGE_SIZE,
+    cursor: cursor || undefined,
+  });
+}
+
+/** `/api/v1/alerts/<id>[/<action>]` with the id as one encoded path segment. */
+export function alertPath(id, action) {
+  const base = `/api/v1/alerts/${encodeURIComponent(String(id))}`;
+  return action ? `${base}/${action}` : base;
+}
+
+/** Whether a (live) alert belongs in the list filtered by `state` (mirrors the API filters). */
+export function alertMatches(alert, state) {
+  if (!isPlainObject(alert) || typeof alert.id !== 'string') return false;
+  const statuses = STATUS_FILTERS[state.status] || STATUS_FILTERS.active;
+  if (statuses.length && !statuses.includes(alert.status)) return false;
+  if (state.severity) {
+    const score = Number(alert.severity && alert.severity.score);
+    if (!(score >= SEVERITY_SCORE[state.severity])) return false;
+  }
+  if (state.kind && alert.kind !== state.kind) return false;
+  const q = (state.q || '').trim().toLowerCase();
+  if (q) {
+    const hay = [alert.rule_title, alert.rule_id, ...Object.values(isPlainObject(alert.entity) ? alert.entity : {})]
+      .filter((x) => typeof x === 'string')
+      .map((x) => x.toLowerCase());
+    if (!hay.some((x) => x.includes(q))) return false;
+  }
+  return true;
+}
+
+function lastSeenMs(a) {
+  return parseTimestamp(a && a.last_seen)?.getTime() ?? -Infinity;
+}
+
+/**
+ * Merge one live alert into the list (newest last_seen first). Returns
+ * `{ list, change }` where change is `added`, `updated`, `removed` (it no
+ * longer matches the filters) or `stale` (an older copy than the one shown).
+ */
+export function mergeAlert(list, alert, state) {
+  const i = list.findIndex((a) => a.id === alert.id);
+  if (i >= 0 && Number(list[i].revision) > Number(alert.revision)) return { list, change: 'stale' };
+  const rest = i >= 0 ? list.slice(0, i).concat(list.slice(i + 1)) : list.slice();
+  if (!alertMatches(alert, state)) return { list: rest, change: i >= 0 ? 'removed' : 'stale' };
+  const t = lastSeenMs(alert);
+  let at = rest.findIndex((a) => lastSeenMs(a) <= t);
+  if (at < 0) at = rest.length;
+  rest.splice(at, 0, alert);
+  if (rest.length > ALERTS_MAX_ROWS) rest.length = ALERTS_MAX_ROWS;
+  return { list: rest, change: i >= 0 ? 'updated' : 'added' };
+}
+
+/** Fixed CSS class for a severity label (never data in class names). */
+export function severityClass(label) {
+  return SEVERITY_LEVELS.includes(label) ? `sev sev-${label}` : 'sev sev-unknown';
+}
+
+/** Fixed CSS class for a workflow status. */
+export function statusClass(status) {
+  return ['open', 'acknowledged', 'closed'].includes(status) ? `st st-${status}` : 'st st-unknown';
+}
+
+/** `host.name=web01 user.name=root` (tenant left out), or a flood summary's description. */
+export function entityText(alert) {
+  if (!isPlainObject(alert)) return '';
+  if (isPlainObject(alert.flood)) {
+    const n = Array.isArray(alert.flood.sample) ? alert.flood.sample.length : 0;
+    return `flood summary: ${n} entit${n === 1 ? 'y' : 'ies'} sampled${alert.flood.more ? ', more' : ''}`;
+  }
+  const ent = isPlainObject(alert.entity) ? alert.entity : {};
+  const parts = Object.keys(ent)
+    .filter((k) => k !== 'organization.id')
+    .sort()
+    .map((k) => `${k}=${displayValue(ent[k])}`);
+  return parts.length ? parts.join(' ') : '—';
+}
+
+/** ATT&CK technique and sub-technique ids of an alert (`T1110`, `T1110.001`). */
+export function techniqueIds(alert) {
+  const list = alert && alert.threat && Array.isArray(alert.threat.techniques) ? alert.threat.techniques : [];
+  const out = [];
+  for (const t of list) {
+    if (!isPlainObject(t)) continue;
+    for (const id of [t.parent, t.id]) {
+      if (typeof id === 'string' && /^T\d{4}(\.\d{3})?$/.test(id) && !out.includes(id)) out.push(id);
+    }
+  }
+  return out;
+}
+
+/**
+ * The search-view hash that finds one matched event: `event.id:"<id>"` over
+ * the alert's first/last seen, widened by a minute on each side.
+ */
+export function eventSearchHash(eventId, alert) {
+  const first = parseTimestamp(alert && alert.first_seen);
+  const last = parseTimestamp(alert && alert.last_seen);
+  const range =
+    first && last
+      ? { from: toRfc3339(new Date(first.getTime() - 60_000)), to: toRfc3339(new Date(last.getTime() + 60_000)) }
+      : { from: 'now-30d', to: 'now' };
+  return buildHash({ q: buildClause('event.id', String(eventId)), ...range, page: 1, live: false });
+}
+
+/** The workflow buttons an alert in `status` offers: `[targetStatus, label]`. */
+export function workflowActions(status) {
+  switch (status) {
+    case 'open':
+      return [['acknowledged', 'Acknowledge'], ['closed', 'Close']];
+    case 'acknowledged':
+      return [['closed', 'Close'], ['open', 'Back to open']];
+    case 'closed':
+      return [['open', 'Reopen']];
+    default:
+      return [];
+  }
+}
+
+/** Whether `name` is a valid `X-Sen-User` (same rule as the API). */
+export function isValidActor(name) {
+  return typeof name === 'string' && ACTOR_RE.test(name);
+}
+
+/** One line of history as text: `lan: acknowledged → closed`, `minh assigned lan`, … */
+export function historyText(h) {
+  if (!isPlainObject(h)) return '';
+  const who = displayValue(h.actor);
+  switch (h.action) {
+    case 'created':
+      return 'Alert created by detection';
+    case 'status':
+      return `${who} changed status ${displayValue(h.from)} → ${displayValue(h.to)}`;
+    case 'assign':
+      if (h.to === null || h.to === undefined) return `${who} unassigned ${displayValue(h.from)}`;
+      return `${who} assigned ${displayValue(h.to)}`;
+    case 'comment':
+      return `${who} commented`;
+    default:
+      return `${who}: ${displayValue(h.action)}`;
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Browser code
 // ---------------------------------------------------------------------------
 
@@ -646,12 +867,14 @@ class ApiError extends Error {
   }
 }
 
-async function fetchJson(url, signal) {
+async function fetchJson(url, signal, init = {}) {
   let res;
   try {
     res = await fetch(url, {
       signal,
-      headers: { Accept: 'application/json' },
+      method: init.method || 'GET',
+      body: init.body,
+      headers: { Accept: 'application/json', ...(init.headers || {}) },
       credentials: 'same-origin',
       cache: 'no-store',
     });
@@ -755,9 +978,49 @@ function startApp() {
     detailClose: $('detail-close'),
     copyRaw: $('copy-raw'),
     progress: $('progress'),
+    querybar: $('querybar'),
+    searchLayout: $('search-layout'),
+    navSearch: $('nav-search'),
+    navAlerts: $('nav-alerts'),
+    alertsBadge: $('alerts-badge'),
+    alertsView: $('alerts-view'),
+    alertsFilters: $('alerts-filters'),
+    afStatus: $('af-status'),
+    afSeverity: $('af-severity'),
+    afKind: $('af-kind'),
+    afQ: $('af-q'),
+    alertsNew: $('alerts-new'),
+    alertsLive: $('alerts-live'),
+    alertsLiveText: $('alerts-live-text'),
+    alertsError: $('alerts-error'),
+    alertsCard: $('alerts-card'),
+    alertsTotal: $('alerts-total'),
+    alertsNote: $('alerts-note'),
+    alertRows: $('alert-rows'),
+    alertsMsg: $('alerts-msg'),
+    alertsPageText: $('alerts-page-text'),
+    alertsMore: $('alerts-more'),
+    alertDetail: $('alert-detail'),
+    adTitle: $('ad-title'),
+    adSub: $('ad-sub'),
+    adClose: $('ad-close'),
+    adUser: $('ad-user'),
+    adComment: $('ad-comment'),
+    adStatusBtns: $('ad-status-btns'),
+    adAssignee: $('ad-assignee'),
+    adAssign: $('ad-assign'),
+    adCommentBtn: $('ad-comment-btn'),
+    adError: $('ad-error'),
+    adFields: $('ad-fields'),
+    adEvents: $('ad-events'),
+    adEventsNote: $('ad-events-note'),
+    adHistory: $('ad-history'),
   };
 
-  let state = parseHash(location.hash);
+  // Which view the URL shows: `#view=alerts…` is the alert queue, anything else the search.
+  let view = isAlertsHash(location.hash) ? 'alerts' : 'search';
+  let state = parseHash(view === 'alerts' ? '' : location.hash);
+  let lastSearchHash = view === 'search' ? location.hash.replace(/^#/, '') : '';
   let seq = 0;
   let controller = null;
   let inFlight = false;
@@ -785,9 +1048,38 @@ function startApp() {
   }
 
   function onHashChange() {
+    if (isAlertsHash(location.hash)) {
+      showAlerts(parseAlertsHash(location.hash));
+      return;
+    }
+    showView('search');
     state = parseHash(location.hash);
     syncControls();
     runSearch();
+  }
+
+  function showView(v) {
+    view = v;
+    const alerts = v === 'alerts';
+    dom.querybar.hidden = alerts;
+    dom.searchLayout.hidden = alerts;
+    dom.alertsView.hidden = !alerts;
+    if (alerts) {
+      dom.detail.hidden = true;
+    } else {
+      dom.alertDetail.hidden = true;
+    }
+    document.body.classList.toggle('view-alerts', alerts);
+    document.body.classList.toggle('has-detail', alerts ? !dom.alertDetail.hidden : !dom.detail.hidden);
+    dom.navSearch.classList.toggle('is-active', !alerts);
+    dom.navAlerts.classList.toggle('is-active', alerts);
+    if (alerts) {
+      dom.navAlerts.setAttribute('aria-current', 'page');
+      dom.navSearch.removeAttribute('aria-current');
+    } else {
+      dom.navSearch.setAttribute('aria-current', 'page');
+      dom.navAlerts.removeAttribute('aria-current');
+    }
   }
 
   function syncControls() {
@@ -799,6 +1091,7 @@ function startApp() {
       b.setAttribute('aria-pressed', String(state.to === 'now' && b.dataset.from === state.from));
     }
     setLiveTimer();
+    lastSearchHash = location.hash.replace(/^#/, '') || buildHash(state);
     // Which URL state the controls show (lets tests and tools wait for a navigation to apply).
     document.documentElement.dataset.synced = location.hash.replace(/^#/, '');
   }
@@ -1450,7 +1743,7 @@ function startApp() {
   function setLiveTimer() {
     if (state.live && !liveTimer) {
       liveTimer = setInterval(() => {
-        if (document.hidden || inFlight || drag) return;
+        if (document.hidden || inFlight || drag || view !== 'search') return;
         runSearch();
       }, REFRESH_MS);
     } else if (!state.live && liveTimer) {
@@ -1475,6 +1768,465 @@ function startApp() {
       clearTimeout(t);
     }
   }
+
+  // ----- alerts view --------------------------------------------------------
+
+  let alertsState = { ...DEFAULT_ALERTS_STATE };
+  let alertsList = [];
+  let alertsNext = null;
+  let alertsTotal = 0;
+  let alertsSeq = 0;
+  let alertsKey = null; // filters of the loaded list (null: nothing loaded)
+  let lastAlertsHash = buildAlertsHash(DEFAULT_ALERTS_STATE);
+  let stream = null;
+  let streamRetry = null;
+  let streamBroken = false;
+  let detailAlert = null; // { alert, history } shown in the alert panel
+  let detailSeq = 0;
+  let actionBusy = false;
+  /** Alerts created since the page loaded that the analyst has not opened (the badge). */
+  const newIds = new Set();
+
+  const filtersKey = (s) => JSON.stringify([s.status, s.severity, s.kind, s.q.trim()]);
+
+  function navigateAlerts(patch) {
+    const h = buildAlertsHash({ ...alertsState, ...patch });
+    if (location.hash.replace(/^#/, '') === h) showAlerts(parseAlertsHash(h));
+    else location.hash = h; // → hashchange → onHashChange → showAlerts
+  }
+
+  function showAlerts(s) {
+    alertsState = s;
+    lastAlertsHash = buildAlertsHash(s);
+    showView('alerts');
+    dom.afStatus.value = s.status;
+    dom.afSeverity.value = s.severity;
+    dom.afKind.value = s.kind;
+    if (dom.afQ.value !== s.q) dom.afQ.value = s.q;
+    if (filtersKey(s) !== alertsKey) loadAlerts(false);
+    else renderAlerts();
+    if (s.id) openAlertDetail(s.id);
+    else hideAlertDetail();
+    ensureStream();
+    document.documentElement.dataset.synced = location.hash.replace(/^#/, '');
+  }
+
+  function timeoutSignal() {
+    return typeof AbortSignal !== 'undefined' && AbortSignal.timeout ? AbortSignal.timeout(REQUEST_TIMEOUT_MS) : undefined;
+  }
+
+  function setAlertsLoading(on) {
+    document.body.classList.toggle('is-loading', on);
+    dom.alertsCard.setAttribute('aria-busy', String(on));
+    dom.progress.hidden = !on;
+  }
+
+  async function loadAlerts(append) {
+    const my = ++alertsSeq;
+    const s = alertsState;
+    if (!append) alertsKey = filtersKey(s);
+    setAlertsLoading(true);
+    try {
+      const body = await fetchJson(alertsListUrl(s, append ? alertsNext : null), timeoutSignal());
+      if (my !== alertsSeq) return;
+      const got = Array.isArray(body.alerts) ? body.alerts.filter((a) => isPlainObject(a) && typeof a.id === 'string') : [];
+      if (append) {
+        const have = new Set(alertsList.map((a) => a.id));
+        alertsList = alertsList.concat(got.filter((a) => !have.has(a.id))).slice(0, ALERTS_MAX_ROWS);
+      } else {
+        alertsList = got;
+      }
+      alertsNext = typeof body.next === 'string' && alertsList.length < ALERTS_MAX_ROWS ? body.next : null;
+      alertsTotal = Number.isFinite(Number(body.total)) ? Number(body.total) : alertsList.length;
+      dom.alertsError.hidden = true;
+      renderAlerts();
+    } catch (e) {
+      if (my !== alertsSeq) return;
+      alertsKey = null;
+      const msg = e && e.name === 'TimeoutError' ? `The API did not answer within ${REQUEST_TIMEOUT_MS / 1000} s` : e.message;
+      dom.alertsError.textContent = e.status === 400 ? `Filter error: ${msg}` : `Alerts unavailable: ${msg}`;
+      dom.alertsError.hidden = false;
+      if (!append) {
+        alertsList = [];
+        alertsNext = null;
+        alertsTotal = 0;
+        renderAlerts(msg);
+      }
+    } finally {
+      if (my === alertsSeq) setAlertsLoading(false);
+    }
+  }
+
+  function updateBadge() {
+    const n = newIds.size;
+    dom.alertsBadge.textContent = formatCount(n);
+    dom.alertsBadge.hidden = n === 0;
+    dom.alertsNew.textContent = `${formatCount(n)} new`;
+    dom.alertsNew.hidden = n === 0;
+  }
+
+  function renderAlerts(errorText) {
+    const rows = alertsList.map((a) => buildAlertRow(a));
+    dom.alertRows.replaceChildren(...rows);
+    dom.alertsTotal.textContent = `${formatCount(alertsTotal)} alert${alertsTotal === 1 ? '' : 's'}`;
+    if (!alertsList.length) {
+      dom.alertsMsg.hidden = false;
+      dom.alertsMsg.className = errorText ? 'results-msg is-error' : 'results-msg';
+      dom.alertsMsg.replaceChildren(
+        el('strong', { text: errorText ? 'Alerts unavailable: ' : 'No alerts match.' }),
+        el('span', { text: errorText || ' New alerts appear here as they are raised.' }),
+      );
+    } else {
+      dom.alertsMsg.hidden = true;
+      dom.alertsMsg.replaceChildren();
+    }
+    dom.alertsPageText.textContent = alertsList.length ? `${formatCount(alertsList.length)} of ${formatCount(alertsTotal)} shown` : '';
+    dom.alertsMore.hidden = !alertsNext;
+  }
+
+  function buildAlertRow(a) {
+    const cell = (v) => revealText(displayValue(v), { max: CELL_MAX });
+    const label = a.severity && typeof a.severity.label === 'string' ? a.severity.label : '';
+    const tr = el('tr', { attrs: { tabindex: '0' } });
+    tr.dataset.id = a.id;
+    if (newIds.has(a.id)) tr.classList.add('is-new');
+    if (alertsState.id === a.id) tr.classList.add('is-selected');
+    const sev = el('td', { cls: 'c-sev' }, [el('span', { cls: severityClass(label), text: label || '?' })]);
+    const title = cell(a.rule_title);
+    const rule = el('td', { cls: 'c-rule', title: `${title}\nrule ${cell(a.rule_id)}` }, [el('span', { text: title })]);
+    if (isPlainObject(a.flood)) rule.prepend(el('span', { cls: 'flood-tag', text: 'flood' }));
+    const entity = revealText(entityText(a), { max: CELL_MAX });
+    const first = parseTimestamp(a.first_seen);
+    const last = parseTimestamp(a.last_seen);
+    const status = el('td', { cls: 'c-status' }, [el('span', { cls: statusClass(a.status), text: cell(a.status) })]);
+    if (typeof a.assignee === 'string' && a.assignee) status.append(el('span', { cls: 'assignee', text: cell(a.assignee) }));
+    const attack = techniqueIds(a).join(', ');
+    tr.append(
+      sev,
+      rule,
+      el('td', { cls: 'c-entity mono', text: entity, title: entity }),
+      el('td', { cls: 'c-count num', text: formatCount(Number(a.count)) }),
+      el('td', { cls: 'c-time mono', text: first ? formatLocalTime(first, { ms: false }) : '—' }),
+      el('td', { cls: 'c-time mono', text: last ? formatLocalTime(last, { ms: false }) : '—' }),
+      status,
+      el('td', { cls: 'c-attack mono', text: attack, title: attack }),
+    );
+    return tr;
+  }
+
+  // ----- live stream --------------------------------------------------------
+
+  function setLive(kind, text) {
+    dom.alertsLive.className = `health is-${kind}`;
+    dom.alertsLiveText.textContent = text;
+  }
+
+  function ensureStream() {
+    if (stream || typeof EventSource === 'undefined') return;
+    clearTimeout(streamRetry);
+    const es = new EventSource('/api/v1/alerts/stream');
+    stream = es;
+    es.addEventListener('open', () => {
+      setLive('ok', 'Live');
+      // Back after a break: what changed meanwhile is only in the store.
+      if (streamBroken) {
+        streamBroken = false;
+        alertsKey = null;
+        if (view === 'alerts') loadAlerts(false);
+      }
+    });
+    es.addEventListener('error', () => {
+      streamBroken = true;
+      if (es.readyState === EventSource.CLOSED) {
+        // Refused (e.g. alerting not enabled, or too many streams): try again later.
+        setLive('bad', 'Live updates unavailable');
+        stream = null;
+        streamRetry = setTimeout(ensureStream, 30_000);
+      } else {
+        setLive('warn', 'Reconnecting…');
+      }
+    });
+    es.addEventListener('alert', (e) => onLiveAlert(e.data));
+    es.addEventListener('lagged', (e) => {
+      let missed = 0;
+      try {
+        missed = Number(JSON.parse(e.data).missed) || 0;
+      } catch {
+        missed = 0;
+      }
+      dom.alertsNote.textContent = `live feed missed ${formatCount(missed)} update${missed === 1 ? '' : 's'}; list reloaded`;
+      alertsKey = null;
+      if (view === 'alerts') loadAlerts(false);
+    });
+  }
+
+  function onLiveAlert(data) {
+    let a;
+    try {
+      a = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!isPlainObject(a) || typeof a.id !== 'string') return;
+    if (Number(a.revision) === 1 && alertMatches(a, alertsState) && newIds.size < ALERTS_MAX_ROWS) {
+      newIds.add(a.id);
+      updateBadge();
+    }
+    if (alertsKey !== null) {
+      const r = mergeAlert(alertsList, a, alertsState);
+      if (r.change !== 'stale') {
+        alertsList = r.list;
+        if (r.change === 'added') alertsTotal += 1;
+        if (r.change === 'removed') alertsTotal = Math.max(0, alertsTotal - 1);
+        if (view === 'alerts') renderAlerts();
+      }
+    }
+    if (detailAlert && detailAlert.alert.id === a.id && Number(a.revision) > Number(detailAlert.alert.revision)) {
+      refreshAlertDetail(a.id);
+    }
+  }
+
+  // ----- alert detail -------------------------------------------------------
+
+  function hideAlertDetail() {
+    detailSeq++;
+    detailAlert = null;
+    dom.alertDetail.hidden = true;
+    document.body.classList.remove('has-detail');
+    for (const r of dom.alertRows.querySelectorAll('tr.is-selected')) r.classList.remove('is-selected');
+  }
+
+  function openAlertDetail(id) {
+    if (newIds.delete(id)) updateBadge();
+    for (const r of dom.alertRows.querySelectorAll('tr')) {
+      r.classList.toggle('is-selected', r.dataset.id === id);
+      if (r.dataset.id === id) r.classList.remove('is-new');
+    }
+    dom.alertDetail.hidden = false;
+    document.body.classList.add('has-detail');
+    if (!detailAlert || detailAlert.alert.id !== id) {
+      detailAlert = null;
+      dom.adTitle.textContent = 'Alert';
+      dom.adSub.textContent = 'Loading…';
+      dom.adFields.replaceChildren();
+      dom.adEvents.replaceChildren();
+      dom.adHistory.replaceChildren();
+      dom.adStatusBtns.replaceChildren();
+      dom.adEventsNote.textContent = '';
+      dom.adError.hidden = true;
+      try {
+        if (!dom.adUser.value) dom.adUser.value = localStorage.getItem('sen.user') || '';
+      } catch {
+        /* storage unavailable */
+      }
+    }
+    refreshAlertDetail(id);
+  }
+
+  async function refreshAlertDetail(id) {
+    const my = ++detailSeq;
+    try {
+      const body = await fetchJson(alertPath(id), timeoutSignal());
+      if (my !== detailSeq) return;
+      if (!isPlainObject(body.alert)) throw new ApiError('The API returned no alert', 200, null);
+      detailAlert = { alert: body.alert, history: Array.isArray(body.history) ? body.history.filter(isPlainObject) : [] };
+      renderAlertDetail();
+    } catch (e) {
+      if (my !== detailSeq) return;
+      dom.adSub.textContent = e.status === 404 ? 'Alert not found.' : `Cannot load the alert: ${e.message}`;
+    }
+  }
+
+  function kvRow(key, value, { cls } = {}) {
+    const tr = el('tr');
+    tr.append(el('th', { cls: 'mono', text: key, attrs: { scope: 'row' } }));
+    const td = el('td');
+    if (value instanceof Node) td.append(value);
+    else td.append(el('span', { cls: cls || 'val-text', text: revealText(displayValue(value), { multiline: true, max: DETAIL_MAX }) }));
+    tr.append(td);
+    return tr;
+  }
+
+  function renderAlertDetail() {
+    const a = detailAlert.alert;
+    const label = a.severity && typeof a.severity.label === 'string' ? a.severity.label : '';
+    dom.adTitle.textContent = revealText(displayValue(a.rule_title), { max: CELL_MAX });
+    dom.adSub.replaceChildren(
+      el('span', { cls: severityClass(label), text: label || '?' }),
+      el('span', { cls: statusClass(a.status), text: revealText(displayValue(a.status), { max: 64 }) }),
+      el('span', { text: typeof a.assignee === 'string' && a.assignee ? `assigned to ${revealText(a.assignee, { max: 64 })}` : 'unassigned' }),
+    );
+    const when = (v) => {
+      const d = parseTimestamp(v);
+      return d ? `${formatLocalTime(d)} (${formatUtcOffset(d)})` : displayValue(v);
+    };
+    const rows = [
+      kvRow('id', a.id),
+      kvRow('rule.id', a.rule_id),
+      kvRow('rule.name', a.rule_title),
+      kvRow('kind', a.kind),
+      kvRow('severity', `${label} (${displayValue(a.severity && a.severity.score)})`),
+      kvRow('count', formatCount(Number(a.count))),
+      kvRow('first seen', when(a.first_seen)),
+      kvRow('last seen', when(a.last_seen)),
+      kvRow('window start', when(a.window_start)),
+    ];
+    const ent = isPlainObject(a.entity) ? a.entity : {};
+    for (const k of Object.keys(ent).sort()) rows.push(kvRow(k, ent[k]));
+    if (isPlainObject(a.flood)) {
+      const sample = Array.isArray(a.flood.sample) ? a.flood.sample : [];
+      rows.push(kvRow('flood sample', sample.map((e) => entityText({ entity: e })).join('\n') + (a.flood.more ? '\n…' : '')));
+    }
+    const threat = isPlainObject(a.threat) ? a.threat : {};
+    const tactics = Array.isArray(threat.tactics) ? threat.tactics.filter(isPlainObject).map((t) => `${t.id} ${t.name}`) : [];
+    if (tactics.length) rows.push(kvRow('ATT&CK tactics', tactics.join(', ')));
+    const techs = techniqueIds(a);
+    if (techs.length) rows.push(kvRow('ATT&CK techniques', techs.join(', ')));
+    if (Array.isArray(a.tags) && a.tags.length) rows.push(kvRow('tags', a.tags.map(displayValue).join(', ')));
+    rows.push(kvRow('created', when(a.created_at)), kvRow('updated', when(a.updated_at)));
+    dom.adFields.replaceChildren(...rows);
+
+    const ids = Array.isArray(a.event_ids) ? a.event_ids.filter((x) => typeof x === 'string') : [];
+    dom.adEvents.replaceChildren(
+      ...ids.map((id) => {
+        const b = el('button', {
+          cls: 'link-btn mono',
+          text: revealText(id, { max: CELL_MAX }),
+          attrs: { type: 'button' },
+          title: 'Search for this event',
+        });
+        b.addEventListener('click', () => {
+          location.hash = eventSearchHash(id, a);
+        });
+        return el('li', {}, [b]);
+      }),
+    );
+    const omitted = Number(a.event_ids_omitted) > 0 ? Number(a.event_ids_omitted) : 0;
+    dom.adEventsNote.textContent = omitted ? `+${formatCount(omitted)} more not kept` : ids.length ? `${ids.length}` : 'none kept';
+
+    dom.adHistory.replaceChildren(
+      ...detailAlert.history.map((h) => {
+        const d = parseTimestamp(h.at);
+        const li = el('li', { cls: `ad-h ad-h-${['created', 'status', 'assign', 'comment'].includes(h.action) ? h.action : 'other'}` });
+        li.append(el('span', { cls: 'ad-h-time mono', text: d ? formatLocalTime(d, { ms: false }) : '' }));
+        li.append(el('span', { cls: 'ad-h-text', text: revealText(historyText(h), { max: CELL_MAX }) }));
+        if (typeof h.comment === 'string' && h.comment) {
+          li.append(el('div', { cls: 'ad-h-comment', text: revealText(h.comment, { multiline: true, max: DETAIL_MAX }) }));
+        }
+        return li;
+      }),
+    );
+
+    dom.adStatusBtns.replaceChildren(
+      ...workflowActions(a.status).map(([to, text]) => {
+        const b = el('button', { cls: to === 'closed' ? 'btn btn-small' : 'btn btn-small btn-primary', text, attrs: { type: 'button' } });
+        b.dataset.status = to;
+        b.addEventListener('click', () => alertAction('status', { status: to, comment: dom.adComment.value.trim() || undefined }));
+        return b;
+      }),
+    );
+    if (document.activeElement !== dom.adAssignee) dom.adAssignee.value = typeof a.assignee === 'string' ? a.assignee : '';
+    for (const r of dom.alertRows.querySelectorAll('tr')) r.classList.toggle('is-selected', r.dataset.id === a.id);
+  }
+
+  function showAdError(msg) {
+    dom.adError.textContent = msg;
+    dom.adError.hidden = !msg;
+  }
+
+  async function alertAction(action, payload) {
+    if (!detailAlert || actionBusy) return;
+    const id = detailAlert.alert.id;
+    const user = dom.adUser.value.trim();
+    if (user && !isValidActor(user)) {
+      showAdError('“Acting as” must be 1 to 64 letters, digits, “.”, “_”, “@” or “-”.');
+      return;
+    }
+    if (payload.comment !== undefined && payload.comment.length > MAX_COMMENT) {
+      showAdError(`The comment is longer than ${MAX_COMMENT} characters.`);
+      return;
+    }
+    if (action === 'comments' && !payload.text) {
+      showAdError('Write a comment first.');
+      return;
+    }
+    if (action === 'assign' && payload.assignee && !isValidActor(payload.assignee)) {
+      showAdError('The assignee must be 1 to 64 letters, digits, “.”, “_”, “@” or “-”.');
+      return;
+    }
+    try {
+      if (user) localStorage.setItem('sen.user', user);
+    } catch {
+      /* storage unavailable */
+    }
+    actionBusy = true;
+    dom.alertDetail.classList.add('is-busy');
+    showAdError('');
+    const headers = { 'Content-Type': 'application/json' };
+    if (user) headers['X-Sen-User'] = user;
+    try {
+      const body = await fetchJson(alertPath(id, action), timeoutSignal(), { method: 'POST', body: JSON.stringify(payload), headers });
+      if (!detailAlert || detailAlert.alert.id !== id || !isPlainObject(body.alert)) return;
+      detailSeq++; // a refresh in flight must not overwrite this newer state
+      detailAlert = { alert: body.alert, history: Array.isArray(body.history) ? body.history.filter(isPlainObject) : [] };
+      dom.adComment.value = '';
+      renderAlertDetail();
+      const r = mergeAlert(alertsList, body.alert, alertsState);
+      if (r.change !== 'stale') {
+        alertsList = r.list;
+        if (r.change === 'removed') alertsTotal = Math.max(0, alertsTotal - 1);
+        renderAlerts();
+      }
+    } catch (e) {
+      showAdError(e.status === 409 ? `${e.message} (someone else may have changed it; refreshed)` : e.message);
+      if (e.status === 409) refreshAlertDetail(id);
+    } finally {
+      actionBusy = false;
+      dom.alertDetail.classList.remove('is-busy');
+    }
+  }
+
+  dom.navSearch.addEventListener('click', () => {
+    if (view !== 'search') location.hash = lastSearchHash || buildHash(state);
+  });
+  dom.navAlerts.addEventListener('click', () => {
+    if (view !== 'alerts') location.hash = lastAlertsHash;
+  });
+  dom.alertsFilters.addEventListener('submit', (e) => {
+    e.preventDefault();
+    navigateAlerts({ q: dom.afQ.value.slice(0, MAX_ALERT_TEXT), id: '' });
+  });
+  for (const [sel, key] of [
+    [dom.afStatus, 'status'],
+    [dom.afSeverity, 'severity'],
+    [dom.afKind, 'kind'],
+  ]) {
+    sel.addEventListener('change', () => navigateAlerts({ [key]: sel.value, q: dom.afQ.value.slice(0, MAX_ALERT_TEXT) }));
+  }
+  dom.alertsMore.addEventListener('click', () => loadAlerts(true));
+  dom.alertsNew.addEventListener('click', () => {
+    newIds.clear();
+    updateBadge();
+    for (const r of dom.alertRows.querySelectorAll('tr.is-new')) r.classList.remove('is-new');
+    dom.alertRows.closest('.table-wrap').scrollTop = 0;
+  });
+  const onAlertRow = (e) => {
+    const tr = e.target.closest('tr');
+    if (!tr || !dom.alertRows.contains(tr) || !tr.dataset.id) return;
+    navigateAlerts({ id: tr.dataset.id });
+  };
+  dom.alertRows.addEventListener('click', onAlertRow);
+  dom.alertRows.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      onAlertRow(e);
+    }
+  });
+  dom.adClose.addEventListener('click', () => navigateAlerts({ id: '' }));
+  dom.adAssign.addEventListener('click', () =>
+    alertAction('assign', { assignee: dom.adAssignee.value.trim() || null, comment: dom.adComment.value.trim() || undefined }),
+  );
+  dom.adCommentBtn.addEventListener('click', () => alertAction('comments', { text: dom.adComment.value.trim() }));
 
   // ----- wiring -------------------------------------------------------------
 
@@ -1547,6 +2299,13 @@ function startApp() {
   document.addEventListener('keydown', (e) => {
     if (e.defaultPrevented) return;
     const typing = isTypingTarget(e.target);
+    if (view === 'alerts') {
+      if (e.key === 'Escape') {
+        if (typing) e.target.blur();
+        else if (!dom.alertDetail.hidden) navigateAlerts({ id: '' });
+      }
+      return;
+    }
     if (e.key === 'Escape') {
       if (closePopovers()) {
         if (typing) e.target.blur();
@@ -1594,17 +2353,23 @@ function startApp() {
     }).observe(dom.histWrap);
   }
   document.addEventListener('visibilitychange', () => {
-    if (!document.hidden && state.live && !inFlight) runSearch();
+    if (!document.hidden && state.live && !inFlight && view === 'search') runSearch();
   });
 
   // ----- start --------------------------------------------------------------
 
   if (!location.hash) history.replaceState(null, '', '#' + buildHash(state));
-  syncControls();
   renderHistogram();
   checkHealth();
   setInterval(checkHealth, HEALTH_MS);
-  runSearch();
+  ensureStream();
+  if (view === 'alerts') {
+    showAlerts(parseAlertsHash(location.hash));
+  } else {
+    showView('search');
+    syncControls();
+    runSearch();
+  }
 }
 
 if (typeof window !== 'undefined' && typeof document !== 'undefined') {

@@ -32,7 +32,7 @@ pub struct CheckReport {
     pub errors: Vec<RuleError>,
 }
 
-fn yaml_files(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<RuleError>) {
+pub(crate) fn yaml_files(path: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<RuleError>) {
     if path.is_file() {
         out.push(path.to_owned());
         return;

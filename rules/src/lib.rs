@@ -9,3 +9,5 @@
 //! follows ADR 0008: rsigma's parser and compiler behind Sen's own trait.
 
 pub mod check;
+pub mod packs;
+pub mod sigma;

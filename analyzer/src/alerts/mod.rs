@@ -77,10 +77,16 @@
 pub mod attack;
 pub mod grouper;
 pub mod model;
+pub mod store;
 
 pub use attack::{Tactic, Technique, Threat};
 pub use grouper::{AlertGrouper, AlertUpdate, Expired, GrouperConfig, GrouperStats, Suppression};
 pub use model::{
     Alert, AlertError, AlertStatus, DEFAULT_ENTITY_FIELDS, Detection, DetectionKind, Entity, Flood,
     Level, MAX_FIELD_VALUE_BYTES, MatchedEvent, RuleMeta, Severity,
+};
+pub use store::{
+    AlertCounts, AlertFeed, AlertPage, AlertQuery, AlertSort, AlertStore, HistoryAction,
+    HistoryEntry, NewSuppression, PageStart, StoreError, StoredAlert, StoredSuppression,
+    SuppressionState, Upsert, sync_grouper_suppressions, transition_allowed,
 };

@@ -336,6 +336,13 @@ impl IndexStore {
         lowered
     }
 
+    /// The bus offset up to which partition `partition` is in some day's committed index (the
+    /// next offset after the highest one committed), if any. Records below it are replays.
+    pub fn indexed_upto(&self, partition: u32) -> Option<u64> {
+        let days: Vec<_> = self.days.lock().values().cloned().collect();
+        days.iter().filter_map(|d| d.lock().committed.get(&partition).copied()).max()
+    }
+
     /// Mark every open day as including the bus position `upto` (partition → next offset), so
     /// the next commit records it even for days that received none of those records.
     pub fn note_position(&self, upto: &BTreeMap<u32, u64>) {

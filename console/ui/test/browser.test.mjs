@@ -14,8 +14,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createServer, HOSTILE } from './mock-server.mjs';
-import { parseHash } from '../app.js';
+import { createServer, HOSTILE, makeAlert } from './mock-server.mjs';
+import { parseHash, parseAlertsHash } from '../app.js';
 
 const CANDIDATES = [
   process.env.CHROMIUM,
@@ -399,6 +399,111 @@ test('console UI in headless Chromium (mock API)', { skip: !BROWSER && 'no Chrom
   await typeQuery('boom');
   await waitFor(`document.getElementById('results-msg').classList.contains('is-error')`, 'server error state');
   assert.match(await evaluate(`document.getElementById('q-error').textContent`), /Search failed: internal: storage segment unavailable/);
+  await idle();
+
+  // ---- alerts view ----
+  await click('#nav-alerts');
+  await waitHash(`location.hash.includes('view=alerts')`, 'alerts view');
+  await waitFor(`document.querySelectorAll('#alert-rows tr').length === 11`, '11 open or acknowledged alerts');
+  await waitFor(`!document.body.classList.contains('is-loading')`, 'alerts loaded');
+  assert.equal(await evaluate(`document.getElementById('search-layout').hidden`), true);
+  assert.equal(await evaluate(`document.getElementById('alerts-total').textContent`), '11 alerts');
+  assert.equal(await evaluate(`document.getElementById('nav-alerts').getAttribute('aria-current')`), 'page');
+  assert.equal(await evaluate(`document.querySelector('.live-toggle').offsetParent`), null, 'live switch hidden');
+  await waitFor(`document.getElementById('alerts-live-text').textContent === 'Live'`, 'stream connected');
+  {
+    // Alert 0 (newest, critical) carries hostile strings: they render as text.
+    const cells = await evaluate(`[...document.querySelectorAll('#alert-rows tr:first-child td')].map((td) => td.textContent)`);
+    assert.equal(cells[0], 'critical');
+    assert.equal(cells[1], `SSH brute force ${HOSTILE.img}`);
+    assert.equal(cells[2], `host.name=${HOSTILE.breakout} user.name=${HOSTILE.quoteBackslash}`);
+    assert.equal(cells[3], '2');
+    assert.equal(cells[6], 'open');
+    assert.equal(cells[7], 'T1110, T1110.001');
+    assert.ok(await evaluate(`document.querySelector('#alert-rows tr:first-child .sev').classList.contains('sev-critical')`));
+  }
+  await assertInert();
+  await shot('09-alerts');
+
+  // A new alert published after the page connected appears on top, with the badge.
+  server.alerts.push(makeAlert(50, { minutesAgo: -1, level: 'high', title: 'Live: password spraying' }));
+  await waitFor(`document.querySelector('#alert-rows tr:first-child .c-rule').textContent === 'Live: password spraying'`, 'live alert on top');
+  assert.equal(await evaluate(`document.querySelectorAll('#alert-rows tr').length`), 12);
+  assert.equal(await evaluate(`document.getElementById('alerts-total').textContent`), '12 alerts');
+  assert.equal(await evaluate(`document.getElementById('alerts-badge').hidden`), false);
+  assert.equal(await evaluate(`document.getElementById('alerts-badge').textContent`), '1');
+  assert.equal(await evaluate(`document.getElementById('alerts-new').textContent`), '1 new');
+  assert.ok(await evaluate(`document.querySelector('#alert-rows tr:first-child').classList.contains('is-new')`));
+  // One that does not match the filters (closed) is not added.
+  server.alerts.push(makeAlert(51, { minutesAgo: -2, status: 'closed', title: 'Closed elsewhere' }));
+  await sleep(300);
+  assert.equal(await evaluate(`document.querySelectorAll('#alert-rows tr').length`), 12);
+
+  // Open it: the badge clears, the panel shows fields, event links and history.
+  await click('#alert-rows tr:first-child td.c-rule');
+  await waitHash(`location.hash.includes('id=a')`, 'alert selected');
+  await waitFor(`!document.getElementById('alert-detail').hidden && document.getElementById('ad-title').textContent === 'Live: password spraying'`, 'alert detail');
+  assert.equal(await evaluate(`document.getElementById('alerts-badge').hidden`), true);
+  assert.deepEqual(await evaluate(`[...document.querySelectorAll('#ad-events .link-btn')].map((b) => b.textContent)`), ['evt-100050', 'evt-100150']);
+  assert.deepEqual(await evaluate(`[...document.querySelectorAll('#ad-status-btns button')].map((b) => b.textContent)`), ['Acknowledge', 'Close']);
+  assert.match(await evaluate(`document.querySelector('#ad-history li').textContent`), /Alert created by detection/);
+
+  // Acknowledge with a comment, as a named analyst.
+  await evaluate(`(() => { document.getElementById('ad-user').value = 'lan'; document.getElementById('ad-comment').value = ${JSON.stringify(`checking ${HOSTILE.img}`)}; })()`);
+  await click('#ad-status-btns button[data-status="acknowledged"]');
+  await waitFor(`document.querySelectorAll('#ad-history li').length === 2`, 'history grows');
+  assert.equal(await evaluate(`document.querySelector('#ad-history li:last-child .ad-h-text').textContent`), 'lan changed status open → acknowledged');
+  assert.equal(await evaluate(`document.querySelector('#ad-history li:last-child .ad-h-comment').textContent`), `checking ${HOSTILE.img}`);
+  assert.deepEqual(await evaluate(`[...document.querySelectorAll('#ad-status-btns button')].map((b) => b.textContent)`), ['Close', 'Back to open']);
+  await waitFor(`document.querySelector('#alert-rows tr:first-child .st').textContent === 'acknowledged'`, 'row status updated');
+  assert.equal(await evaluate(`document.getElementById('ad-comment').value`), '');
+  // Assign.
+  await evaluate(`document.getElementById('ad-assignee').value = 'minh'`);
+  await click('#ad-assign');
+  await waitFor(`document.querySelectorAll('#ad-history li').length === 3`, 'assigned');
+  await waitFor(`document.querySelector('#alert-rows tr:first-child .assignee') && document.querySelector('#alert-rows tr:first-child .assignee').textContent === 'minh'`, 'assignee in row');
+  // Close it: it leaves the list of open and acknowledged alerts; only Reopen is left.
+  await click('#ad-status-btns button[data-status="closed"]');
+  await waitFor(`document.querySelector('#alert-rows tr:first-child .c-rule').textContent !== 'Live: password spraying'`, 'closed alert leaves the active list');
+  await waitFor(`document.querySelectorAll('#ad-status-btns button').length === 1`, 'reopen only');
+  await assertInert();
+  await shot('10-alert-detail');
+  await press('Escape');
+  await waitHash(`!location.hash.includes('id=')`, 'detail closed');
+  await waitFor(`document.getElementById('alert-detail').hidden`, 'panel hidden');
+
+  // Filters go to the URL and the list.
+  await evaluate(`(() => { const s = document.getElementById('af-severity'); s.value = 'critical'; s.dispatchEvent(new Event('change')); })()`);
+  await waitHash(`location.hash.includes('severity=critical')`, 'severity filter');
+  await waitFor(`document.querySelectorAll('#alert-rows tr').length === 2`, 'critical alerts only');
+  assert.deepEqual(parseAlertsHash(await evaluate('location.hash')), { status: 'active', severity: 'critical', kind: '', q: '', id: '' });
+  assert.equal(await evaluate(`document.getElementById('af-severity').value`), 'critical');
+
+  // The live feed fell behind: the list is reloaded and the analyst told.
+  server.alerts.lag(5);
+  await waitFor(`document.getElementById('alerts-note').textContent.includes('missed 5 updates')`, 'lag note');
+
+  // A matched event id links to the search view.
+  await click('#alert-rows tr:first-child td.c-rule');
+  await waitFor(
+    `!document.getElementById('alert-detail').hidden && document.getElementById('ad-title').textContent === ${JSON.stringify(`SSH brute force ${HOSTILE.img}`)} && document.querySelectorAll('#ad-events .link-btn').length === 2`,
+    'event links of the hostile alert',
+  );
+  assert.equal(await evaluate(`document.querySelector('#ad-events li:last-child .link-btn').textContent`), 'invoice⟨U+202E⟩txt.exe');
+  await click('#ad-events li:first-child .link-btn');
+  await waitHash(`location.hash.startsWith('#q=event.id%3A')`, 'search for the event');
+  await idle();
+  assert.equal(await evaluate(`document.getElementById('q').value`), 'event.id:"evt-100000"');
+  assert.equal(await evaluate(`document.getElementById('alerts-view').hidden`), true);
+  assert.equal(await evaluate(`document.getElementById('alert-detail').hidden`), true);
+  // Back returns to the alert.
+  await evaluate('history.back()');
+  await waitHash(`location.hash.includes('view=alerts')`, 'back to alerts');
+  await waitFor(`!document.getElementById('alert-detail').hidden`, 'alert panel again');
+  await press('Escape');
+  await waitHash(`!location.hash.includes('id=')`, 'detail closed again');
+  await click('#nav-search');
+  await waitHash(`!location.hash.includes('view=alerts')`, 'back to search');
   await idle();
 
   // ---- laptop size ----

@@ -10,7 +10,12 @@
 // Query behaviours, to exercise the UI:
 //   q containing `((` or ending in AND/OR/NOT → HTTP 400 syntax error with position
 //   q = `nothing`                             → zero hits
-//   q containing `boom`                       → HTTP 500 on /search
+//   q containing `boom`                       → HTTP 500 on /search (and /alerts)
+//
+// Alerts: 12 canned alerts (alert 0 carries hostile strings) with working
+// status/assign/comment routes and a live stream; `server.alerts.push(alert)`
+// publishes one to every open stream. Run directly, it pushes a new alert
+// every 20 s so the live list can be watched.
 
 import http from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -171,6 +176,153 @@ function topValues(field, params) {
   return [200, { field, values: vals.slice(0, size).map(([value, count]) => ({ value, count })), other: vals.length ? 30 : 0 }];
 }
 
+// ---------------------------------------------------------------------------
+// Alerts (in memory, per server): list, detail, workflow, live stream
+// ---------------------------------------------------------------------------
+
+const SCORES = { informational: 1, low: 21, medium: 47, high: 73, critical: 99 };
+const TRANSITIONS = { open: ['acknowledged', 'closed'], acknowledged: ['open', 'closed'], closed: ['open'] };
+
+/** A canned alert (`n` picks its shape; alert 0 carries the hostile strings). */
+export function makeAlert(n, { level, minutesAgo = n * 7, status = 'open', title } = {}) {
+  const levels = ['critical', 'high', 'medium', 'low', 'informational'];
+  const lv = level || levels[n % levels.length];
+  const last = new Date(Date.now() - minutesAgo * 60_000);
+  const first = new Date(last.getTime() - 5 * 60_000);
+  const hostile = n === 0;
+  return {
+    id: `a${String(n).padStart(31, '0')}`,
+    rule_id: hostile ? `rule-${HOSTILE.breakout}` : `rule-${n % 4}`,
+    rule_title: title || (hostile ? `SSH brute force ${HOSTILE.img}` : ['SSH brute force', 'Ransomware note written', 'DNS tunnelling', 'Web shell upload'][n % 4]),
+    kind: ['sigma', 'correlation', 'ioc', 'anomaly'][n % 4],
+    severity: { score: SCORES[lv], label: lv },
+    threat: {
+      tactics: [{ id: 'TA0006', name: 'Credential Access' }],
+      techniques: [{ id: 'T1110.001', parent: 'T1110' }],
+      groups: [],
+      software: [],
+    },
+    tags: ['attack.credential_access', 'attack.t1110.001'],
+    entity: hostile
+      ? { 'host.name': HOSTILE.breakout, 'user.name': HOSTILE.quoteBackslash, 'organization.id': 'stttt' }
+      : { 'host.name': HOSTS[n % 4], 'source.ip': `203.0.113.${n + 1}`, 'organization.id': ORGS[n % 4] },
+    window_start: first.toISOString(),
+    first_seen: first.toISOString(),
+    last_seen: last.toISOString(),
+    count: n + 2,
+    event_ids: hostile ? ['evt-100000', HOSTILE.bidi] : [`evt-${100000 + n}`, `evt-${100100 + n}`],
+    event_ids_omitted: hostile ? 0 : n,
+    status,
+    flood: null,
+    assignee: null,
+    created_at: first.toISOString(),
+    updated_at: last.toISOString(),
+    revision: 1,
+  };
+}
+
+function alertMatchesQuery(a, params) {
+  const statuses = (params.get('status') || '').split(',').filter(Boolean);
+  if (statuses.length && !statuses.includes(a.status)) return false;
+  const sev = params.get('severity');
+  if (sev && a.severity.score < (SCORES[sev] ?? Number(sev))) return false;
+  const kind = params.get('kind');
+  if (kind && a.kind !== kind) return false;
+  const q = (params.get('q') || '').toLowerCase();
+  if (q && ![a.rule_title, a.rule_id, ...Object.values(a.entity)].some((x) => x.toLowerCase().includes(q))) return false;
+  return true;
+}
+
+export function createAlertsBackend() {
+  const alerts = new Map();
+  const history = new Map();
+  const streams = new Set();
+  const add = (a) => {
+    alerts.set(a.id, a);
+    if (!history.has(a.id)) history.set(a.id, [{ seq: 1, alert_id: a.id, at: a.created_at, actor: 'sen', action: 'created', from: null, to: null, comment: null }]);
+  };
+  for (let i = 0; i < 12; i++) add(makeAlert(i, { status: i === 5 ? 'closed' : i === 3 ? 'acknowledged' : 'open' }));
+  let seq = 100;
+  const record = (id, actor, action, from, to, comment) => {
+    history.get(id).push({ seq: seq++, alert_id: id, at: new Date().toISOString(), actor, action, from, to, comment: comment || null });
+  };
+  const publish = (a) => {
+    const frame = `event: alert\ndata: ${JSON.stringify(a)}\n\n`;
+    for (const res of streams) res.write(frame);
+  };
+  return {
+    /** Publish a new or changed alert to every open stream (as the pipeline would). */
+    push(a) {
+      add(a);
+      publish(a);
+    },
+    /** Tell every open stream it missed `n` changes. */
+    lag(n) {
+      for (const res of streams) res.write(`event: lagged\ndata: ${JSON.stringify({ missed: n })}\n\n`);
+    },
+    streams,
+    closeStreams() {
+      for (const res of streams) res.end();
+      streams.clear();
+    },
+    /** Handle an alert route; returns false when the path is not one. */
+    handle(req, res, url, json, headers, body) {
+      const path = url.pathname;
+      if (path === '/api/v1/alerts/stream') {
+        res.writeHead(200, { ...headers, 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
+        res.write(': keep-alive\n\n');
+        streams.add(res);
+        req.on('close', () => streams.delete(res));
+        return true;
+      }
+      if (path === '/api/v1/alerts') {
+        const q = url.searchParams.get('q') || '';
+        if (q.includes('boom')) return json(500, { error: 'alert database: disk I/O error' }), true;
+        const list = [...alerts.values()]
+          .filter((a) => alertMatchesQuery(a, url.searchParams))
+          .sort((x, y) => Date.parse(y.last_seen) - Date.parse(x.last_seen));
+        const limit = Number(url.searchParams.get('limit')) || 50;
+        const start = Number(url.searchParams.get('cursor') || 0);
+        const page = list.slice(start, start + limit);
+        return json(200, { alerts: page, total: list.length, next: start + limit < list.length ? String(start + limit) : null }), true;
+      }
+      const m = /^\/api\/v1\/alerts\/([^/]+)(?:\/(status|assign|comments))?$/.exec(path);
+      if (!m) return false;
+      const id = decodeURIComponent(m[1]);
+      const a = alerts.get(id);
+      if (!a) return json(404, { error: `alert \`${id}\` not found` }), true;
+      if (!m[2]) return json(200, { alert: a, history: history.get(id) }), true;
+      if (req.method !== 'POST') return json(405, { error: 'method not allowed' }), true;
+      if (!/^application\/json\b/i.test(req.headers['content-type'] || '')) return json(415, { error: 'the body must be JSON' }), true;
+      const actor = req.headers['x-sen-user'] || 'analyst';
+      let b;
+      try {
+        b = JSON.parse(body);
+      } catch {
+        return json(400, { error: 'invalid JSON body' }), true;
+      }
+      if (m[2] === 'status') {
+        if (!(TRANSITIONS[a.status] || []).includes(b.status)) {
+          return json(409, { error: `alert \`${id}\` is ${a.status}; it cannot be set to ${b.status}` }), true;
+        }
+        record(id, actor, 'status', a.status, b.status, b.comment);
+        a.status = b.status;
+      } else if (m[2] === 'assign') {
+        record(id, actor, 'assign', a.assignee, b.assignee, b.comment);
+        a.assignee = b.assignee;
+      } else {
+        if (!b.text) return json(400, { error: 'invalid comment: must not be empty' }), true;
+        record(id, actor, 'comment', null, null, b.text);
+      }
+      a.revision += 1;
+      a.updated_at = new Date().toISOString();
+      publish(a);
+      json(m[2] === 'comments' ? 201 : 200, { alert: a, history: history.get(id) });
+      return true;
+    },
+  };
+}
+
 const STATIC = {
   '/': ['index.html', 'text/html; charset=utf-8'],
   '/index.html': ['index.html', 'text/html; charset=utf-8'],
@@ -179,7 +331,8 @@ const STATIC = {
 };
 
 export function createServer({ log = false } = {}) {
-  return http.createServer(async (req, res) => {
+  const alerts = createAlertsBackend();
+  const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
     const headers = {
       'Content-Security-Policy': CSP,
@@ -204,11 +357,26 @@ export function createServer({ log = false } = {}) {
       if (url.pathname === '/api/v1/histogram') return json(...histogram(url.searchParams));
       const m = /^\/api\/v1\/fields\/([^/]+)\/top$/.exec(url.pathname);
       if (m) return json(...topValues(decodeURIComponent(m[1]), url.searchParams));
+      if (url.pathname.startsWith('/api/v1/alerts')) {
+        let body = '';
+        if (req.method === 'POST') {
+          for await (const chunk of req) body += chunk;
+        }
+        if (alerts.handle(req, res, url, json, headers, body)) return;
+      }
       json(404, { error: 'not found' });
     } catch (e) {
       json(500, { error: String(e) });
     }
   });
+  server.alerts = alerts;
+  // Open event streams would keep close() waiting.
+  const close = server.close.bind(server);
+  server.close = (cb) => {
+    alerts.closeStreams();
+    return close(cb);
+  };
+  return server;
 }
 
 // Started directly (not imported, and not picked up as a file by `node --test`).
@@ -218,4 +386,6 @@ if (!process.env.NODE_TEST_CONTEXT && process.argv[1] && fileURLToPath(import.me
   server.listen(port, '127.0.0.1', () => {
     process.stdout.write(`listening http://127.0.0.1:${server.address().port}/\n`);
   });
+  let n = 100;
+  setInterval(() => server.alerts.push(makeAlert(n++, { minutesAgo: 0, level: 'high', title: 'Live: password spraying' })), 20_000);
 }

@@ -442,3 +442,125 @@ test('sortNewestFirst is stable and puts bad timestamps last', () => {
   ];
   assert.deepEqual(app.sortNewestFirst(hits).map((h) => h.id), [3, 1, 4, 2]);
 });
+
+// ---------------------------------------------------------------------------
+// Alerts view
+// ---------------------------------------------------------------------------
+
+const ALERT = Object.freeze({
+  id: 'a1',
+  rule_id: 'ssh-brute',
+  rule_title: 'SSH brute force',
+  kind: 'sigma',
+  severity: { score: 73, label: 'high' },
+  threat: { tactics: [{ id: 'TA0006', name: 'Credential Access' }], techniques: [{ id: 'T1110.001', parent: 'T1110' }, { id: 'T1078', parent: null }, { id: '<b>', parent: null }] },
+  entity: { 'user.name': 'root', 'host.name': 'web01', 'organization.id': 'stttt' },
+  first_seen: '2026-11-26T10:00:00Z',
+  last_seen: '2026-11-26T10:05:00Z',
+  status: 'open',
+  revision: 1,
+});
+
+test('alerts hash: routing, round-trip, junk falls back to defaults', () => {
+  assert.equal(app.isAlertsHash('#view=alerts'), true);
+  assert.equal(app.isAlertsHash('#view=alerts&status=closed'), true);
+  assert.equal(app.isAlertsHash('#q=view%3Dalerts'), false);
+  assert.equal(app.isAlertsHash(''), false);
+  assert.equal(app.isAlertsHash(undefined), false);
+  assert.equal(app.buildAlertsHash(app.DEFAULT_ALERTS_STATE), 'view=alerts');
+  for (const s of [
+    { status: 'closed', severity: 'high', kind: 'ioc', q: '"; alert(1); "', id: 'a0123' },
+    { status: 'any', severity: '', kind: '', q: 'Đồng Tháp & x=1 #frag', id: '' },
+    { ...app.DEFAULT_ALERTS_STATE },
+  ]) {
+    assert.deepEqual(app.parseAlertsHash('#' + app.buildAlertsHash(s)), s);
+  }
+  const junk = app.parseAlertsHash('#view=alerts&status=pending&severity=severe&kind=yara&id=../../x&__proto__=1');
+  assert.deepEqual(junk, { ...app.DEFAULT_ALERTS_STATE });
+  assert.equal(app.parseAlertsHash('#view=alerts&q=' + 'x'.repeat(1000)).q.length, app.MAX_ALERT_TEXT);
+});
+
+test('alert API URLs encode filters and ids', () => {
+  assert.equal(app.alertsListUrl(app.DEFAULT_ALERTS_STATE), '/api/v1/alerts?status=open%2Cacknowledged&limit=100');
+  assert.equal(
+    app.alertsListUrl({ status: 'any', severity: 'high', kind: 'ioc', q: ' a&b ' }, 'last_seen.d.1.x'),
+    '/api/v1/alerts?severity=high&kind=ioc&q=a%26b&limit=100&cursor=last_seen.d.1.x',
+  );
+  assert.equal(app.alertPath('a1'), '/api/v1/alerts/a1');
+  assert.equal(app.alertPath('../x?y', 'status'), '/api/v1/alerts/..%2Fx%3Fy/status');
+});
+
+test('alertMatches mirrors the API filters', () => {
+  const s = (patch) => ({ ...app.DEFAULT_ALERTS_STATE, ...patch });
+  assert.equal(app.alertMatches(ALERT, s({})), true);
+  assert.equal(app.alertMatches({ ...ALERT, status: 'closed' }, s({})), false);
+  assert.equal(app.alertMatches({ ...ALERT, status: 'closed' }, s({ status: 'any' })), true);
+  assert.equal(app.alertMatches(ALERT, s({ severity: 'high' })), true);
+  assert.equal(app.alertMatches(ALERT, s({ severity: 'critical' })), false);
+  assert.equal(app.alertMatches(ALERT, s({ kind: 'ioc' })), false);
+  assert.equal(app.alertMatches(ALERT, s({ q: 'BRUTE' })), true);
+  assert.equal(app.alertMatches(ALERT, s({ q: 'web01' })), true);
+  assert.equal(app.alertMatches(ALERT, s({ q: 'nothing' })), false);
+  assert.equal(app.alertMatches(null, s({})), false);
+  assert.equal(app.alertMatches({ id: 5 }, s({ status: 'any' })), false);
+});
+
+test('mergeAlert: new on top, updates move, stale copies and filtered ones', () => {
+  const st = { ...app.DEFAULT_ALERTS_STATE };
+  const a = (id, last, rev = 1, patch = {}) => ({ ...ALERT, id, last_seen: last, revision: rev, ...patch });
+  let list = [a('x', '2026-11-26T10:03:00Z'), a('y', '2026-11-26T10:01:00Z')];
+  let r = app.mergeAlert(list, a('n', '2026-11-26T10:09:00Z'), st);
+  assert.equal(r.change, 'added');
+  assert.deepEqual(r.list.map((x) => x.id), ['n', 'x', 'y']);
+  list = r.list;
+  r = app.mergeAlert(list, a('y', '2026-11-26T10:10:00Z', 2), st);
+  assert.equal(r.change, 'updated');
+  assert.deepEqual(r.list.map((x) => x.id), ['y', 'n', 'x']);
+  list = r.list;
+  r = app.mergeAlert(list, a('y', '2026-11-26T10:00:00Z', 1), st);
+  assert.equal(r.change, 'stale');
+  assert.equal(r.list, list);
+  r = app.mergeAlert(list, a('n', '2026-11-26T10:09:00Z', 2, { status: 'closed' }), st);
+  assert.equal(r.change, 'removed');
+  assert.deepEqual(r.list.map((x) => x.id), ['y', 'x']);
+  r = app.mergeAlert(list, a('z', '2026-11-26T10:09:00Z', 1, { status: 'closed' }), st);
+  assert.equal(r.change, 'stale', 'a new alert outside the filters is not added');
+  assert.equal(list.length, 3, 'the input list is not mutated');
+  const many = Array.from({ length: app.ALERTS_MAX_ROWS }, (_, i) => a(`m${i}`, '2026-11-26T09:00:00Z'));
+  assert.equal(app.mergeAlert(many, a('new', '2026-11-26T10:00:00Z'), st).list.length, app.ALERTS_MAX_ROWS);
+});
+
+test('alert display helpers use fixed classes and never trust data', () => {
+  assert.equal(app.severityClass('critical'), 'sev sev-critical');
+  assert.equal(app.severityClass('"><img src=x>'), 'sev sev-unknown');
+  assert.equal(app.statusClass('acknowledged'), 'st st-acknowledged');
+  assert.equal(app.statusClass('constructor'), 'st st-unknown');
+  assert.equal(app.entityText(ALERT), 'host.name=web01 user.name=root');
+  assert.equal(app.entityText({ ...ALERT, entity: { 'organization.id': 'x' } }), '—');
+  assert.equal(app.entityText({ ...ALERT, flood: { sample: [{}, {}], more: true } }), 'flood summary: 2 entities sampled, more');
+  assert.deepEqual(app.techniqueIds(ALERT), ['T1110', 'T1110.001', 'T1078']);
+  assert.deepEqual(app.techniqueIds({}), []);
+  assert.deepEqual(app.workflowActions('open').map(([s]) => s), ['acknowledged', 'closed']);
+  assert.deepEqual(app.workflowActions('acknowledged').map(([s]) => s), ['closed', 'open']);
+  assert.deepEqual(app.workflowActions('closed'), [['open', 'Reopen']]);
+  assert.deepEqual(app.workflowActions('weird'), []);
+  assert.equal(app.isValidActor('nguyễn.văn-a'), true);
+  assert.equal(app.isValidActor('a b'), false);
+  assert.equal(app.isValidActor('<script>'), false);
+  assert.equal(app.isValidActor('x'.repeat(65)), false);
+  assert.equal(app.historyText({ action: 'status', actor: 'lan', from: 'open', to: 'closed' }), 'lan changed status open → closed');
+  assert.equal(app.historyText({ action: 'assign', actor: 'lan', from: null, to: 'minh' }), 'lan assigned minh');
+  assert.equal(app.historyText({ action: 'assign', actor: 'minh', from: 'minh', to: null }), 'minh unassigned minh');
+  assert.equal(app.historyText({ action: 'created', actor: 'sen' }), 'Alert created by detection');
+  assert.equal(app.historyText({ action: 'comment', actor: '<b>x</b>' }), '<b>x</b> commented');
+});
+
+test('a matched event links to the search view with an escaped event.id query', () => {
+  const h = app.eventSearchHash('evt-"1"\\x', ALERT);
+  const s = app.parseHash('#' + h);
+  assert.equal(s.q, 'event.id:"evt-\\"1\\"\\\\x"');
+  assert.equal(s.from, '2026-11-26T09:59:00.000Z');
+  assert.equal(s.to, '2026-11-26T10:06:00.000Z');
+  assert.equal(app.isAlertsHash('#' + h), false);
+  assert.equal(app.parseHash('#' + app.eventSearchHash('e1', {})).from, 'now-30d');
+});

@@ -1,0 +1,410 @@
+//! Detection inside the pipeline: Sigma rules (sen-rules' engine), correlation, and the alert
+//! grouper, between parsing and the index.
+//!
+//! * **Stateless matching** ([`Detector::scan`]) runs in the pipeline's parse workers, in
+//!   parallel, off the async reactor: every event is evaluated against the loaded rules. A match
+//!   of a rule that raises alerts becomes a [`Detection`]; a match of a rule that feeds a
+//!   correlation is kept, with only the fields the correlations read, for the next step.
+//! * **Correlation** ([`Detector::correlate`]) runs in the index stage, one batch after the
+//!   other in bus order, so that the rsigma window state sees each partition's events in order;
+//!   a firing correlation becomes a [`Detection`] of kind `correlation` whose entity is the
+//!   correlation's group.
+//! * **Grouping** ([`Detector::group`]) turns detections into alert updates
+//!   ([`AlertGrouper`]) at the matched event's time, so that a replay yields the same alert
+//!   ids; the pipeline indexes the alerts with the batch and hands them to the alert sink
+//!   (workflow store, bus topic `alerts`, console stream).
+//!
+//! Records the index already holds (a replay after a crash) are not matched again
+//! ([`crate::index::IndexStore::indexed_upto`]), so a restart does not double alert counts.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+use sen_core::event::Event;
+use sen_core::metrics;
+use sen_rules::check::RuleError;
+use sen_rules::sigma::{Correlator, CorrelatorConfig, DetectionEngine, Hit, RuleSet, SigmaEngine};
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::{
+    AlertGrouper, AlertUpdate, Detection, DetectionKind, GrouperConfig, Level, RuleMeta,
+};
+
+/// `[detection]` settings.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectionConfig {
+    /// Run detection at all.
+    pub enabled: bool,
+    /// Load the rule packs built into the binary.
+    pub builtin_rules: bool,
+    /// More Sigma rule files or directories (a SigmaHQ checkout, your own rules).
+    pub rules: Vec<PathBuf>,
+    /// Refuse to start when a rule fails to load (otherwise: log each error, load the rest).
+    pub strict: bool,
+    /// Detections of one rule and entity within this window form one alert.
+    #[serde(with = "humantime_serde")]
+    pub alert_window: Duration,
+    /// New alerts per rule per minute; more are folded into a flood summary (never dropped).
+    pub rate_limit_per_minute: u32,
+    /// Open alerts kept in memory.
+    pub max_open_alerts: usize,
+    /// Delete alerts from the alert index after this many days (0 = keep forever); events
+    /// usually go sooner (`index.max_age_days`).
+    pub alert_retention_days: u32,
+    /// Correlation state limits.
+    pub correlation: CorrelatorConfig,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        DetectionConfig {
+            enabled: true,
+            builtin_rules: true,
+            rules: Vec::new(),
+            strict: false,
+            alert_window: Duration::from_secs(600),
+            rate_limit_per_minute: 50,
+            max_open_alerts: 10_000,
+            alert_retention_days: 365,
+            correlation: CorrelatorConfig::default(),
+        }
+    }
+}
+
+/// Fields captured with every detection besides the rule's entity fields: what analysts and
+/// suppressions look at first.
+const CAPTURED: &[&str] = &[
+    "host.name",
+    "user.name",
+    "source.ip",
+    "destination.ip",
+    "destination.port",
+    "process.name",
+    "process.executable",
+    "url.original",
+    "event.action",
+    "event.dataset",
+    "agent.id",
+];
+
+/// A match that feeds a correlation: the matches, and a copy of the event reduced to the fields
+/// the correlations read.
+#[derive(Debug)]
+pub struct CorrelationInput {
+    event: Event,
+    hits: Vec<Hit>,
+}
+
+/// Output of [`Detector::scan`] for a batch.
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    /// Detections that raise alerts.
+    pub detections: Vec<Detection>,
+    /// Matches for the correlation step, in event order.
+    pub correlate: Vec<CorrelationInput>,
+}
+
+struct Metrics {
+    matches: Arc<metrics::Counter>,
+    correlations: Arc<metrics::Counter>,
+    alerts_created: Arc<metrics::Counter>,
+    alerts_folded: Arc<metrics::Counter>,
+    alerts_suppressed: Arc<metrics::Counter>,
+    correlation_state: Arc<metrics::Gauge>,
+}
+
+/// Rules, correlation state and the alert grouper.
+pub struct Detector {
+    engine: SigmaEngine,
+    metas: Vec<Arc<RuleMeta>>,
+    corr_metas: Vec<Arc<RuleMeta>>,
+    corr_fields: Vec<String>,
+    correlator: Mutex<Correlator>,
+    grouper: Mutex<AlertGrouper>,
+    state_path: Option<PathBuf>,
+    m: Metrics,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector").field("rules", &self.metas.len()).finish()
+    }
+}
+
+fn level(s: &str) -> Level {
+    s.parse().unwrap_or(Level::Medium)
+}
+
+/// What loading the rules gave.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DetectorReport {
+    /// Detection rules loaded.
+    pub rules: usize,
+    /// Correlation rules loaded.
+    pub correlations: usize,
+    /// Every load error.
+    pub errors: Vec<RuleError>,
+}
+
+impl Detector {
+    /// Load the configured rules. `state_path`: where correlation state is kept across
+    /// restarts (restored here when present).
+    pub fn load(
+        cfg: &DetectionConfig,
+        state_path: Option<PathBuf>,
+    ) -> Result<(Detector, DetectorReport), String> {
+        let mut set = RuleSet::load(&cfg.rules);
+        if cfg.builtin_rules {
+            sen_rules::packs::add_builtin(&mut set);
+        }
+        Detector::from_set(&set, cfg, state_path)
+    }
+
+    /// Build from a parsed rule set.
+    pub fn from_set(
+        set: &RuleSet,
+        cfg: &DetectionConfig,
+        state_path: Option<PathBuf>,
+    ) -> Result<(Detector, DetectorReport), String> {
+        let (engine, report) = SigmaEngine::new(set);
+        let (mut correlator, corr_errors) = Correlator::new(set, &engine, &cfg.correlation);
+        let mut errors = report.errors;
+        errors.extend(corr_errors);
+        if cfg.strict && !errors.is_empty() {
+            let first: Vec<String> = errors
+                .iter()
+                .take(5)
+                .map(|e| {
+                    format!(
+                        "{}: {}: {}",
+                        e.file.display(),
+                        e.rule.as_deref().unwrap_or("-"),
+                        e.reason
+                    )
+                })
+                .collect();
+            return Err(format!("{} rule(s) failed to load: {}", errors.len(), first.join("; ")));
+        }
+        if let Some(p) = &state_path {
+            match correlator.restore(p) {
+                Ok(true) => {
+                    tracing::info!(path = %p.display(), windows = correlator.state_count(), "correlation state restored")
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "correlation state not restored; starting empty")
+                }
+            }
+        }
+        let metas = engine
+            .rules()
+            .iter()
+            .map(|r| {
+                Arc::new(RuleMeta {
+                    id: r.id.clone(),
+                    title: r.title.clone(),
+                    level: level(&r.level),
+                    tags: r.tags.clone(),
+                    group_by: None,
+                    kind: DetectionKind::Sigma,
+                })
+            })
+            .collect();
+        let mut fields = BTreeSet::new();
+        let corr_metas = correlator
+            .rules()
+            .iter()
+            .map(|c| {
+                fields.extend(c.group_by.iter().cloned());
+                fields.extend(c.fields.iter().cloned());
+                Arc::new(RuleMeta {
+                    id: c.rule.id.clone(),
+                    title: c.rule.title.clone(),
+                    level: level(&c.rule.level),
+                    tags: c.rule.tags.clone(),
+                    group_by: Some(c.group_by.clone()),
+                    kind: DetectionKind::Correlation,
+                })
+            })
+            .collect();
+        let grouper = AlertGrouper::new(GrouperConfig {
+            window: cfg.alert_window,
+            rate_limit_per_minute: cfg.rate_limit_per_minute,
+            max_open_groups: cfg.max_open_alerts.max(1),
+            ..GrouperConfig::default()
+        })
+        .map_err(|e| e.to_string())?;
+        let report =
+            DetectorReport { rules: report.loaded, correlations: correlator.rules().len(), errors };
+        let m = Metrics {
+            matches: metrics::counter("sen_detect_matches_total", &[], "Sigma rule matches"),
+            correlations: metrics::counter(
+                "sen_detect_correlations_total",
+                &[],
+                "correlation rules fired",
+            ),
+            alerts_created: metrics::counter("sen_alerts_created_total", &[], "alerts opened"),
+            alerts_folded: metrics::counter(
+                "sen_alerts_folded_total",
+                &[],
+                "detections folded into a rule's flood summary (rate limit)",
+            ),
+            alerts_suppressed: metrics::counter(
+                "sen_alerts_suppressed_total",
+                &[],
+                "detections stopped by a suppression",
+            ),
+            correlation_state: metrics::gauge(
+                "sen_correlation_windows",
+                &[],
+                "open correlation windows",
+            ),
+        };
+        metrics::gauge("sen_detect_rules", &[], "Sigma detection rules loaded")
+            .set(report.rules as i64);
+        metrics::gauge("sen_detect_rule_errors", &[], "rules that failed to load")
+            .set(report.errors.len() as i64);
+        Ok((
+            Detector {
+                engine,
+                metas,
+                corr_metas,
+                corr_fields: fields.into_iter().collect(),
+                correlator: Mutex::new(correlator),
+                grouper: Mutex::new(grouper),
+                state_path,
+                m,
+            },
+            report,
+        ))
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &SigmaEngine {
+        &self.engine
+    }
+
+    /// Match one event (any thread).
+    pub fn scan(&self, event: &Event, hits: &mut Vec<Hit>, out: &mut ScanOutput) {
+        hits.clear();
+        self.engine.evaluate(event, hits);
+        if hits.is_empty() {
+            return;
+        }
+        self.m.matches.add(hits.len() as u64);
+        let correlator = self.correlator.lock();
+        let mut feeding = Vec::new();
+        for h in hits.drain(..) {
+            let info = &self.engine.rules()[h.rule];
+            if !info.correlation_only {
+                out.detections.push(Detection::new(
+                    self.metas[h.rule].clone(),
+                    event,
+                    CAPTURED.iter().copied(),
+                ));
+            }
+            if correlator.feeds(h.rule) {
+                feeding.push(h);
+            }
+        }
+        drop(correlator);
+        if !feeding.is_empty() {
+            let mut slim = Event::new(event.id.clone(), event.timestamp, String::new());
+            slim.organization = event.organization.clone();
+            for f in self.corr_fields.iter().map(String::as_str).chain(CAPTURED.iter().copied()) {
+                if let Some(v) = event.fields.get(f) {
+                    slim.fields.insert(f.to_owned(), v.clone());
+                }
+            }
+            // Windows events keep their fields under winlog.*: carry those a correlation names.
+            for f in &self.corr_fields {
+                for prefix in ["winlog.event_data.", "winlog.user_data."] {
+                    let k = format!("{prefix}{f}");
+                    if let Some(v) = event.fields.get(&k) {
+                        slim.fields.insert(k, v.clone());
+                    }
+                }
+            }
+            for k in ["winlog.channel", "winlog.event_id"] {
+                if let Some(v) = event.fields.get(k) {
+                    slim.fields.insert(k.to_owned(), v.clone());
+                }
+            }
+            out.correlate.push(CorrelationInput { event: slim, hits: feeding });
+        }
+    }
+
+    /// Run the correlation step over a batch's inputs (in order); firing correlations are
+    /// appended to `detections`.
+    pub fn correlate(&self, inputs: Vec<CorrelationInput>, detections: &mut Vec<Detection>) {
+        if inputs.is_empty() {
+            return;
+        }
+        let mut c = self.correlator.lock();
+        for input in inputs {
+            for fired in c.process(&input.event, &input.hits) {
+                self.m.correlations.inc();
+                let meta = self.corr_metas[fired.correlation].clone();
+                let mut d = Detection::new(meta, &input.event, CAPTURED.iter().copied());
+                for (k, v) in fired.group {
+                    d.event.fields.entry(k).or_insert(v);
+                }
+                detections.push(d);
+            }
+        }
+        self.m.correlation_state.set(c.state_count() as i64);
+    }
+
+    /// Group detections into alerts (at each matched event's time): one update per detection.
+    pub fn group(&self, detections: Vec<Detection>) -> Vec<AlertUpdate> {
+        if detections.is_empty() {
+            return Vec::new();
+        }
+        let mut g = self.grouper.lock();
+        let mut out = Vec::with_capacity(detections.len());
+        for d in detections {
+            let now = d.event.timestamp;
+            for u in g.observe(d, now) {
+                match &u {
+                    AlertUpdate::Created(_) => self.m.alerts_created.inc(),
+                    AlertUpdate::Folded { .. } => self.m.alerts_folded.inc(),
+                    AlertUpdate::Suppressed { .. } => self.m.alerts_suppressed.inc(),
+                    AlertUpdate::Updated(_) => {}
+                }
+                out.push(u);
+            }
+        }
+        out
+    }
+
+    /// Make the grouper's suppressions the given active set (from the workflow store).
+    pub fn sync_suppressions(&self, active: Vec<crate::alerts::Suppression>) {
+        let mut g = self.grouper.lock();
+        if let Err(e) = crate::alerts::store::sync_grouper_suppressions(&mut g, active) {
+            tracing::error!(error = %e, "suppressions not applied");
+        }
+    }
+
+    /// Close alert windows and correlation windows that ended before `now`.
+    pub fn expire(&self, now: DateTime<Utc>) {
+        self.grouper.lock().expire(now);
+        let mut c = self.correlator.lock();
+        c.evict(now.timestamp());
+        self.m.correlation_state.set(c.state_count() as i64);
+    }
+
+    /// Save the correlation state (on the commit cadence and at shutdown).
+    pub fn save_state(&self) {
+        if let Some(p) = &self.state_path {
+            let c = self.correlator.lock();
+            if let Err(e) = c.save(p) {
+                tracing::error!(error = %e, path = %p.display(), "cannot save correlation state");
+            }
+        }
+    }
+}

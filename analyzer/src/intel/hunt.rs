@@ -1,0 +1,303 @@
+//! Retro-hunt: look for new indicators in the events already indexed.
+//!
+//! [`retro_hunt`] turns the indicators into search queries in Sen's query language (OR-ed
+//! clauses, up to [`MAX_CLAUSES`] per query), runs them with [`IndexStore::search`] over
+//! `[since, until)`, and checks every event found with an [`IocSet`] of the same indicators,
+//! so a hit means exactly what it means at ingest (the queries only select candidates).
+//!
+//! What is searched, per indicator:
+//!
+//! - **IP**: every IP field of [`set::WATCHED`](super::set::WATCHED).
+//! - **CIDR**: the typed IP fields of the index (`source.ip`, `destination.ip`, `client.ip`,
+//!   `host.ip`, `related.ip`) as blocks. The others (`server.ip`, `dns.resolved_ip`) are
+//!   indexed as text: an IPv4 block of at most [`MAX_TEXT_BLOCK`] addresses is searched
+//!   address by address; larger blocks and IPv6 blocks are not searched there (listed in
+//!   [`RetroHunt::not_searched`]). A text prefix query (`10.1.*`) would do, but the query
+//!   language cannot run one on those fields today.
+//! - **Domain**: the name itself in every domain field; its subdomains (`*.evil.example`) in
+//!   the keyword fields the index types (`dns.question.name`, `url.domain`), for the first
+//!   [`MAX_SUFFIX_DOMAINS`] domains of a hunt (a leading wildcard scans the field's terms). The
+//!   other domain fields cannot be searched by suffix (listed in `not_searched`).
+//! - **URL**: `url.full` (exact, case-insensitive; with and without scheme when the indicator
+//!   has none) and `url.original` (as a phrase).
+//! - **Hash**: the ECS hash fields and `related.hash` (Sysmon's `Hashes` text is split into
+//!   those fields by the parser).
+//!
+//! Names written with a trailing dot or URLs in another form than the canonical one (a
+//! default port, a fragment) are not found by the queries; the ingest-time matcher sees them.
+//!
+//! This runs Tantivy searches: call it on a blocking thread (`spawn_blocking`).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use sen_core::Event;
+
+use super::IntelError;
+use super::ioc::{Ioc, IocValue};
+use super::set::{FieldClass, IocHit, IocSet, watched_fields};
+use crate::index::schema::{Kind, spec_for};
+use crate::index::{IndexStore, SearchRequest};
+
+/// Most clauses in one query.
+pub const MAX_CLAUSES: usize = 512;
+/// Domains of one hunt whose subdomains are searched (each is a leading-wildcard query).
+pub const MAX_SUFFIX_DOMAINS: usize = 200;
+/// Events fetched per search page.
+const PAGE: usize = 500;
+
+/// The result of a retro-hunt.
+#[derive(Debug, Clone, Default)]
+pub struct RetroHunt {
+    /// Each matching event with each indicator it matched.
+    pub hits: Vec<(Event, IocHit)>,
+    /// Candidate events read from the index (each once).
+    pub events_examined: usize,
+    /// Search queries run.
+    pub queries: usize,
+    /// Whether more candidates than `limit` were found (the rest were not examined).
+    pub truncated: bool,
+    /// What could not be searched (see the module docs).
+    pub not_searched: Vec<String>,
+}
+
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+fn typed_ip(field: &str) -> bool {
+    spec_for(field).is_some_and(|s| s.kind == Kind::Ip)
+}
+
+fn typed_keyword(field: &str) -> bool {
+    spec_for(field).is_some_and(|s| s.kind == Kind::Keyword)
+}
+
+/// Most addresses of a block searched one by one in a field the index holds as text.
+pub const MAX_TEXT_BLOCK: u32 = 16;
+
+/// The addresses of a small IPv4 block (at most [`MAX_TEXT_BLOCK`]), for fields the index
+/// holds as text; `None` for a larger block.
+fn v4_addresses(net: ipnet::Ipv4Net) -> Option<Vec<String>> {
+    let size = 1u64 << (32 - u32::from(net.prefix_len()));
+    let base = u32::from(net.network());
+    (size <= u64::from(MAX_TEXT_BLOCK))
+        .then(|| (0..size as u32).map(|k| std::net::Ipv4Addr::from(base + k).to_string()).collect())
+}
+
+/// The query clauses for one indicator; `notes` collects what cannot be searched.
+fn clauses(ioc: &Ioc, suffix_ok: bool, out: &mut Vec<String>, notes: &mut HashSet<String>) {
+    match &ioc.value {
+        IocValue::Ip(ip) => {
+            for f in watched_fields(FieldClass::Ip) {
+                out.push(format!("{f}:{}", quote(&ip.to_string())));
+            }
+        }
+        IocValue::Cidr(net) => {
+            for f in watched_fields(FieldClass::Ip) {
+                if typed_ip(f) {
+                    out.push(format!("{f}:{}", quote(&net.to_string())));
+                    continue;
+                }
+                match net {
+                    IpNet::V4(n) => match v4_addresses(*n) {
+                        Some(addrs) => {
+                            for a in addrs {
+                                out.push(format!("{f}:{}", quote(&a)));
+                            }
+                        }
+                        None => {
+                            notes.insert(format!(
+                                "{f}: IPv4 blocks of more than {MAX_TEXT_BLOCK} addresses (the \
+                                 field is indexed as text)"
+                            ));
+                        }
+                    },
+                    IpNet::V6(_) => {
+                        notes.insert(format!("{f}: IPv6 blocks (the field is indexed as text)"));
+                    }
+                }
+            }
+        }
+        IocValue::Domain(d) => {
+            for f in watched_fields(FieldClass::Domain) {
+                out.push(format!("{f}:{}", quote(d)));
+                if typed_keyword(f) {
+                    if suffix_ok {
+                        out.push(format!("{f}:*.{d}"));
+                    } else {
+                        notes.insert(format!(
+                            "{f}: subdomains of domains beyond the first {MAX_SUFFIX_DOMAINS} of a hunt"
+                        ));
+                    }
+                } else {
+                    notes.insert(format!(
+                        "{f}: subdomains (the field cannot be searched by suffix)"
+                    ));
+                }
+            }
+        }
+        IocValue::Url(u) => {
+            let forms: Vec<String> = match &u.scheme {
+                Some(s) => vec![format!("{s}://{}", u.key)],
+                None => vec![
+                    format!("http://{}", u.key),
+                    format!("https://{}", u.key),
+                    u.key.to_string(),
+                ],
+            };
+            for form in &forms {
+                for f in watched_fields(FieldClass::Url) {
+                    out.push(format!("{f}:{}", quote(form)));
+                }
+            }
+        }
+        IocValue::Md5(_) | IocValue::Sha1(_) | IocValue::Sha256(_) => {
+            let hex = ioc.value.to_string();
+            for f in watched_fields(FieldClass::Hash) {
+                out.push(format!("{f}:{}", quote(&hex)));
+            }
+        }
+    }
+}
+
+/// Hunt for `iocs` in the events of `[since, until)`, examining at most `limit` candidate
+/// events. Blocking (Tantivy): run it with `spawn_blocking`.
+pub fn retro_hunt(
+    store: &IndexStore,
+    iocs: &[Arc<Ioc>],
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: usize,
+) -> Result<RetroHunt, IntelError> {
+    let mut out = RetroHunt::default();
+    if iocs.is_empty() || since >= until || limit == 0 {
+        return Ok(out);
+    }
+    let set = IocSet::build(iocs.iter().cloned());
+    let mut notes = HashSet::new();
+    let mut batch: Vec<String> = Vec::new();
+    let mut queries: Vec<String> = Vec::new();
+    let mut domains = 0usize;
+    for ioc in iocs {
+        let suffix_ok = matches!(ioc.value, IocValue::Domain(_)) && {
+            domains += 1;
+            domains <= MAX_SUFFIX_DOMAINS
+        };
+        let mut cl = Vec::new();
+        clauses(ioc, suffix_ok, &mut cl, &mut notes);
+        if batch.len() + cl.len() > MAX_CLAUSES && !batch.is_empty() {
+            queries.push(batch.join(" OR "));
+            batch.clear();
+        }
+        batch.extend(cl);
+    }
+    if !batch.is_empty() {
+        queries.push(batch.join(" OR "));
+    }
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut hits = Vec::new();
+    'queries: for q in &queries {
+        out.queries += 1;
+        let mut offset = 0;
+        loop {
+            let resp = store.search(&SearchRequest {
+                q: q.clone(),
+                from: since,
+                to: until,
+                limit: PAGE,
+                offset,
+            })?;
+            let n = resp.hits.len();
+            for doc in resp.hits {
+                let event: Event = match serde_json::from_value(doc) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "retro-hunt: an indexed event could not be read");
+                        continue;
+                    }
+                };
+                if !seen.insert(event.id.clone()) {
+                    continue;
+                }
+                if out.events_examined == limit {
+                    out.truncated = true;
+                    break 'queries;
+                }
+                out.events_examined += 1;
+                hits.clear();
+                set.match_event(&event, &mut hits);
+                for h in hits.drain(..) {
+                    out.hits.push((event.clone(), h));
+                }
+            }
+            offset += n;
+            if n < PAGE || offset as u64 >= resp.total {
+                break;
+            }
+        }
+    }
+    let mut notes: Vec<String> = notes.into_iter().collect();
+    notes.sort();
+    out.not_searched = notes;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::Level;
+    use crate::index::query;
+    use crate::intel::ioc::{FeedInfo, IocKind};
+
+    #[test]
+    fn small_v4_blocks_become_addresses() {
+        let a = |s: &str| v4_addresses(s.parse().unwrap());
+        assert_eq!(
+            a("192.0.2.8/30").unwrap(),
+            ["192.0.2.8", "192.0.2.9", "192.0.2.10", "192.0.2.11"]
+        );
+        assert_eq!(a("192.0.2.16/28").unwrap().len(), 16);
+        assert!(a("192.0.2.0/27").is_none());
+        assert!(a("0.0.0.0/0").is_none());
+    }
+
+    #[test]
+    fn clauses_parse_in_the_query_language() {
+        let feed = FeedInfo::new("t", Level::High);
+        let mut all = Vec::new();
+        let mut notes = HashSet::new();
+        for (kind, v) in [
+            (IocKind::Ip, "2001:db8::1"),
+            (IocKind::Cidr, "198.51.100.0/22"),
+            (IocKind::Cidr, "2001:db8::/48"),
+            (IocKind::Domain, "my-evil_host.example"),
+            (IocKind::Url, "evil.example/a b\"c\\d?x=1"),
+            (IocKind::Sha256, &"a".repeat(64)),
+        ] {
+            let ioc = Ioc::new(IocValue::parse(kind, v).unwrap(), feed.clone(), "x");
+            clauses(&ioc, true, &mut all, &mut notes);
+        }
+        for c in &all {
+            query::parse(c).unwrap_or_else(|e| panic!("{c}: {e}"));
+        }
+        assert!(all.contains(&"dns.question.name:*.my-evil_host.example".to_string()));
+        assert!(notes.iter().any(|n| n.starts_with("server.ip: IPv4 blocks of more than 16")));
+        assert!(all.contains(&"source.ip:\"198.51.100.0/22\"".to_string()));
+        assert!(all.contains(&r#"url.full:"https://evil.example/a b\"c\\d?x=1""#.to_string()));
+        assert!(notes.iter().any(|n| n.starts_with("server.ip: IPv6")), "{notes:?}");
+        assert!(notes.iter().any(|n| n.starts_with("tls.client.server_name: subdomains")));
+        query::parse(&all.join(" OR ")).unwrap();
+    }
+}

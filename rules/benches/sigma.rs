@@ -1,0 +1,195 @@
+//! Sigma detection throughput (issue "Detection", item 3; ADR 0008).
+//!
+//! Loads every SigmaHQ rule (`shared/corpora/public/sigma/rules/rules`, 3,141) and evaluates the
+//! EVTX-ATTACK-SAMPLES events (5,250), the Mordor Windows datasets and the regression-pair
+//! events, normalized by sen-parse as `sen serve` would. In the same run it evaluates the same
+//! rules and events with `rsigma-eval` used plainly, as its README shows (`Engine::add_rules`,
+//! `engine.evaluate(&JsonEvent::borrow(&flat))` over the flattened event JSON), and prints the
+//! ratio. (sigma-rust, at about 100 events/s here, is measured in ADR 0008 and not repeated on
+//! every run.)
+//!
+//! `cargo bench -p sen-rules --bench sigma` — set `SEN_BENCH_SECS` to change the measuring time.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sen_core::event::Event;
+use sen_rules::sigma::{DetectionEngine, SigmaEngine};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/public");
+    dir.is_dir().then_some(dir)
+}
+
+fn ndjson_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            ndjson_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "ndjson") {
+            out.push(p);
+        }
+    }
+}
+
+/// (normalized events, the same events as flat JSON for rsigma plain)
+fn load_events(files: &[PathBuf]) -> Vec<Event> {
+    let ctx = sen_parse::Context {
+        received: chrono::Utc::now(),
+        timezone: chrono_tz::UTC,
+        peer_ip: None,
+    };
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        for (i, l) in text.lines().enumerate() {
+            let Ok(serde_json::Value::Object(map)) = serde_json::from_str(l) else { continue };
+            let mut e = Event::new(format!("{}#{i}", f.display()), chrono::Utc::now(), l);
+            sen_parse::normalize_json(&mut e, map, &ctx);
+            out.push(e);
+        }
+    }
+    out
+}
+
+/// The rsigma README's way: flatten the raw event JSON (Event.System + Event.EventData).
+fn flat_json(e: &Event) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (k, v) in &e.fields {
+        let key = k
+            .strip_prefix("winlog.event_data.")
+            .or_else(|| k.strip_prefix("winlog.user_data."))
+            .unwrap_or(k);
+        m.insert(key.to_owned(), v.to_json());
+    }
+    if let Some(id) = e.fields.get("winlog.event_id") {
+        m.insert("EventID".into(), id.to_json());
+    }
+    if let Some(c) = e.fields.get("winlog.channel") {
+        m.insert("Channel".into(), c.to_json());
+    }
+    serde_json::Value::Object(m)
+}
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn rate(mut f: impl FnMut() -> usize, secs: f64) -> f64 {
+    let start = Instant::now();
+    let mut n = 0usize;
+    while start.elapsed().as_secs_f64() < secs {
+        n += f();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn bench(c: &mut Criterion) {
+    let Some(dir) = corpus() else {
+        eprintln!("corpus absent: nothing to measure");
+        return;
+    };
+    let secs: f64 =
+        std::env::var("SEN_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let rss0 = rss_mb();
+    let t = Instant::now();
+    let (engine, _set, report) = SigmaEngine::load(&[dir.join("sigma/rules/rules")]);
+    let load_s = t.elapsed().as_secs_f64();
+    let rss_loaded = rss_mb();
+    let mut sets: Vec<(&str, Vec<Event>)> = Vec::new();
+    for (name, sub) in [
+        ("evtx-attack-samples", "windows-events/evtx-attack-samples"),
+        ("mordor-windows", "windows-events/mordor/windows"),
+        ("regression-pairs", "sigma/regression_pairs"),
+    ] {
+        let mut files = Vec::new();
+        ndjson_files(&dir.join(sub), &mut files);
+        sets.push((name, load_events(&files)));
+    }
+    // Warm the class plans, then measure memory with the engine built.
+    let rss_events = rss_mb();
+    let mut hits = Vec::new();
+    for (_, evs) in &sets {
+        for e in evs {
+            hits.clear();
+            engine.evaluate(e, &mut hits);
+        }
+    }
+    let rss_sen = (rss_loaded - rss0) + (rss_mb() - rss_events);
+    eprintln!(
+        "sen: {} rules loaded in {load_s:.2}s ({} prefiltered); engine RSS ≈ {rss_sen:.0} MB",
+        report.loaded, report.prefiltered
+    );
+
+    let mut g = c.benchmark_group("sigma");
+    g.measurement_time(Duration::from_secs_f64(secs.max(1.0)));
+    g.sample_size(10);
+    for (name, evs) in &sets {
+        g.throughput(Throughput::Elements(evs.len() as u64));
+        g.bench_function(format!("sen/{name}"), |b| {
+            b.iter(|| {
+                let mut n = 0;
+                for e in evs {
+                    hits.clear();
+                    engine.evaluate(e, &mut hits);
+                    n += hits.len();
+                }
+                n
+            })
+        });
+    }
+    g.finish();
+
+    // Same-run comparison with rsigma-eval used plainly.
+    let (attack_name, attack) = &sets[0];
+    let sen_rate = rate(
+        || {
+            for e in attack {
+                hits.clear();
+                engine.evaluate(e, &mut hits);
+            }
+            attack.len()
+        },
+        secs,
+    );
+    let rss1 = rss_mb();
+    let collection = rsigma_parser::parse_sigma_directory(&dir.join("sigma/rules/rules")).unwrap();
+    let mut plain = rsigma_eval::Engine::new();
+    let errors = plain.add_rules(collection.rules.iter());
+    let flat: Vec<serde_json::Value> = attack.iter().map(flat_json).collect();
+    let rss_plain = rss_mb() - rss1;
+    let plain_rate = rate(
+        || {
+            for j in &flat {
+                std::hint::black_box(plain.evaluate(&rsigma_eval::JsonEvent::borrow(j)));
+            }
+            flat.len()
+        },
+        secs,
+    );
+    eprintln!(
+        "same run, {attack_name} ({} events), one thread: sen {sen_rate:.0} ev/s; rsigma-eval plain \
+         {plain_rate:.0} ev/s ({} compile errors, RSS ≈ {rss_plain:.0} MB); ratio sen/rsigma = {:.1}×",
+        attack.len(),
+        errors.len(),
+        sen_rate / plain_rate
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,359 @@
+//! Which Sigma logsources an event belongs to (ADR 0008, "routing").
+//!
+//! A rule applies to an event when the rule's `product`, `service` and `category`, each when
+//! set, are among the event's ([`LogClass::admits`]). The event's logsource is derived from a
+//! few fields only ([`CLASS_INPUTS`]), so events with equal values there share one class, and
+//! the engine caches one evaluation plan per class ([`class_key`]).
+//!
+//! * **Windows** (`winlog.channel`, `winlog.event_id`): `rules/mappings/windows.tsv`, the Sigma
+//!   taxonomy's channel → service and (channel, EventID) → category tables, plus Security 4688
+//!   as `process_creation` as pySigma's Windows pipeline does. One event may have several
+//!   categories (Sysmon 12 is `registry_event`, `registry_add` and `registry_delete`).
+//! * **Everything else** from ECS: `host.os.type` or the parser's module gives the product
+//!   (`linux` for sshd, sudo, su, PAM, logind, iptables, dnsmasq and any syslog record; `zeek`
+//!   for `event.module: zeek`), the module the services (`sshd`, `sudo`; `auth` for the
+//!   authentication modules; `syslog` for syslog records; the Zeek log for Zeek), and
+//!   `event.dataset` / `event.category` / `event.type` the categories (`webserver` for access
+//!   logs, `firewall`, `dns`, `process_creation` for ECS process start events,
+//!   `network_connection`, `file_event`, `proxy`).
+
+use std::hash::Hasher;
+use std::sync::OnceLock;
+
+use sen_core::event::{Event, Value};
+use xxhash_rust::xxh3::Xxh3;
+
+/// The fields an event's class is computed from.
+pub const CLASS_INPUTS: &[&str] = &[
+    "winlog.channel",
+    "winlog.event_id",
+    "event.module",
+    "event.dataset",
+    "event.category",
+    "event.type",
+    "host.os.type",
+    "log.syslog.appname",
+    "observer.product",
+    "observer.type",
+];
+
+const WINDOWS_TSV: &str = include_str!("../../mappings/windows.tsv");
+
+/// One row of the Windows table.
+#[derive(Debug, Clone)]
+struct WinRow {
+    channel: String,
+    /// `None`: every EventID.
+    ids: Option<Vec<i64>>,
+    service: Option<String>,
+    category: Option<String>,
+}
+
+fn windows_rows() -> &'static [WinRow] {
+    static ROWS: OnceLock<Vec<WinRow>> = OnceLock::new();
+    ROWS.get_or_init(|| {
+        WINDOWS_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .filter_map(|l| {
+                let c: Vec<&str> = l.split('\t').collect();
+                if c.len() != 4 {
+                    return None;
+                }
+                let ids = if c[1] == "*" {
+                    None
+                } else {
+                    Some(c[1].split(',').filter_map(|x| x.trim().parse().ok()).collect())
+                };
+                let opt = |s: &str| (s != "-").then(|| s.to_owned());
+                Some(WinRow {
+                    channel: c[0].to_owned(),
+                    ids,
+                    service: opt(c[2]),
+                    category: opt(c[3]),
+                })
+            })
+            .collect()
+    })
+}
+
+/// An event's Sigma logsource: product, services and categories (lower case).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct LogClass {
+    /// `windows`, `linux`, `zeek`, …
+    pub product: Option<String>,
+    /// Services (`security`, `sysmon`, `sshd`, `auth`, …).
+    pub services: Vec<String>,
+    /// Categories (`process_creation`, `webserver`, …).
+    pub categories: Vec<String>,
+}
+
+impl LogClass {
+    /// Whether a rule with this logsource applies to events of this class. Fields a rule leaves
+    /// out match anything; custom logsource fields (`definition`, vendor keys) are ignored.
+    pub fn admits(
+        &self,
+        product: Option<&str>,
+        service: Option<&str>,
+        category: Option<&str>,
+    ) -> bool {
+        let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        product.is_none_or(|p| self.product.as_deref().is_some_and(|q| eq(p, q)))
+            && service.is_none_or(|s| self.services.iter().any(|q| eq(s, q)))
+            && category.is_none_or(|c| self.categories.iter().any(|q| eq(c, q)))
+    }
+
+    fn add_service(&mut self, s: &str) {
+        if !self.services.iter().any(|x| x == s) {
+            self.services.push(s.to_owned());
+        }
+    }
+
+    fn add_category(&mut self, s: &str) {
+        if !self.categories.iter().any(|x| x == s) {
+            self.categories.push(s.to_owned());
+        }
+    }
+}
+
+fn texts<'a>(e: &'a Event, path: &str, out: &mut Vec<std::borrow::Cow<'a, str>>) {
+    out.clear();
+    match e.fields.get(path) {
+        Some(Value::Str(s)) => out.push(std::borrow::Cow::Borrowed(s)),
+        Some(Value::List(items)) => {
+            for i in items {
+                if let Value::Str(s) = i {
+                    out.push(std::borrow::Cow::Borrowed(s));
+                }
+            }
+        }
+        Some(Value::Int(n)) => out.push(std::borrow::Cow::Owned(n.to_string())),
+        _ => {}
+    }
+}
+
+/// The cache key of an event's class: a hash of the [`CLASS_INPUTS`] values (allocation-free).
+pub fn class_key(e: &Event) -> u64 {
+    let mut h = Xxh3::new();
+    for path in CLASS_INPUTS {
+        match e.fields.get(*path) {
+            Some(Value::Str(s)) => {
+                // Case variants of one value get separate (equal) plans; the normalizer writes
+                // canonical names, so that is rare and only costs a cache entry.
+                h.write_u8(1);
+                h.write(s.as_bytes());
+            }
+            Some(Value::Int(n)) => {
+                h.write_u8(2);
+                h.write_i64(*n);
+            }
+            Some(Value::List(items)) => {
+                h.write_u8(3);
+                for i in items {
+                    if let Value::Str(s) = i {
+                        h.write(s.as_bytes());
+                        h.write_u8(0);
+                    }
+                }
+            }
+            Some(_) => h.write_u8(4),
+            None => h.write_u8(0),
+        }
+    }
+    h.finish()
+}
+
+/// `observer.product` values (lower case, substrings) of network firewalls.
+const FIREWALL_PRODUCTS: &[&str] = &[
+    "fortigate",
+    "asa",
+    "pan-os",
+    "palo alto",
+    "checkpoint",
+    "check point",
+    "sophos",
+    "pfsense",
+    "opnsense",
+    "srx",
+    "firepower",
+];
+
+const LINUX_AUTH_MODULES: &[&str] = &["sshd", "pam", "sudo", "su", "systemd-logind"];
+const LINUX_MODULES: &[&str] =
+    &["sshd", "pam", "sudo", "su", "systemd-logind", "iptables", "dnsmasq"];
+
+/// The class of an event (see the module docs).
+pub fn classify(e: &Event) -> LogClass {
+    let mut c = LogClass::default();
+    let mut buf = Vec::new();
+    let channel = e.fields.get("winlog.channel").and_then(Value::as_str);
+    let event_id = e.fields.get("winlog.event_id").and_then(|v| match v {
+        Value::Int(n) => Some(*n),
+        Value::Str(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    if channel.is_some() || event_id.is_some() {
+        c.product = Some("windows".into());
+        if let Some(ch) = channel {
+            for row in windows_rows() {
+                if !row.channel.eq_ignore_ascii_case(ch) {
+                    continue;
+                }
+                if let Some(ids) = &row.ids
+                    && !event_id.is_some_and(|id| ids.contains(&id))
+                {
+                    continue;
+                }
+                if let Some(s) = &row.service {
+                    c.add_service(s);
+                }
+                if let Some(cat) = &row.category {
+                    c.add_category(cat);
+                }
+            }
+        }
+        return c;
+    }
+    let module = e.fields.get("event.module").and_then(Value::as_str).unwrap_or("");
+    let dataset = e.fields.get("event.dataset").and_then(Value::as_str).unwrap_or("");
+    let module_l = module.to_ascii_lowercase();
+    let os = e.fields.get("host.os.type").and_then(Value::as_str).map(str::to_ascii_lowercase);
+    if let Some(os) = os {
+        c.product = Some(os);
+    }
+    if module_l == "zeek" || dataset.starts_with("zeek.") {
+        c.product = Some("zeek".into());
+        if let Some(log) = dataset.strip_prefix("zeek.") {
+            c.add_service(&log.to_ascii_lowercase());
+        }
+    } else if LINUX_MODULES.contains(&module_l.as_str()) {
+        c.product.get_or_insert_with(|| "linux".into());
+        if LINUX_AUTH_MODULES.contains(&module_l.as_str()) {
+            c.add_service("auth");
+        }
+        c.add_service(&module_l);
+    } else if !module_l.is_empty() {
+        c.add_service(&module_l);
+    }
+    if e.fields.contains_key("log.syslog.appname") {
+        if c.product.is_none() && !matches!(module_l.as_str(), "cisco" | "cef" | "leef") {
+            c.product = Some("linux".into());
+        }
+        c.add_service("syslog");
+    }
+    let observer = |path: &str| {
+        e.fields.get(path).and_then(Value::as_str).map(str::to_ascii_lowercase).unwrap_or_default()
+    };
+    let (product, otype) = (observer("observer.product"), observer("observer.type"));
+    if otype == "firewall" || FIREWALL_PRODUCTS.iter().any(|p| product.contains(p)) {
+        c.add_category("firewall");
+    }
+    match dataset {
+        d if d.ends_with(".access") => {
+            c.add_category("webserver");
+            if let Some(m) = d.strip_suffix(".access") {
+                c.add_service(m);
+            }
+        }
+        "iptables.log" | "cisco.asa" => c.add_category("firewall"),
+        "dnsmasq.log" => c.add_category("dns"),
+        _ => {}
+    }
+    texts(e, "event.category", &mut buf);
+    let categories: Vec<String> = buf.iter().map(|s| s.to_ascii_lowercase()).collect();
+    texts(e, "event.type", &mut buf);
+    let types: Vec<String> = buf.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let has = |v: &[String], x: &str| v.iter().any(|s| s == x);
+    if has(&categories, "process") && has(&types, "start") {
+        c.add_category("process_creation");
+    }
+    if has(&categories, "network") && has(&types, "connection") {
+        c.add_category("network_connection");
+    }
+    if has(&categories, "file") && (has(&types, "creation") || has(&types, "change")) {
+        c.add_category("file_event");
+    }
+    if has(&categories, "web") {
+        c.add_category("webserver");
+    }
+    if has(&categories, "firewall") || (has(&categories, "network") && has(&types, "denied")) {
+        c.add_category("firewall");
+    }
+    if dataset.contains("proxy") {
+        c.add_category("proxy");
+    }
+    if dataset.contains("dns") || has(&categories, "dns") {
+        c.add_category("dns");
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    fn ev(fields: &[(&str, Value)]) -> Event {
+        let mut e = Event::new("1".into(), Utc::now(), "x");
+        for (k, v) in fields {
+            e.fields.insert((*k).into(), v.clone());
+        }
+        e
+    }
+
+    #[test]
+    fn sysmon_registry_has_three_categories() {
+        let e = ev(&[
+            ("winlog.channel", Value::Str("Microsoft-Windows-Sysmon/Operational".into())),
+            ("winlog.event_id", Value::Int(12)),
+        ]);
+        let c = classify(&e);
+        assert_eq!(c.product.as_deref(), Some("windows"));
+        assert_eq!(c.services, vec!["sysmon"]);
+        for cat in ["registry_event", "registry_add", "registry_delete"] {
+            assert!(c.categories.iter().any(|x| x == cat), "{c:?}");
+        }
+        assert!(c.admits(Some("windows"), None, Some("registry_add")));
+        assert!(!c.admits(Some("windows"), None, Some("process_creation")));
+        assert!(!c.admits(Some("linux"), None, None));
+        assert!(c.admits(None, None, None));
+    }
+
+    #[test]
+    fn security_4688_is_process_creation_and_other_ids_are_not() {
+        let mk = |id| {
+            ev(&[
+                ("winlog.channel", Value::Str("security".into())),
+                ("winlog.event_id", Value::Int(id)),
+            ])
+        };
+        let c = classify(&mk(4688));
+        assert!(c.admits(Some("windows"), Some("security"), None));
+        assert!(c.admits(Some("windows"), None, Some("process_creation")));
+        let c = classify(&mk(4625));
+        assert!(c.admits(Some("windows"), Some("security"), None));
+        assert!(!c.admits(Some("windows"), None, Some("process_creation")));
+        assert_ne!(class_key(&mk(4688)), class_key(&mk(4625)));
+    }
+
+    #[test]
+    fn linux_auth_and_web_classes() {
+        let ssh = ev(&[
+            ("event.module", Value::Str("sshd".into())),
+            ("event.dataset", Value::Str("system.auth".into())),
+            ("log.syslog.appname", Value::Str("sshd".into())),
+        ]);
+        let c = classify(&ssh);
+        assert!(c.admits(Some("linux"), Some("sshd"), None));
+        assert!(c.admits(Some("linux"), Some("auth"), None));
+        assert!(c.admits(Some("linux"), Some("syslog"), None));
+        assert!(!c.admits(Some("windows"), None, None));
+        let web = ev(&[
+            ("event.module", Value::Str("nginx".into())),
+            ("event.dataset", Value::Str("nginx.access".into())),
+        ]);
+        let c = classify(&web);
+        assert!(c.admits(None, None, Some("webserver")));
+        assert!(!c.admits(Some("linux"), None, Some("webserver")));
+    }
+}

@@ -1,0 +1,14 @@
+//! Sen's Sigma engine (ADR 0008): rsigma's parser and compiler behind Sen's own routing
+//! ([`logsource`]), field mapping ([`fields`]), literal prefilter ([`prefilter`]), zero-copy
+//! event view ([`view`]) and correlation state ([`correlate`]).
+
+pub mod correlate;
+pub mod engine;
+pub mod fields;
+pub mod logsource;
+pub mod prefilter;
+pub mod view;
+
+pub use correlate::{CorrelationHit, Correlator, CorrelatorConfig};
+pub use engine::{DetectionEngine, EngineStats, Hit, LoadReport, RuleInfo, RuleSet, SigmaEngine};
+pub use view::SigmaView;

@@ -1,0 +1,268 @@
+//! Zero-copy access to a [`sen_core::Event`] for rsigma's matchers (ADR 0008, "zero-copy event
+//! access").
+//!
+//! [`SigmaView`] implements [`rsigma_eval::Event`] over the flat dotted map: text is borrowed,
+//! IPs and times are formatted only when a rule asks for them. Field names resolve in this
+//! order:
+//!
+//! 1. the dotted path itself (`process.command_line`, `winlog.event_data.Image`, `@timestamp`);
+//! 2. below an untyped JSON value stored under a prefix of the path ([`Event::get`]);
+//! 3. for a Windows event (one with `winlog.channel` or `winlog.event_id`), a bare Sigma name:
+//!    the System names (`EventID`, `Channel`, `Provider_Name`, `Computer`, …) map to their
+//!    `winlog.*` field, any other name is looked up in `winlog.event_data.` and then in
+//!    `winlog.user_data.`.
+//!
+//! Compiled rules have their field names rewritten once at load ([`super::fields`]), so step 3
+//! is the fallback for names a rule computes at run time (correlation `group-by`, `fieldref`,
+//! `expand` placeholders), not the hot path.
+
+use std::borrow::Cow;
+
+use rsigma_eval::{Event as SigmaEvent, EventValue};
+use sen_core::event::{Event, FieldRef, Value};
+
+/// Windows System element names as Sigma rules write them, and the `winlog.*` field each one is
+/// stored under by sen-parse's Windows normalizer.
+pub const WINDOWS_SYSTEM_FIELDS: &[(&str, &str)] = &[
+    ("EventID", "winlog.event_id"),
+    ("Channel", "winlog.channel"),
+    ("Provider_Name", "winlog.provider_name"),
+    ("Provider_Guid", "winlog.provider_guid"),
+    ("Computer", "winlog.computer_name"),
+    ("EventRecordID", "winlog.record_id"),
+    ("Task", "winlog.task"),
+    ("Opcode", "winlog.opcode"),
+    ("Version", "winlog.version"),
+    ("Keywords", "winlog.keywords"),
+    ("Level", "log.level"),
+    ("ProcessID", "winlog.process.pid"),
+    ("ThreadID", "winlog.process.thread.id"),
+    ("UserID", "winlog.user.identifier"),
+];
+
+/// The `winlog.*` path of a Windows System field name, if it is one.
+pub fn windows_system_field(name: &str) -> Option<&'static str> {
+    WINDOWS_SYSTEM_FIELDS.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+}
+
+/// Fields the keyword search (`any_string_value`) skips: the raw text duplicates the parsed
+/// fields (keywords would otherwise match JSON syntax and field names of structured events), and
+/// ids are not content. `event.original` is searched when the event has no `message`.
+const KEYWORD_SKIP: &[&str] = &["event.id", "event.ingested", "event.created"];
+
+/// A read-only Sigma view of one event.
+#[derive(Clone)]
+pub struct SigmaView<'a> {
+    event: &'a Event,
+    windows: bool,
+    /// Whether any field holds untyped JSON (only then can a path lead below a stored value);
+    /// computed on the first miss.
+    has_json: std::cell::Cell<Option<bool>>,
+}
+
+impl std::fmt::Debug for SigmaView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigmaView").field("id", &self.event.id).finish()
+    }
+}
+
+impl<'a> SigmaView<'a> {
+    /// A view of `event`.
+    pub fn new(event: &'a Event) -> SigmaView<'a> {
+        let windows = event.fields.contains_key("winlog.channel")
+            || event.fields.contains_key("winlog.event_id");
+        SigmaView { event, windows, has_json: std::cell::Cell::new(None) }
+    }
+
+    /// The event.
+    pub fn event(&self) -> &'a Event {
+        self.event
+    }
+
+    /// Whether the event is a Windows event log record.
+    pub fn is_windows(&self) -> bool {
+        self.windows
+    }
+
+    fn lookup(&self, path: &str) -> Option<EventValue<'a>> {
+        if let Some(v) = self.event.fields.get(path) {
+            return Some(value(v));
+        }
+        if path.starts_with('@') || path.starts_with("event.") || path == "organization.id" {
+            return self.event.get(path).map(field_ref);
+        }
+        let has_json = match self.has_json.get() {
+            Some(b) => b,
+            None => {
+                let b = self.event.fields.values().any(|v| matches!(v, Value::Json(_)));
+                self.has_json.set(Some(b));
+                b
+            }
+        };
+        if has_json { self.event.get(path).map(field_ref) } else { None }
+    }
+
+    /// Visit every string leaf the keyword search sees, with its field path.
+    pub fn visit_strings(&self, visit: &mut dyn FnMut(&str, &str)) {
+        let mut buf = String::new();
+        for (k, v) in &self.event.fields {
+            if KEYWORD_SKIP.contains(&k.as_str()) {
+                continue;
+            }
+            visit_value(k, v, &mut buf, visit);
+        }
+        if let Some(org) = &self.event.organization {
+            visit("organization.id", org);
+        }
+        if !self.event.fields.contains_key("message") {
+            visit("event.original", &self.event.original);
+        }
+    }
+}
+
+fn visit_value(path: &str, v: &Value, buf: &mut String, visit: &mut dyn FnMut(&str, &str)) {
+    use std::fmt::Write;
+    match v {
+        Value::Str(s) => visit(path, s),
+        Value::List(items) => {
+            for i in items {
+                visit_value(path, i, buf, visit);
+            }
+        }
+        Value::Json(j) => visit_json(path, j, visit),
+        Value::Ip(ip) => {
+            buf.clear();
+            let _ = write!(buf, "{ip}");
+            visit(path, buf);
+        }
+        Value::Int(n) => {
+            buf.clear();
+            let _ = write!(buf, "{n}");
+            visit(path, buf);
+        }
+        Value::Float(f) => {
+            buf.clear();
+            let _ = write!(buf, "{f}");
+            visit(path, buf);
+        }
+        Value::Bool(b) => visit(path, if *b { "true" } else { "false" }),
+        Value::Time(t) => {
+            buf.clear();
+            let _ = write!(buf, "{}", t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+            visit(path, buf);
+        }
+    }
+}
+
+fn visit_json(path: &str, j: &serde_json::Value, visit: &mut dyn FnMut(&str, &str)) {
+    match j {
+        serde_json::Value::String(s) => visit(path, s),
+        serde_json::Value::Array(a) => a.iter().for_each(|x| visit_json(path, x, visit)),
+        serde_json::Value::Object(o) => o.values().for_each(|x| visit_json(path, x, visit)),
+        serde_json::Value::Number(n) => visit(path, &n.to_string()),
+        serde_json::Value::Bool(b) => visit(path, if *b { "true" } else { "false" }),
+        serde_json::Value::Null => {}
+    }
+}
+
+/// The rsigma value of a stored value (text borrowed).
+pub fn value(v: &Value) -> EventValue<'_> {
+    match v {
+        Value::Str(s) => EventValue::Str(Cow::Borrowed(s)),
+        Value::Int(n) => EventValue::Int(*n),
+        Value::Float(f) => EventValue::Float(*f),
+        Value::Bool(b) => EventValue::Bool(*b),
+        Value::Ip(ip) => EventValue::Str(Cow::Owned(ip.to_string())),
+        Value::Time(t) => {
+            EventValue::Str(Cow::Owned(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+        }
+        Value::List(items) => EventValue::Array(items.iter().map(value).collect()),
+        Value::Json(j) => EventValue::from(j),
+    }
+}
+
+fn field_ref(f: FieldRef<'_>) -> EventValue<'_> {
+    match f {
+        FieldRef::Str(s) => EventValue::Str(Cow::Borrowed(s)),
+        FieldRef::Int(n) => EventValue::Int(n),
+        FieldRef::Float(x) => EventValue::Float(x),
+        FieldRef::Bool(b) => EventValue::Bool(b),
+        FieldRef::Ip(ip) => EventValue::Str(Cow::Owned(ip.to_string())),
+        FieldRef::Time(t) => {
+            EventValue::Str(Cow::Owned(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
+        }
+        FieldRef::List(items) => EventValue::Array(items.iter().map(value).collect()),
+        FieldRef::Json(j) => EventValue::from(j),
+    }
+}
+
+impl<'a> SigmaEvent for SigmaView<'a> {
+    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
+        // rsigma's correlation takes event ids from `id`, `_id`, …: give it `event.id`.
+        if path == "_id" {
+            return Some(EventValue::Str(Cow::Borrowed(&self.event.id)));
+        }
+        if let Some(v) = self.lookup(path) {
+            return Some(v);
+        }
+        if self.windows && !path.contains('.') {
+            if let Some(sys) = windows_system_field(path) {
+                return self.lookup(sys);
+            }
+            let mut key = String::with_capacity(path.len() + 20);
+            key.push_str("winlog.event_data.");
+            key.push_str(path);
+            if let Some(v) = self.event.fields.get(&key) {
+                return Some(value(v));
+            }
+            key.replace_range(..18, "winlog.user_data.");
+            return self.event.fields.get(&key).map(value);
+        }
+        if !self.windows && !path.contains('.') {
+            for alias in super::fields::ecs_aliases(path) {
+                if let Some(v) = self.lookup(alias) {
+                    return Some(v);
+                }
+            }
+            return None;
+        }
+        // A rule field rewritten to `winlog.event_data.X` may live under `UserData`.
+        if self.windows
+            && let Some(rest) = path.strip_prefix("winlog.event_data.")
+        {
+            let mut key = String::with_capacity(rest.len() + 17);
+            key.push_str("winlog.user_data.");
+            key.push_str(rest);
+            return self.event.fields.get(&key).map(value);
+        }
+        None
+    }
+
+    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        let mut hit = false;
+        self.visit_strings(&mut |_, s| {
+            if !hit && pred(s) {
+                hit = true;
+            }
+        });
+        hit
+    }
+
+    fn all_string_values(&self) -> Vec<Cow<'_, str>> {
+        let mut out = Vec::new();
+        self.visit_strings(&mut |_, s| out.push(Cow::Owned(s.to_owned())));
+        out
+    }
+
+    fn visit_string_values(&self, visit: &mut dyn FnMut(&str)) {
+        self.visit_strings(&mut |_, s| visit(s));
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        self.event.to_json()
+    }
+
+    fn field_keys(&self) -> Vec<Cow<'_, str>> {
+        self.event.fields.keys().map(|k| Cow::Borrowed(k.as_str())).collect()
+    }
+}

@@ -1,0 +1,124 @@
+//! Detection inside `sen serve`, end to end: the demo province's attacks, sent over syslog,
+//! come out as alerts — in the workflow store (`/api/v1/alerts`), in the alert index
+//! (`/api/v1/search?index=alerts`), on the bus (metrics) — within seconds of ingest; event
+//! searches do not see them; workflow changes survive a restart.
+
+mod common;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Server, client};
+
+fn alert_titles(srv: &Server) -> Vec<String> {
+    let (status, v) = srv.get("/api/v1/alerts", &[("limit", "200")]);
+    assert_eq!(status, 200, "{v}");
+    v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["rule_title"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn demo_attacks_become_alerts_within_seconds() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sen"))
+        .args(["demo", "--hours", "1", "--seed", "11"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 1000, "{}", lines.len());
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut srv = Server::start(dir.path(), &[]);
+    let mut s = TcpStream::connect(srv.tcp).unwrap();
+    for l in &lines {
+        s.write_all(l.as_bytes()).unwrap();
+        s.write_all(b"\n").unwrap();
+    }
+    drop(s);
+    let sent = Instant::now();
+
+    let wanted = ["SSH Brute Force", "Web Exploitation Attempt in Request URL", "Port Scan"];
+    let deadline = sent + Duration::from_secs(60);
+    let mut titles = Vec::new();
+    while Instant::now() < deadline {
+        titles = alert_titles(&srv);
+        if wanted.iter().all(|w| titles.iter().any(|t| t == w)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let took = sent.elapsed();
+    for w in wanted {
+        assert!(titles.iter().any(|t| t == w), "no `{w}` alert after {took:?}: {titles:?}");
+    }
+    eprintln!("demo attacks alerted {took:?} after the last line was sent ({} lines)", lines.len());
+    // Includes parsing and indexing the whole hour of traffic in a debug build.
+    assert!(took < Duration::from_secs(30), "{took:?}");
+    for more in [
+        "SSH Brute Force Followed by a Successful Login",
+        "Web Scan Followed by Exploitation Attempt",
+        "Password Spraying",
+    ] {
+        assert!(titles.iter().any(|t| t == more), "no `{more}`: {titles:?}");
+    }
+
+    // The brute force alert names the attacker and lists the matched events, which search finds.
+    let (_, v) = srv.get("/api/v1/alerts", &[("q", "SSH Brute Force"), ("limit", "50")]);
+    let brute = v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["rule_title"] == "SSH Brute Force")
+        .cloned()
+        .unwrap();
+    let id = brute["id"].as_str().unwrap().to_owned();
+    assert_eq!(brute["entity"]["source.ip"], "198.51.100.213", "{brute}");
+    assert!(brute["count"].as_u64().unwrap() >= 1);
+    let first_event = brute["event_ids"][0].as_str().unwrap().to_owned();
+    srv.wait_count(&format!("event.id:{first_event}"), 1, 10);
+
+    // Alerts live in their own index: searchable there, absent from event searches.
+    srv.wait_count("", lines.len() as u64, 60);
+    let (status, v) =
+        srv.get("/api/v1/search", &[("index", "alerts"), ("q", "rule.name:\"Port Scan\"")]);
+    assert_eq!(status, 200, "{v}");
+    assert!(v["total"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(srv.count("event.kind:alert"), 0);
+    let (status, _) = srv.get("/api/v1/search", &[("index", "nope")]);
+    assert_eq!(status, 400);
+
+    // Published on the bus topic `alerts`.
+    let metrics = client().get(srv.url("/metrics")).send().unwrap().text().unwrap();
+    let published = metrics
+        .lines()
+        .find(|l| l.starts_with("sen_alerts_published_total"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(published >= 3, "{published}");
+
+    // Workflow: acknowledge, restart, still acknowledged and still one alert per story.
+    let r = client()
+        .post(srv.url(&format!("/api/v1/alerts/{id}/status")))
+        .header("content-type", "application/json")
+        .header("x-sen-user", "lan")
+        .body(r#"{"status":"acknowledged","comment":"investigating 198.51.100.213"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().unwrap_or_default());
+    let before = alert_titles(&srv).len();
+    srv.stop();
+    srv.spawn();
+    let (_, v) = srv.get(&format!("/api/v1/alerts/{id}"), &[]);
+    let status = v["alert"]["status"].as_str().or(v["status"].as_str()).map(str::to_owned);
+    assert_eq!(status.as_deref(), Some("acknowledged"), "{v}");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(alert_titles(&srv).len(), before, "a restart must not re-raise alerts");
+}

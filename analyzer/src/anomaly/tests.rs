@@ -945,3 +945,10 @@ fn odd_events_never_panic_and_count_sensibly() {
     let json = serde_json::to_string(&plain).expect("serializes");
     assert!(!json.contains("reason"), "{json}");
 }
+
+#[test]
+fn the_detector_can_move_to_another_thread() {
+    fn send<T: Send + 'static>() {}
+    send::<AnomalyDetector>();
+    send::<AnomalyState>();
+}

@@ -9,8 +9,11 @@
 //!   enrich → detect → index, committing bus offsets only after the index commit.
 //! - [`detect`]: Sigma rules, correlation and alert grouping inside the pipeline.
 //! - [`alerts`]: the alert model and grouper.
+//! - [`anomaly`]: per-entity baselines (first-seen values, rare values, volume spikes) with
+//!   explainable findings.
 
 pub mod alerts;
+pub mod anomaly;
 pub mod detect;
 pub mod enrich;
 pub mod index;

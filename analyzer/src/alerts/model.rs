@@ -287,6 +287,10 @@ pub struct MatchedEvent {
     /// Captured fields by dotted ECS path, as display text (IPs in canonical form), cut to
     /// [`MAX_FIELD_VALUE_BYTES`]. Absent and empty fields are left out.
     pub fields: BTreeMap<String, String>,
+    /// Why the detection fired, in one sentence, when the engine explains itself (anomaly
+    /// findings: "new country RU; seen before: VN (212), SG (3) over 14 days").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl MatchedEvent {
@@ -303,7 +307,7 @@ impl MatchedEvent {
                 out.insert(path.to_owned(), truncate(&text, MAX_FIELD_VALUE_BYTES).to_owned());
             }
         }
-        MatchedEvent { id: event.id.clone(), timestamp: event.timestamp, fields: out }
+        MatchedEvent { id: event.id.clone(), timestamp: event.timestamp, fields: out, reason: None }
     }
 }
 

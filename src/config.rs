@@ -38,6 +38,8 @@ pub struct Config {
     pub detection: DetectionConfig,
     /// Threat intelligence feeds.
     pub intel: sen_analyzer::intel::IntelConfig,
+    /// Anomaly detection (first-seen, rare, volume baselines).
+    pub anomaly: sen_analyzer::anomaly::AnomalyConfig,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             enrich: EnrichConfig::default(),
             detection: DetectionConfig::default(),
             intel: sen_analyzer::intel::IntelConfig::default(),
+            anomaly: sen_analyzer::anomaly::AnomalyConfig::default(),
         }
     }
 }
@@ -209,6 +212,9 @@ impl Config {
             errors.push("detection.alert_window: must be longer than zero".into());
         }
         errors.extend(self.intel.check().into_iter().map(|e| format!("intel: {e}")));
+        if let Err(e) = self.anomaly.validate() {
+            errors.push(format!("anomaly: {e}"));
+        }
         if self.syslog.queue_capacity == 0 {
             errors.push("syslog.queue_capacity: must be at least 1".into());
         }

@@ -209,6 +209,11 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
             "detection rules loaded"
         );
         let mut detector = detector;
+        if cfg.anomaly.enabled {
+            detector
+                .set_anomaly(cfg.anomaly.clone(), Some(cfg.data_dir.join("anomaly.state")))
+                .map_err(|e| anyhow::anyhow!("anomaly: {e}"))?;
+        }
         if !cfg.intel.feeds.is_empty() {
             let (manager, new_iocs) = sen_analyzer::intel::IntelManager::start(
                 cfg.intel.clone(),

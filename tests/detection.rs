@@ -213,3 +213,45 @@ fn intel_feed_matches_demo_beaconing() {
     assert!(title.contains("update-sync.example.net") || title.contains("192.0.2.250"), "{a}");
     assert_eq!(a["severity"]["label"].as_str().or(a["severity"].as_str()), Some("critical"), "{a}");
 }
+
+/// Anomaly detection inside `sen serve`: once a host's logins are learned, a login by a user
+/// never seen on it raises a low-severity anomaly alert that says why.
+#[test]
+fn anomaly_new_user_on_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sen.toml");
+    std::fs::write(
+        &cfg,
+        "version = 1\n[anomaly.first_seen]\nlearning_period = \"0s\"\nmin_events = 3\n",
+    )
+    .unwrap();
+    let srv = Server::start(&dir.path().join("data"), &["--config", cfg.to_str().unwrap()]);
+    let mut s = TcpStream::connect(srv.tcp).unwrap();
+    let now = chrono::Utc::now().format("%b %e %H:%M:%S");
+    let mut text = String::new();
+    for i in 0..5 {
+        text.push_str(&format!(
+            "<38>{now} web07 sshd[{}]: Accepted publickey for alice from 10.1.2.3 port {} ssh2\n",
+            100 + i,
+            40000 + i
+        ));
+    }
+    text.push_str(&format!(
+        "<38>{now} web07 sshd[200]: Accepted password for mallory from 10.1.2.3 port 41000 ssh2\n"
+    ));
+    s.write_all(text.as_bytes()).unwrap();
+    drop(s);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut found = Vec::new();
+    while Instant::now() < deadline && found.is_empty() {
+        let (status, v) = srv.get("/api/v1/alerts", &[("kind", "anomaly"), ("limit", "50")]);
+        assert_eq!(status, 200, "{v}");
+        found = v["alerts"].as_array().unwrap().clone();
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
+    let a = &found[0];
+    assert_eq!(a["severity"]["label"], "low", "{a}");
+    let reason = a["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("mallory") && reason.contains("alice"), "{a}");
+}

@@ -129,8 +129,19 @@ pub struct Detector {
     grouper: Mutex<AlertGrouper>,
     state_path: Option<PathBuf>,
     intel: Option<Arc<crate::intel::IntelManager>>,
+    anomaly: Option<Anomaly>,
     m: Metrics,
 }
+
+/// The anomaly detector, its state file and when it was last saved.
+struct Anomaly {
+    detector: Mutex<crate::anomaly::AnomalyDetector>,
+    path: Option<PathBuf>,
+    saved: Mutex<std::time::Instant>,
+}
+
+/// Anomaly state is larger than correlation state: save it this often (and at shutdown).
+const ANOMALY_SAVE_EVERY: Duration = Duration::from_secs(300);
 
 impl std::fmt::Debug for Detector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -286,6 +297,7 @@ impl Detector {
                 grouper: Mutex::new(grouper),
                 state_path,
                 intel: None,
+                anomaly: None,
                 m,
             },
             report,
@@ -295,6 +307,33 @@ impl Detector {
     /// The engine.
     pub fn engine(&self) -> &SigmaEngine {
         &self.engine
+    }
+
+    /// Run anomaly detection too, restoring its baselines from `state_path` when present (a
+    /// corrupt or other-version file is set aside and the detector starts fresh).
+    pub fn set_anomaly(
+        &mut self,
+        cfg: crate::anomaly::AnomalyConfig,
+        state_path: Option<PathBuf>,
+    ) -> Result<(), String> {
+        let mut det = crate::anomaly::AnomalyDetector::new(cfg).map_err(|e| e.to_string())?;
+        if let Some(p) = &state_path {
+            match det.load(p) {
+                Ok(crate::anomaly::LoadOutcome::Restored(s)) => {
+                    tracing::info!(path = %p.display(), summary = ?s, "anomaly baselines restored")
+                }
+                Ok(crate::anomaly::LoadOutcome::NoFile) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "anomaly baselines not restored; learning anew")
+                }
+            }
+        }
+        self.anomaly = Some(Anomaly {
+            detector: Mutex::new(det),
+            path: state_path,
+            saved: Mutex::new(std::time::Instant::now()),
+        });
+        Ok(())
     }
 
     /// Match events against threat intelligence too (its current indicator set).
@@ -323,6 +362,9 @@ impl Detector {
                 self.m.ioc_matches.inc();
                 out.detections.push(h.detection(event, CAPTURED.iter().copied()));
             }
+        }
+        if let Some(a) = &self.anomaly {
+            a.detector.lock().observe(event, Utc::now(), &mut out.detections);
         }
         hits.clear();
         self.engine.evaluate(event, hits);
@@ -431,12 +473,28 @@ impl Detector {
         self.m.correlation_state.set(c.state_count() as i64);
     }
 
-    /// Save the correlation state (on the commit cadence and at shutdown).
-    pub fn save_state(&self) {
+    /// Save the correlation state (on the commit cadence) and the anomaly baselines (every
+    /// few minutes); `last`: at shutdown, save everything.
+    pub fn save_state(&self, last: bool) {
         if let Some(p) = &self.state_path {
             let c = self.correlator.lock();
             if let Err(e) = c.save(p) {
                 tracing::error!(error = %e, path = %p.display(), "cannot save correlation state");
+            }
+        }
+        if let Some(a) = &self.anomaly
+            && let Some(p) = &a.path
+        {
+            let mut saved = a.saved.lock();
+            if last || saved.elapsed() >= ANOMALY_SAVE_EVERY {
+                // Snapshot under the lock, write without it.
+                let state = a.detector.lock().snapshot();
+                match crate::anomaly::write_state_file(p, &state) {
+                    Ok(_) => *saved = std::time::Instant::now(),
+                    Err(e) => {
+                        tracing::error!(error = %e, path = %p.display(), "cannot save anomaly baselines")
+                    }
+                }
             }
         }
     }

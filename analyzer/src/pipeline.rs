@@ -371,7 +371,7 @@ impl Pipeline {
                         det.expire(t);
                     }
                     let d = det.clone();
-                    tokio::task::spawn_blocking(move || d.save_state())
+                    tokio::task::spawn_blocking(move || d.save_state(closed))
                         .await
                         .map_err(|e| PipelineError::Worker(e.to_string()))?;
                 }

@@ -460,6 +460,10 @@ pub struct Alert {
     pub status: AlertStatus,
     /// Present on a per-rule flood summary (see the `alerts` module docs).
     pub flood: Option<Flood>,
+    /// Why, in words, from the detection that opened the alert (an anomaly's explanation, the
+    /// indicator and feed of a threat-intel match); `event.reason` in the alert document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Paths under which [`Alert::to_event`] writes its own fields (`sen.alert.*`).
@@ -537,6 +541,7 @@ impl Alert {
             event_ids: Vec::new(),
             event_ids_omitted: 0,
             status: AlertStatus::Open,
+            reason: if flood.is_some() { None } else { d.event.reason.clone() },
             flood,
         }
     }
@@ -618,6 +623,9 @@ impl Alert {
         e.set("event.end", self.last_seen);
         e.set("rule.id", self.rule_id.as_str());
         e.set("rule.name", self.rule_title.as_str());
+        if let Some(r) = &self.reason {
+            e.set("event.reason", r.as_str());
+        }
         if !self.tags.is_empty() {
             e.set("tags", str_list(self.tags.iter().cloned()));
         }
@@ -755,6 +763,7 @@ impl Alert {
             event_ids_omitted: count(paths::EVENT_IDS_OMITTED)?,
             status: text(paths::STATUS)?.parse()?,
             flood,
+            reason: e.get_str("event.reason").map(str::to_owned),
         })
     }
 }

@@ -94,6 +94,20 @@ impl IocHit {
         put("threat.enrichments.matched.field", self.field);
         put("threat.enrichments.matched.id", &ioc.source_id);
         put("threat.enrichments.matched.type", "indicator_match_rule");
+        let mut why = format!(
+            "{} = {} matches {} indicator {} from feed {} ({})",
+            self.field,
+            cut(&self.matched, 200),
+            ioc.kind(),
+            cut(&ioc.value.to_string(), 200),
+            ioc.feed.name,
+            ioc.source_id
+        );
+        if let Some(d) = ioc.description.as_deref().or(ioc.name.as_deref()) {
+            why.push_str(": ");
+            why.push_str(cut(d, 200));
+        }
+        m.reason = Some(why);
     }
 
     /// The detection of this hit on `event`: the rule from [`IocHit::rule`], capturing its

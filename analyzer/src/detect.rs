@@ -249,6 +249,10 @@ impl Detector {
             window: cfg.alert_window,
             rate_limit_per_minute: cfg.rate_limit_per_minute,
             max_open_groups: cfg.max_open_alerts.max(1),
+            // Every update hands out the alert's state; 25 ids are enough to start triage
+            // (the rest are found by searching the rule's entity and window) and keep floods
+            // cheap.
+            max_event_ids: 25,
             ..GrouperConfig::default()
         })
         .map_err(|e| e.to_string())?;

@@ -111,6 +111,9 @@ impl Correlator {
             emit_detections: true,
             correlation_event_mode: CorrelationEventMode::Refs,
             max_correlation_events: cfg.max_events.max(1),
+            // Per-correlation suppression only (set below); 0 keeps rsigma from taking the
+            // first rule's value as everyone's default.
+            suppress: Some(0),
             ..CorrelationConfig::default()
         });
         use super::engine::DetectionEngine;
@@ -166,6 +169,17 @@ impl Correlator {
                     }
                 }
             }
+            // A correlation fires at most once per group per its timespan (`rsigma.suppress`,
+            // unless the rule sets its own): a brute force that goes on for an hour is a few
+            // firings that grow one alert, not one firing per failed password.
+            let mut c = c.clone();
+            if !c.custom_attributes.contains_key("rsigma.suppress") {
+                c.custom_attributes.insert(
+                    "rsigma.suppress".into(),
+                    yaml_serde::Value::String(format!("{}s", c.timespan.seconds.max(1))),
+                );
+            }
+            let c = &c;
             if let Err(e) = ce.add_correlation(c) {
                 errors.push(RuleError {
                     file: file.clone(),

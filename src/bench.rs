@@ -44,6 +44,10 @@ pub struct BenchArgs {
     /// Keep the server's data directory (printed) instead of deleting it.
     #[arg(long)]
     pub keep: bool,
+    /// Configuration file for the server under test (its data directory and listeners are
+    /// still the bench's own).
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
 }
 
 const SAMPLE: &[&str] = &[
@@ -102,13 +106,18 @@ impl Drop for Server {
     }
 }
 
-fn start_server(commit_ms: u64) -> Result<Server> {
+fn start_server(commit_ms: u64, config: Option<&std::path::Path>) -> Result<Server> {
     let dir = tempfile::Builder::new().prefix("sen-bench-").tempdir()?;
     let http: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let syslog: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
     let exe = std::env::current_exe()?;
-    let child = Command::new(exe)
-        .args(["serve", "--data-dir"])
+    let mut cmd = Command::new(exe);
+    if let Some(c) = config {
+        cmd.arg("serve").arg("--config").arg(c).arg("--data-dir");
+    } else {
+        cmd.args(["serve", "--data-dir"]);
+    }
+    let child = cmd
         .arg(dir.path())
         .args(["--listen-http", &http.to_string(), "--listen-syslog-tcp", &syslog.to_string()])
         .args(["--listen-syslog-udp", "off", "--commit-interval-ms", &commit_ms.to_string()])
@@ -192,7 +201,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         bail!("--events must be at least 1");
     }
     let lines = load_lines(&args.input)?;
-    let mut server = start_server(args.commit_interval_ms)?;
+    let mut server = start_server(args.commit_interval_ms, args.config.as_deref())?;
     let pid = server.child.id();
     let (cpu0, _) = proc_stats(pid);
     let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(60)).build()?;

@@ -128,6 +128,7 @@ pub struct Detector {
     correlator: Mutex<Correlator>,
     grouper: Mutex<AlertGrouper>,
     state_path: Option<PathBuf>,
+    state_saved: Mutex<Option<std::time::Instant>>,
     intel: Option<Arc<crate::intel::IntelManager>>,
     anomaly: Option<Anomaly>,
     m: Metrics,
@@ -142,6 +143,10 @@ struct Anomaly {
 
 /// Anomaly state is larger than correlation state: save it this often (and at shutdown).
 const ANOMALY_SAVE_EVERY: Duration = Duration::from_secs(300);
+
+/// Save correlation state at most this often (and at shutdown): a crash loses at most this
+/// much of the windows' updates, and a large state is not rewritten on every commit.
+const CORRELATION_SAVE_EVERY: Duration = Duration::from_secs(10);
 
 impl std::fmt::Debug for Detector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -300,6 +305,7 @@ impl Detector {
                 correlator: Mutex::new(correlator),
                 grouper: Mutex::new(grouper),
                 state_path,
+                state_saved: Mutex::new(None),
                 intel: None,
                 anomaly: None,
                 m,
@@ -477,13 +483,19 @@ impl Detector {
         self.m.correlation_state.set(c.state_count() as i64);
     }
 
-    /// Save the correlation state (on the commit cadence) and the anomaly baselines (every
-    /// few minutes); `last`: at shutdown, save everything.
+    /// Save the correlation state (every 10 s at most) and the anomaly baselines (every 5
+    /// minutes); `last`: at shutdown, save everything. Called after index commits.
     pub fn save_state(&self, last: bool) {
         if let Some(p) = &self.state_path {
-            let c = self.correlator.lock();
-            if let Err(e) = c.save(p) {
-                tracing::error!(error = %e, path = %p.display(), "cannot save correlation state");
+            let mut saved = self.state_saved.lock();
+            if last || saved.is_none_or(|t| t.elapsed() >= CORRELATION_SAVE_EVERY) {
+                let c = self.correlator.lock();
+                match c.save(p) {
+                    Ok(()) => *saved = Some(std::time::Instant::now()),
+                    Err(e) => {
+                        tracing::error!(error = %e, path = %p.display(), "cannot save correlation state")
+                    }
+                }
             }
         }
         if let Some(a) = &self.anomaly

@@ -10,7 +10,6 @@
 //! snapshotted rather than logged, and how it is partitioned.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::path::Path;
 
 use rsigma_eval::{
@@ -87,6 +86,16 @@ pub struct Correlator {
     info: Vec<CorrelationInfo>,
     by_key: HashMap<String, usize>,
     feeds: HashSet<usize>,
+    /// Engine rule → the correlations its matches feed (directly).
+    fed_by: HashMap<usize, Vec<usize>>,
+    /// Per correlation: whether its group key can be read off an event directly (no aliases).
+    plain_groups: Vec<bool>,
+    /// (correlation, group values) → epoch second until which it is suppressed after firing.
+    quiet_until: HashMap<(usize, Vec<String>), i64>,
+    /// Per correlation: the field(s) a `value_count` counts distinct values of.
+    distinct: Vec<Option<Vec<String>>>,
+    /// (value_count correlation, group values, value) → when that value was last fed.
+    fed_at: HashMap<(usize, Vec<String>, String), i64>,
 }
 
 impl std::fmt::Debug for Correlator {
@@ -128,6 +137,9 @@ impl Correlator {
         let mut added_rules = HashSet::new();
         let mut info = Vec::new();
         let mut by_key = HashMap::new();
+        let mut fed_by: HashMap<usize, Vec<usize>> = HashMap::new();
+        let mut plain_groups = Vec::new();
+        let mut distinct = Vec::new();
         for (c, file) in &set.correlations {
             let key = c.id.clone().or_else(|| c.name.clone()).unwrap_or_else(|| c.title.clone());
             let mut missing = Vec::new();
@@ -188,8 +200,19 @@ impl Correlator {
                 });
                 continue;
             }
-            feeds.extend(refs);
             let idx = info.len();
+            for &r in &refs {
+                fed_by.entry(r).or_default().push(idx);
+            }
+            plain_groups.push(c.aliases.is_empty());
+            distinct.push(match (&c.correlation_type, &c.condition) {
+                (
+                    rsigma_parser::CorrelationType::ValueCount,
+                    rsigma_parser::CorrelationCondition::Threshold { field: Some(f), .. },
+                ) if c.aliases.is_empty() => Some(f.clone()),
+                _ => None,
+            });
+            feeds.extend(refs);
             for k in [c.id.clone(), c.name.clone(), Some(c.title.clone())].into_iter().flatten() {
                 by_key.entry(k).or_insert(idx);
             }
@@ -228,7 +251,20 @@ impl Correlator {
                 timespan_secs: c.timespan.seconds,
             });
         }
-        (Correlator { engine: ce, info, by_key, feeds }, errors)
+        (
+            Correlator {
+                engine: ce,
+                info,
+                by_key,
+                feeds,
+                fed_by,
+                plain_groups,
+                quiet_until: HashMap::new(),
+                distinct,
+                fed_at: HashMap::new(),
+            },
+            errors,
+        )
     }
 
     /// The correlation rules.
@@ -253,13 +289,24 @@ impl Correlator {
 
     /// Feed one event's matches (only those of rules that feed a correlation matter) at the
     /// event's time; returns the correlations that fired.
+    ///
+    /// A match is not fed when every correlation it feeds is, for the event's group, quiet
+    /// (it fired less than one timespan ago) or impossible (the event lacks a group-by field):
+    /// feeding it could not make anything fire, and skipping it keeps a flood (a brute force
+    /// of thousands of attempts) from growing windows that rsigma re-scans on every event. The
+    /// next firing after a quiet period therefore counts the events from its end on.
     pub fn process(&mut self, event: &Event, hits: &[Hit]) -> Vec<CorrelationHit> {
-        let results: Vec<_> =
-            hits.iter().filter(|h| self.feeds(h.rule)).map(|h| h.result.clone()).collect();
+        let view = SigmaView::new(event);
+        let ts = event.timestamp.timestamp();
+        let mut results = Vec::new();
+        for h in hits {
+            if self.feeds(h.rule) && self.may_fire(&view, h.rule, ts) {
+                results.push(h.result.clone());
+            }
+        }
         if results.is_empty() {
             return Vec::new();
         }
-        let view = SigmaView::new(event);
         let out = self.engine.process_with_detections(&view, results, event.timestamp.timestamp());
         let mut fired = Vec::new();
         for r in out {
@@ -285,6 +332,11 @@ impl Correlator {
                 prev.value = body.aggregated_value;
                 continue;
             }
+            let values: Vec<String> = body.group_key.iter().map(|(_, v)| v.clone()).collect();
+            self.quiet_until.insert(
+                (correlation, values),
+                ts.saturating_add(self.info[correlation].timespan_secs.max(1) as i64),
+            );
             fired.push(CorrelationHit {
                 correlation,
                 group: body.group_key,
@@ -307,6 +359,63 @@ impl Correlator {
     /// Drop windows that ended before `now_secs` (epoch seconds).
     pub fn evict(&mut self, now_secs: i64) {
         self.engine.evict_expired(now_secs);
+        self.quiet_until.retain(|_, until| *until > now_secs);
+        let info = &self.info;
+        self.fed_at.retain(|(c, _, _), at| *at + info[*c].timespan_secs as i64 > now_secs);
+    }
+
+    /// Whether feeding a match of `rule` on this event could change what a correlation does.
+    ///
+    /// For a `value_count`, a value the group already holds adds nothing to the distinct
+    /// count: it is fed again only when its last feeding is a tenth of the timespan old, so
+    /// rsigma's window (which it re-scans on every event) stays about ten entries per distinct
+    /// value instead of one per event. A value can therefore leave the window up to a tenth of
+    /// the timespan before its last sighting would have.
+    fn may_fire(&mut self, view: &SigmaView<'_>, rule: usize, ts: i64) -> bool {
+        use rsigma_eval::Event as _;
+        let Some(corrs) = self.fed_by.get(&rule) else { return false };
+        let mut any = false;
+        for &c in corrs {
+            if !self.plain_groups[c] {
+                any = true;
+                continue;
+            }
+            let mut values = Vec::with_capacity(self.info[c].group_by.len());
+            let mut complete = true;
+            for f in &self.info[c].group_by {
+                match view.get_field(f).as_ref().and_then(group_text) {
+                    Some(v) => values.push(v),
+                    None => {
+                        complete = false;
+                        break;
+                    }
+                }
+            }
+            // No group for this event: the correlation cannot fire on it.
+            if !complete {
+                continue;
+            }
+            if self.quiet_until.get(&(c, values.clone())).is_some_and(|until| ts < *until) {
+                continue;
+            }
+            if let Some(fields) = &self.distinct[c] {
+                let value: Vec<String> = fields
+                    .iter()
+                    .map(|f| view.get_field(f).as_ref().and_then(group_text).unwrap_or_default())
+                    .collect();
+                let key = (c, values, value.join("\u{1f}"));
+                let refresh = (self.info[c].timespan_secs as i64 / 10).max(1);
+                match self.fed_at.get_mut(&key) {
+                    Some(at) if ts >= *at && ts - *at < refresh => continue,
+                    Some(at) => *at = ts,
+                    None => {
+                        self.fed_at.insert(key, ts);
+                    }
+                }
+            }
+            any = true;
+        }
+        any
     }
 
     /// Write the state to `path` atomically.
@@ -314,9 +423,10 @@ impl Correlator {
         let state = StateFile { version: STATE_VERSION, snapshot: self.engine.export_state() };
         let tmp = path.with_extension("tmp");
         {
-            let mut f = std::fs::File::create(&tmp)?;
-            serde_json::to_writer(&mut f, &state).map_err(std::io::Error::other)?;
-            f.flush()?;
+            let f = std::fs::File::create(&tmp)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
+            serde_json::to_writer(&mut w, &state).map_err(std::io::Error::other)?;
+            let f = w.into_inner().map_err(|e| e.into_error())?;
             f.sync_all()?;
         }
         std::fs::rename(&tmp, path)
@@ -346,6 +456,18 @@ impl Correlator {
             ));
         }
         Ok(true)
+    }
+}
+
+/// A group value as rsigma writes it (text, integer, float, boolean).
+fn group_text(v: &rsigma_eval::EventValue<'_>) -> Option<String> {
+    use rsigma_eval::EventValue;
+    match v {
+        EventValue::Str(s) => Some(s.to_string()),
+        EventValue::Int(n) => Some(n.to_string()),
+        EventValue::Float(f) => Some(f.to_string()),
+        EventValue::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 

@@ -627,11 +627,12 @@ impl Compiler<'_> {
             Val::Word(w) | Val::Phrase(w) => {
                 let mut subs: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                 if let Some(stem) = w.strip_suffix('*').filter(|s| !s.contains('*')) {
-                    let mut lo = base();
-                    lo.append_type_and_str(&stem.to_lowercase());
-                    let mut hi = base();
-                    hi.append_type_and_str(&format!("{}\u{10FFFF}", stem.to_lowercase()));
-                    return Ok(Box::new(RangeQuery::new(Bound::Included(lo), Bound::Excluded(hi))));
+                    let mut prefix = base();
+                    prefix.append_type_and_str(&stem.to_lowercase());
+                    return Ok(Box::new(JsonPrefixQuery {
+                        field: f,
+                        prefix: prefix.serialized_value_bytes().to_vec(),
+                    }));
                 }
                 let mut t = base();
                 t.append_type_and_str(&w.to_lowercase());
@@ -695,6 +696,28 @@ impl Compiler<'_> {
                 }
             }
         }
+    }
+}
+
+/// Every term of a JSON field that starts with `prefix` (path, type and text bytes): a scan of
+/// the term dictionary between `prefix` and its successor. tantivy's `RangeQuery` would need a
+/// fast column on the JSON field.
+#[derive(Debug, Clone)]
+struct JsonPrefixQuery {
+    field: Field,
+    prefix: Vec<u8>,
+}
+
+impl tantivy::query::Query for JsonPrefixQuery {
+    fn weight(
+        &self,
+        _scoring: tantivy::query::EnableScoring<'_>,
+    ) -> tantivy::Result<Box<dyn tantivy::query::Weight>> {
+        Ok(Box::new(tantivy::query::AutomatonWeight::new_for_json_path(
+            self.field,
+            tantivy_fst::automaton::AlwaysMatch,
+            &self.prefix,
+        )))
     }
 }
 

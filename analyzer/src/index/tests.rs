@@ -89,6 +89,12 @@ fn query_language_end_to_end() {
     assert_eq!(search(&s, "failed").total, 8);
     assert_eq!(search(&s, "message:accept*").total, 32);
     assert_eq!(search(&s, "custom.thing:v1").total, 13);
+    // Prefix on an untyped (JSON) field: a term-dictionary prefix scan, not a range query
+    // (which tantivy refuses on JSON fields without a fast column).
+    assert_eq!(search(&s, "custom.thing:v*").total, 40);
+    assert_eq!(search(&s, "custom.thing:V1*").total, 13);
+    assert_eq!(search(&s, "custom.thing:x*").total, 0);
+    assert_eq!(search(&s, "custom.thing:v* AND user.name:root").total, 10);
     assert_eq!(search(&s, "custom.num:7").total, 1);
     assert_eq!(search(&s, "organization.id:syt AND user.name:alice").total, 20);
     assert_eq!(search(&s, "_exists_:user.name").total, 40);

@@ -265,8 +265,10 @@ fn positions_are_clamped_to_the_bus_end() {
     let mut e = events[0].clone();
     e.id = "new-record".into();
     assert_eq!(s.add_batch(&[(e, Some(Position { partition: 0, offset: 35 }), false)]).unwrap(), 1);
-    // Offset 5 is still below the clamped position: skipped.
-    let e = events[1].clone();
+    // Offset 5 is still below the committed position of the day of events[30] (30 hours ago:
+    // yesterday, committed up to ≥ 25, or the day before, clamped to 30): skipped. (events[1]
+    // was used here; between 00:00 and 06:00 UTC it falls on today, committed only up to 2.)
+    let e = events[30].clone();
     assert_eq!(s.add_batch(&[(e, Some(Position { partition: 0, offset: 5 }), false)]).unwrap(), 0);
 }
 

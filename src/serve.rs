@@ -190,6 +190,7 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
     let mut alert_sink_task = None;
     let mut suppression_task = None;
     let mut intel = None;
+    let mut intel_api: Option<Arc<sen_analyzer::intel::IntelManager>> = None;
     let mut retro_task: Option<tokio::task::JoinHandle<()>> = None;
     if cfg.detection.enabled {
         let dcfg = cfg.detection.clone();
@@ -222,6 +223,7 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("threat intel: {e}"))?;
             detector.set_intel(manager.clone());
+            intel_api = Some(manager.clone());
             intel = Some((manager, new_iocs));
         }
         let detector = Arc::new(detector);
@@ -313,10 +315,14 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         publisher.clone(),
         pub_cfg.queue_capacity,
         console_cfg,
-        Some(
-            sen_console::AlertsApi::new(alert_store.clone(), alert_feed.clone())
-                .with_index(alerts_index.clone()),
-        ),
+        Some({
+            let api = sen_console::AlertsApi::new(alert_store.clone(), alert_feed.clone())
+                .with_index(alerts_index.clone());
+            match intel_api {
+                Some(m) => api.with_intel(m),
+                None => api,
+            }
+        }),
     );
     let http_addr: SocketAddr = cfg.http.listen.parse().context("http.listen")?;
     let http = tokio::net::TcpListener::bind(http_addr)

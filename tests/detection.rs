@@ -212,6 +212,18 @@ fn intel_feed_matches_demo_beaconing() {
     assert!(title.contains("demo-c2"), "{a}");
     assert!(title.contains("update-sync.example.net") || title.contains("192.0.2.250"), "{a}");
     assert_eq!(a["severity"]["label"].as_str().or(a["severity"].as_str()), Some("critical"), "{a}");
+    assert!(a["reason"].as_str().unwrap_or_default().contains("demo-c2"), "{a}");
+
+    // Feed status and on-demand refresh.
+    let (status, v) = srv.get("/api/v1/intel/feeds", &[]);
+    assert_eq!(status, 200, "{v}");
+    let feed = &v["feeds"][0];
+    assert_eq!(feed["name"], "demo-c2", "{v}");
+    assert_eq!(feed["loaded"].as_u64(), Some(2), "{v}");
+    let r = client().post(srv.url("/api/v1/intel/feeds/demo-c2/refresh")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = client().post(srv.url("/api/v1/intel/feeds/nope/refresh")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 404);
 }
 
 /// Anomaly detection inside `sen serve`: once a host's logins are learned, a login by a user
@@ -250,6 +262,8 @@ fn anomaly_new_user_on_host() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(found.len(), 1, "{found:?}");
+    let (status, _) = srv.get("/api/v1/intel/feeds", &[]);
+    assert_eq!(status, 503, "no feeds configured");
     let a = &found[0];
     assert_eq!(a["severity"]["label"], "low", "{a}");
     let reason = a["reason"].as_str().unwrap_or_default();

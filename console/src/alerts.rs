@@ -68,6 +68,8 @@ pub struct AlertsApi {
     stream_slots: Arc<Semaphore>,
     /// The alert index (Tantivy), searchable through `/api/v1/search?index=alerts`.
     pub(crate) index: Option<Arc<sen_analyzer::index::IndexStore>>,
+    /// Threat-intel feeds (`/api/v1/intel/feeds`), when configured.
+    pub(crate) intel: Option<Arc<sen_analyzer::intel::IntelManager>>,
 }
 
 impl std::fmt::Debug for AlertsApi {
@@ -94,7 +96,14 @@ impl AlertsApi {
             keep_alive: AlertsApi::DEFAULT_KEEP_ALIVE,
             stream_slots: Arc::new(Semaphore::new(AlertsApi::DEFAULT_MAX_STREAMS)),
             index: None,
+            intel: None,
         }
+    }
+
+    /// Serve the threat-intel feeds' status and on-demand refresh.
+    pub fn with_intel(mut self, intel: Arc<sen_analyzer::intel::IntelManager>) -> AlertsApi {
+        self.intel = Some(intel);
+        self
     }
 
     /// Make the alert index searchable (`index=alerts` on search, histogram and top values).
@@ -144,6 +153,8 @@ impl From<StoreError> for ApiError {
 /// The alert and suppression routes (merged into the console's router).
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
+        .route("/api/v1/intel/feeds", get(intel_feeds))
+        .route("/api/v1/intel/feeds/{name}/refresh", post(intel_refresh))
         .route("/api/v1/alerts", get(list))
         .route("/api/v1/alerts/summary", get(summary))
         .route("/api/v1/alerts/stream", get(stream))
@@ -741,5 +752,44 @@ mod tests {
         assert_eq!(parse_limit(None).ok(), Some(50));
         assert!(parse_limit(Some("0")).is_err());
         assert!(parse_limit(Some("501")).is_err());
+    }
+}
+
+fn intel_of(st: &AppState) -> Result<Arc<sen_analyzer::intel::IntelManager>, ApiError> {
+    st.alerts.as_ref().and_then(|a| a.intel.clone()).ok_or_else(|| {
+        ApiError::Status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no threat-intel feeds are configured ([[intel.feeds]])".into(),
+            None,
+        )
+    })
+}
+
+/// `GET /api/v1/intel/feeds`: each feed's source, counts, last refresh and last error.
+async fn intel_feeds(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let intel = intel_of(&st)?;
+    Ok(axum::Json(serde_json::json!({ "feeds": intel.status() })).into_response())
+}
+
+/// `POST /api/v1/intel/feeds/{name}/refresh`: refresh one feed now (new indicators are
+/// retro-hunted as on a scheduled refresh).
+async fn intel_refresh(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let intel = intel_of(&st)?;
+    if name.is_empty() || name.len() > 128 {
+        return Err(ApiError::BadRequest("feed name must be 1 to 128 characters".into(), None));
+    }
+    match intel.refresh_now(&name).await {
+        Ok(outcome) => {
+            Ok(axum::Json(serde_json::json!({ "feed": name, "outcome": outcome })).into_response())
+        }
+        Err(sen_analyzer::intel::IntelError::UnknownFeed(n)) => Err(ApiError::Status(
+            StatusCode::NOT_FOUND,
+            format!("no enabled intel feed named `{}`", n.chars().take(128).collect::<String>()),
+            None,
+        )),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
     }
 }

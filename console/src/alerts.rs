@@ -667,6 +667,45 @@ async fn stream(
     Ok(r)
 }
 
+fn intel_of(st: &AppState) -> Result<Arc<sen_analyzer::intel::IntelManager>, ApiError> {
+    st.alerts.as_ref().and_then(|a| a.intel.clone()).ok_or_else(|| {
+        ApiError::Status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no threat-intel feeds are configured ([[intel.feeds]])".into(),
+            None,
+        )
+    })
+}
+
+/// `GET /api/v1/intel/feeds`: each feed's source, counts, last refresh and last error.
+async fn intel_feeds(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let intel = intel_of(&st)?;
+    Ok(axum::Json(serde_json::json!({ "feeds": intel.status() })).into_response())
+}
+
+/// `POST /api/v1/intel/feeds/{name}/refresh`: refresh one feed now (new indicators are
+/// retro-hunted as on a scheduled refresh).
+async fn intel_refresh(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let intel = intel_of(&st)?;
+    if name.is_empty() || name.len() > 128 {
+        return Err(ApiError::BadRequest("feed name must be 1 to 128 characters".into(), None));
+    }
+    match intel.refresh_now(&name).await {
+        Ok(outcome) => {
+            Ok(axum::Json(serde_json::json!({ "feed": name, "outcome": outcome })).into_response())
+        }
+        Err(sen_analyzer::intel::IntelError::UnknownFeed(n)) => Err(ApiError::Status(
+            StatusCode::NOT_FOUND,
+            format!("no enabled intel feed named `{}`", n.chars().take(128).collect::<String>()),
+            None,
+        )),
+        Err(e) => Err(ApiError::Internal(e.to_string())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -752,44 +791,5 @@ mod tests {
         assert_eq!(parse_limit(None).ok(), Some(50));
         assert!(parse_limit(Some("0")).is_err());
         assert!(parse_limit(Some("501")).is_err());
-    }
-}
-
-fn intel_of(st: &AppState) -> Result<Arc<sen_analyzer::intel::IntelManager>, ApiError> {
-    st.alerts.as_ref().and_then(|a| a.intel.clone()).ok_or_else(|| {
-        ApiError::Status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no threat-intel feeds are configured ([[intel.feeds]])".into(),
-            None,
-        )
-    })
-}
-
-/// `GET /api/v1/intel/feeds`: each feed's source, counts, last refresh and last error.
-async fn intel_feeds(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let intel = intel_of(&st)?;
-    Ok(axum::Json(serde_json::json!({ "feeds": intel.status() })).into_response())
-}
-
-/// `POST /api/v1/intel/feeds/{name}/refresh`: refresh one feed now (new indicators are
-/// retro-hunted as on a scheduled refresh).
-async fn intel_refresh(
-    State(st): State<Arc<AppState>>,
-    Path(name): Path<String>,
-) -> Result<Response, ApiError> {
-    let intel = intel_of(&st)?;
-    if name.is_empty() || name.len() > 128 {
-        return Err(ApiError::BadRequest("feed name must be 1 to 128 characters".into(), None));
-    }
-    match intel.refresh_now(&name).await {
-        Ok(outcome) => {
-            Ok(axum::Json(serde_json::json!({ "feed": name, "outcome": outcome })).into_response())
-        }
-        Err(sen_analyzer::intel::IntelError::UnknownFeed(n)) => Err(ApiError::Status(
-            StatusCode::NOT_FOUND,
-            format!("no enabled intel feed named `{}`", n.chars().take(128).collect::<String>()),
-            None,
-        )),
-        Err(e) => Err(ApiError::Internal(e.to_string())),
     }
 }

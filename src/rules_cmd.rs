@@ -379,7 +379,7 @@ pub fn backtest(
     query: &str,
     json: bool,
 ) -> Result<()> {
-    use sen_analyzer::alerts::{AlertGrouper, AlertUpdate, DetectionKind, GrouperConfig, RuleMeta};
+    use sen_analyzer::alerts::AlertUpdate;
     let parse = |name: &str, s: &str| {
         relative_time(s).or_else(|| sen_analyzer::index::query::parse_time(s)).with_context(|| {
             format!("--{name}: `{s}` is not a time (RFC 3339, a date, or now-7d style)")
@@ -395,84 +395,37 @@ pub fn backtest(
     }
     let index = sen_analyzer::index::IndexStore::open(&index_dir, Default::default())
         .with_context(|| format!("opening {}", index_dir.display()))?;
-    let (engine, mut correlator, report) = load(rules, builtin);
-    let mut grouper = AlertGrouper::new(GrouperConfig::default())?;
-    let meta = |id: &str, title: &str, level: &str, tags: &[String], kind, group_by| {
-        std::sync::Arc::new(RuleMeta {
-            id: id.to_owned(),
-            title: title.to_owned(),
-            level: level.parse().unwrap_or(sen_analyzer::alerts::Level::Medium),
-            tags: tags.to_vec(),
-            group_by,
-            kind,
-        })
-    };
-    let metas: Vec<_> = engine
-        .rules()
-        .iter()
-        .map(|r| meta(&r.id, &r.title, &r.level, &r.tags, DetectionKind::Sigma, None))
-        .collect();
-    let cmetas: Vec<_> = correlator
-        .rules()
-        .iter()
-        .map(|c| {
-            let r = &c.rule;
-            meta(
-                &r.id,
-                &r.title,
-                &r.level,
-                &r.tags,
-                DetectionKind::Correlation,
-                Some(c.group_by.clone()),
-            )
-        })
-        .collect();
+    // The server's own detection path: matching, correlation and grouping at event time.
+    let mut set = RuleSet::load(rules);
+    if builtin || rules.is_empty() {
+        sen_rules::packs::add_builtin(&mut set);
+    }
+    let (detector, report) = sen_analyzer::detect::Detector::from_set(
+        &set,
+        &sen_analyzer::detect::DetectionConfig::default(),
+        None,
+    )
+    .map_err(|e| anyhow::anyhow!(e))?;
+    drop(set);
     let mut rows: BTreeMap<String, BacktestRow> = BTreeMap::new();
     let mut hits = Vec::new();
-    let note = |rows: &mut BTreeMap<String, BacktestRow>,
-                id: &str,
-                title: &str,
-                level: &str,
-                ts: String,
-                created: bool| {
-        let row = rows.entry(id.to_owned()).or_default();
-        row.title = title.to_owned();
-        row.level = level.to_owned();
-        row.matches += 1;
-        if created {
-            row.alerts += 1;
-        }
-        if row.first.is_none() {
-            row.first = Some(ts.clone());
-        }
-        row.last = Some(ts);
-    };
     let events = scan_index(&index, query, from_t, to_t, &mut |e| {
-        hits.clear();
-        engine.evaluate(&e, &mut hits);
-        for h in &hits {
-            let r = &engine.rules()[h.rule];
-            if r.correlation_only {
-                continue;
+        let mut out = sen_analyzer::detect::ScanOutput::default();
+        detector.scan(&e, None, &mut hits, &mut out);
+        detector.correlate(out.correlate, &mut out.detections);
+        let seen: Vec<_> = out.detections.iter().map(|d| d.rule.clone()).collect();
+        // One update per detection, in order.
+        for (rule, u) in seen.iter().zip(detector.group(out.detections)) {
+            let row = rows.entry(rule.id.clone()).or_default();
+            row.title = rule.title.clone();
+            row.level = rule.level.as_str().to_owned();
+            row.matches += 1;
+            if matches!(&u, AlertUpdate::Created(a) if !a.is_flood_summary()) {
+                row.alerts += 1;
             }
-            let d = grouper.detection(metas[h.rule].clone(), &e);
-            let created = grouper
-                .observe(d, e.timestamp)
-                .iter()
-                .any(|u| matches!(u, AlertUpdate::Created(a) if !a.is_flood_summary()));
-            note(&mut rows, &r.id, &r.title, &r.level, e.timestamp.to_rfc3339(), created);
-        }
-        for c in correlator.process(&e, &hits) {
-            let r = &correlator.rules()[c.correlation].rule;
-            let mut d = grouper.detection(cmetas[c.correlation].clone(), &e);
-            for (k, v) in c.group {
-                d.event.fields.entry(k).or_insert(v);
-            }
-            let created = grouper
-                .observe(d, e.timestamp)
-                .iter()
-                .any(|u| matches!(u, AlertUpdate::Created(a) if !a.is_flood_summary()));
-            note(&mut rows, &r.id, &r.title, &r.level, e.timestamp.to_rfc3339(), created);
+            let ts = e.timestamp.to_rfc3339();
+            row.first.get_or_insert_with(|| ts.clone());
+            row.last = Some(ts);
         }
     })?;
     let mut out = std::io::stdout().lock();

@@ -523,9 +523,7 @@ async fn retro_hunts(
                 let detections: Vec<_> = hunt
                     .hits
                     .iter()
-                    .map(|(e, h)| {
-                        h.detection(e, ["host.name", "user.name", "source.ip", "destination.ip"])
-                    })
+                    .map(|(e, h)| h.detection(e, sen_analyzer::detect::CAPTURED.iter().copied()))
                     .collect();
                 let n = detections.len();
                 let updates = det.group(detections);

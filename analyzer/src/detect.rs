@@ -78,7 +78,7 @@ impl Default for DetectionConfig {
 
 /// Fields captured with every detection besides the rule's entity fields: what analysts and
 /// suppressions look at first.
-const CAPTURED: &[&str] = &[
+pub const CAPTURED: &[&str] = &[
     "host.name",
     "user.name",
     "source.ip",

@@ -311,11 +311,16 @@ impl Pipeline {
                     }
                     det.correlate(correlate, &mut detections);
                     let updates = det.group(detections);
+                    // Each alert once, in its latest state (a flood updates a few alerts often).
+                    let mut latest: std::collections::HashMap<&str, usize> = Default::default();
                     let mut alerts: Vec<&Alert> = Vec::new();
                     for a in updates.iter().filter_map(AlertUpdate::alert) {
-                        match alerts.iter_mut().find(|x| x.id == a.id) {
-                            Some(x) => *x = a,
-                            None => alerts.push(a),
+                        match latest.get(a.id.as_str()) {
+                            Some(&i) => alerts[i] = a,
+                            None => {
+                                latest.insert(a.id.as_str(), alerts.len());
+                                alerts.push(a);
+                            }
                         }
                     }
                     if let Some(ai) = &self.alerts_index

@@ -19,7 +19,7 @@ use rsigma_eval::{
 use sen_core::event::Event;
 use serde::{Deserialize, Serialize};
 
-use super::engine::{Hit, RuleInfo, RuleSet, SigmaEngine};
+use super::engine::{Hit, RuleInfo, RuleSet, SigmaEngine, level_name};
 use super::view::SigmaView;
 use crate::check::RuleError;
 
@@ -469,16 +469,4 @@ fn group_text(v: &rsigma_eval::EventValue<'_>) -> Option<String> {
         EventValue::Bool(b) => Some(b.to_string()),
         _ => None,
     }
-}
-
-fn level_name(l: Option<rsigma_parser::Level>) -> String {
-    use rsigma_parser::Level;
-    match l {
-        Some(Level::Informational) => "informational",
-        Some(Level::Low) => "low",
-        Some(Level::Medium) | None => "medium",
-        Some(Level::High) => "high",
-        Some(Level::Critical) => "critical",
-    }
-    .to_owned()
 }

@@ -248,7 +248,8 @@ impl std::fmt::Debug for SigmaEngine {
     }
 }
 
-fn level_name(l: Option<rsigma_parser::Level>) -> String {
+/// A Sigma level's name; `medium` when the rule sets none.
+pub(crate) fn level_name(l: Option<rsigma_parser::Level>) -> String {
     use rsigma_parser::Level;
     match l {
         Some(Level::Informational) => "informational",

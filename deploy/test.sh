@@ -27,7 +27,7 @@ trap 'rm -f "$log"' EXIT
 echo "== console UI tests (node --test)"
 node --test console/ui/test/ 2>&1 | tee -a "$log"
 echo "== cargo test"
-cargo test --workspace --locked 2>&1 | tee -a "$log"
+cargo test --workspace --locked --no-fail-fast 2>&1 | tee -a "$log"
 # One closing line over every runner: `total: N passed, N failed`.
 awk '
   /^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }

@@ -133,9 +133,19 @@ fn bench(c: &mut Criterion) {
         }
     }
     let rss_sen = (rss_loaded - rss0) + (rss_mb() - rss_events);
+    let st = engine.stats();
     eprintln!(
-        "sen: {} rules loaded in {load_s:.2}s ({} prefiltered); engine RSS ≈ {rss_sen:.0} MB",
-        report.loaded, report.prefiltered
+        "sen: {} rules loaded in {load_s:.2}s ({} prefiltered); engine RSS ≈ {rss_sen:.0} MB ({:.0} MB compiled rules, {:.0} MB plans); \
+         {} classes, {} prefilter scans ({:.1} MB); per event {:.1} rule evaluations, {:.2} hits",
+        report.loaded,
+        report.prefiltered,
+        rss_loaded - rss0,
+        rss_sen - (rss_loaded - rss0),
+        st.classes,
+        st.scans,
+        st.scan_bytes as f64 / 1e6,
+        st.evaluations as f64 / st.events.max(1) as f64,
+        st.hits as f64 / st.events.max(1) as f64,
     );
 
     let mut g = c.benchmark_group("sigma");
@@ -157,7 +167,11 @@ fn bench(c: &mut Criterion) {
     }
     g.finish();
 
-    // Same-run comparison with rsigma-eval used plainly.
+    // Same-run comparison with rsigma-eval used plainly (`SEN_BENCH_PEERS=0` skips it, e.g.
+    // to profile Sen alone).
+    if std::env::var("SEN_BENCH_PEERS").is_ok_and(|v| v == "0") {
+        return;
+    }
     let (attack_name, attack) = &sets[0];
     let sen_rate = rate(
         || {

@@ -8,31 +8,35 @@
 //! takes one `&sen_core::Event`:
 //!
 //! 1. its class ([`super::logsource`]) selects a cached [`Plan`]: the rules whose logsource
-//!    admits the class, one Aho-Corasick automaton over those rules' needles, and the fields to
-//!    scan;
-//! 2. each scanned value is lower-cased once and scanned once; a rule is evaluated only when one
-//!    of its needles occurred, or when it has none;
+//!    admits the class and, per field their needles name, one shared [`Scan`];
+//! 2. one pass over the event's fields finds the scanned ones (by hash, not one map lookup
+//!    per scanned field); each value is lower-cased once and scanned once, which marks the
+//!    prefilter clauses whose needle occurred; a rule becomes a candidate when every one of
+//!    its clauses is marked, or when it has none;
 //! 3. rsigma's `evaluate_rule` runs the candidates over a zero-copy [`SigmaView`].
 //!
 //! The engine is `Sync`: evaluate from as many threads as you like.
 
-use std::collections::{HashMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use rsigma_eval::{CompiledRule, EvaluationResult, ResultBody};
 use rsigma_parser::{CorrelationRule, FilterRule, FilterRuleTarget, SigmaRule};
+use rustc_hash::FxHashMap;
 use sen_core::event::Event;
 use serde::Serialize;
 
 use super::fields::{mapping_for, rewrite_rule};
 use super::logsource::{LogClass, class_key, classify};
-use super::prefilter::{Scope, rule_needles};
-use super::view::SigmaView;
+use super::prefilter::{Clause, Scope, rule_needles};
+use super::scan::{Scan, ScanBuilder};
+use super::view::{SigmaView, keyword_searched, value, visit_value};
 use crate::check::RuleError;
+use sen_core::event::Value;
 
 /// Sigma documents loaded from files, with where each came from.
 #[derive(Debug, Default, Clone)]
@@ -195,28 +199,64 @@ pub trait DetectionEngine: Send + Sync {
     fn evaluate(&self, event: &Event, out: &mut Vec<Hit>);
 }
 
-/// One automaton of a plan: the needles that must occur in one field (or, for the keyword scan,
-/// in any value), and which rules need each.
-struct Scan {
-    /// The field to scan; `None`: every value the keyword search sees.
-    field: Option<String>,
-    ac: AhoCorasick,
-    /// Per automaton pattern: plan-local indices of the rules that need it.
-    pattern_rules: Vec<Vec<u32>>,
-}
-
 /// One event class's evaluation plan.
 struct Plan {
-    /// Engine rule indices whose logsource admits the class.
-    rules: Vec<u32>,
-    /// Per plan rule: evaluate without looking at the prefilter.
-    always: Vec<bool>,
-    /// One scan per field that has needles.
-    scans: Vec<Scan>,
+    /// Whether any rule admits the class.
+    any: bool,
+    /// Rules evaluated without looking at the prefilter (engine indices, ascending).
+    always: Vec<u32>,
+    /// One scan per field some admitted rule has needles for.
+    scans: Vec<Arc<Scan>>,
+    /// Event field name → the scans fed by its value: the scan of that field and, for
+    /// `winlog.user_data.X`, the scan of `winlog.event_data.X` (the view's fallback).
+    by_key: FxHashMap<Box<str>, [u32; 2]>,
+    /// Scans whose field only the view resolves (bare Sigma names, `@timestamp`, `event.*`).
+    via_view: Vec<u32>,
+    /// The keyword scan.
+    keyword: Option<Arc<Scan>>,
 }
 
-/// Largest pattern set a plan scans with a DFA (larger ones use a contiguous NFA).
-const DFA_MAX_PATTERNS: usize = 200;
+/// Per-thread evaluation scratch: generation stamps instead of clearing per event.
+#[derive(Default)]
+struct Scratch {
+    generation: u32,
+    clause_gen: Vec<u32>,
+    rule_gen: Vec<u32>,
+    rule_count: Vec<u8>,
+    scan_gen: Vec<u32>,
+    candidates: Vec<u32>,
+    lower: String,
+    num: String,
+}
+
+impl Scratch {
+    /// Start an event: a fresh generation, arrays sized for this engine and plan.
+    fn begin(&mut self, clauses: usize, rules: usize, scans: usize) -> u32 {
+        if self.generation == u32::MAX {
+            self.generation = 0;
+            self.clause_gen.iter_mut().for_each(|g| *g = 0);
+            self.rule_gen.iter_mut().for_each(|g| *g = 0);
+            self.scan_gen.iter_mut().for_each(|g| *g = 0);
+        }
+        self.generation += 1;
+        if self.clause_gen.len() < clauses {
+            self.clause_gen.resize(clauses, 0);
+        }
+        if self.rule_gen.len() < rules {
+            self.rule_gen.resize(rules, 0);
+            self.rule_count.resize(rules, 0);
+        }
+        if self.scan_gen.len() < scans {
+            self.scan_gen.resize(scans, 0);
+        }
+        self.candidates.clear();
+        self.generation
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
 
 /// Engine counters.
 #[derive(Debug, Default, Serialize, Clone, Copy)]
@@ -229,14 +269,26 @@ pub struct EngineStats {
     pub hits: u64,
     /// Distinct event classes seen.
     pub classes: u64,
+    /// Distinct prefilter scans built (shared between classes).
+    pub scans: u64,
+    /// Their approximate heap size in bytes.
+    pub scan_bytes: u64,
 }
 
 /// Sen's Sigma engine.
 pub struct SigmaEngine {
     rules: Vec<CompiledRule>,
     info: Vec<RuleInfo>,
-    needles: Vec<Option<Vec<(Scope, String)>>>,
+    /// Per rule: its prefilter clauses (`None`: always evaluated).
+    cnf: Vec<Option<Vec<Clause>>>,
+    /// Per rule: the id of its first clause, and how many it has.
+    clause_base: Vec<u32>,
+    nclauses: Vec<u8>,
+    /// Per clause: its rule.
+    clause_rule: Vec<u32>,
     plans: RwLock<HashMap<u64, Arc<Plan>>>,
+    /// Every scan built, by fingerprint, for sharing between plans.
+    scans: Mutex<FxHashMap<u128, Arc<Scan>>>,
     events: AtomicU64,
     evaluations: AtomicU64,
     hits: AtomicU64,
@@ -346,15 +398,29 @@ impl SigmaEngine {
                 }
             }
         }
-        let needles: Vec<_> = rules.iter().map(rule_needles).collect();
+        let cnf: Vec<_> = rules.iter().map(rule_needles).collect();
+        let mut clause_base = Vec::with_capacity(cnf.len());
+        let mut nclauses = Vec::with_capacity(cnf.len());
+        let mut clause_rule = Vec::new();
+        for (r, c) in cnf.iter().enumerate() {
+            clause_base.push(clause_rule.len() as u32);
+            let n = c.as_ref().map_or(0, Vec::len);
+            // MAX_CLAUSES bounds n far below u8::MAX.
+            nclauses.push(n as u8);
+            clause_rule.extend(std::iter::repeat_n(r as u32, n));
+        }
         report.loaded = rules.len();
-        report.prefiltered = needles.iter().filter(|n| n.is_some()).count();
+        report.prefiltered = cnf.iter().filter(|n| n.is_some()).count();
         report.correlations = set.correlations.len();
         let engine = SigmaEngine {
             rules,
             info,
-            needles,
+            cnf,
+            clause_base,
+            nclauses,
+            clause_rule,
             plans: RwLock::new(HashMap::new()),
+            scans: Mutex::new(FxHashMap::default()),
             events: AtomicU64::new(0),
             evaluations: AtomicU64::new(0),
             hits: AtomicU64::new(0),
@@ -376,11 +442,14 @@ impl SigmaEngine {
 
     /// Counters.
     pub fn stats(&self) -> EngineStats {
+        let scans = self.scans.lock();
         EngineStats {
             events: self.events.load(Ordering::Relaxed),
             evaluations: self.evaluations.load(Ordering::Relaxed),
             hits: self.hits.load(Ordering::Relaxed),
             classes: self.plans.read().len() as u64,
+            scans: scans.len() as u64,
+            scan_bytes: scans.values().map(|s| s.memory() as u64).sum(),
         }
     }
 
@@ -403,6 +472,7 @@ impl SigmaEngine {
         // if something floods it with distinct classes, start over rather than grow forever.
         if plans.len() >= 4096 {
             plans.clear();
+            self.scans.lock().clear();
         }
         plans.entry(key).or_insert(plan).clone()
     }
@@ -417,137 +487,251 @@ impl SigmaEngine {
             })
             .map(|(i, _)| i as u32)
             .collect();
-        let mut always = vec![false; rules.len()];
-        // scope -> (patterns, pattern ids, rules per pattern)
-        type Acc = (Vec<String>, HashMap<String, usize>, Vec<Vec<u32>>);
-        let mut by_scope: Vec<(Scope, Acc)> = Vec::new();
-        for (local, &r) in rules.iter().enumerate() {
-            let Some(needles) = &self.needles[r as usize] else {
-                always[local] = true;
+        let mut always = Vec::new();
+        let mut builders: BTreeMap<Scope, ScanBuilder> = BTreeMap::new();
+        for &r in &rules {
+            let Some(clauses) = &self.cnf[r as usize] else {
+                always.push(r);
                 continue;
             };
-            for (scope, lit) in needles {
-                let pos = match by_scope.iter().position(|(s, _)| s == scope) {
-                    Some(p) => p,
-                    None => {
-                        by_scope.push((scope.clone(), Acc::default()));
-                        by_scope.len() - 1
-                    }
-                };
-                let (patterns, ids, prules) = &mut by_scope[pos].1;
-                let id = *ids.entry(lit.clone()).or_insert_with(|| {
-                    patterns.push(lit.clone());
-                    prules.push(Vec::new());
-                    patterns.len() - 1
-                });
-                if prules[id].last() != Some(&(local as u32)) {
-                    prules[id].push(local as u32);
+            for (i, clause) in clauses.iter().enumerate() {
+                let id = self.clause_base[r as usize] + i as u32;
+                for (scope, kind, lit) in clause {
+                    builders.entry(scope.clone()).or_default().add(*kind, lit, id);
                 }
             }
         }
-        let mut scans = Vec::new();
-        for (scope, (patterns, _, pattern_rules)) in by_scope {
-            let built = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                // A DFA is fastest but grows with the pattern count (all DFAs together were
-                // ~107 MB of 240 on SigmaHQ); big sets use the contiguous NFA.
-                .kind(Some(if patterns.len() <= DFA_MAX_PATTERNS {
-                    AhoCorasickKind::DFA
-                } else {
-                    AhoCorasickKind::ContiguousNFA
-                }))
-                .build(&patterns)
-                .or_else(|_| {
-                    AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns)
-                });
-            match built {
-                Ok(ac) => scans.push(Scan {
-                    field: match scope {
-                        Scope::Field(f) => Some(f),
-                        Scope::Keyword => None,
-                    },
-                    ac,
-                    pattern_rules,
-                }),
-                Err(e) => {
-                    // No automaton: evaluate those rules unfiltered (correct, slower).
-                    tracing::warn!(error = %e, "prefilter automaton not built; rules evaluated unfiltered");
-                    for rs in pattern_rules {
-                        for r in rs {
-                            always[r as usize] = true;
+        let mut plan = Plan {
+            any: !rules.is_empty(),
+            always: Vec::new(),
+            scans: Vec::new(),
+            by_key: FxHashMap::default(),
+            via_view: Vec::new(),
+            keyword: None,
+        };
+        let mut aliases = Vec::new();
+        for (scope, builder) in builders {
+            let fp = builder.fingerprint(&scope);
+            let cached = self.scans.lock().get(&fp).cloned();
+            let scan = match cached {
+                Some(s) => s,
+                None => {
+                    let clauses = builder.clauses();
+                    match builder.build(scope.clone()) {
+                        Ok(s) => self.scans.lock().entry(fp).or_insert_with(|| Arc::new(s)).clone(),
+                        Err(e) => {
+                            // No automaton: evaluate those rules unfiltered (correct, slower).
+                            tracing::warn!(error = %e, "prefilter automaton not built; rules evaluated unfiltered");
+                            always.extend(clauses.iter().map(|&c| self.clause_rule[c as usize]));
+                            continue;
                         }
                     }
                 }
+            };
+            let Some(field) = scan.field.clone() else {
+                plan.keyword = Some(scan);
+                continue;
+            };
+            let idx = plan.scans.len() as u32;
+            plan.scans.push(scan);
+            let direct = field.contains('.')
+                && !field.starts_with('@')
+                && !field.starts_with("event.")
+                && field != "organization.id";
+            if !direct {
+                plan.via_view.push(idx);
+                continue;
+            }
+            if let Some(rest) = field.strip_prefix("winlog.event_data.") {
+                aliases.push((format!("winlog.user_data.{rest}"), idx));
+            }
+            plan.by_key.insert(field.into_boxed_str(), [idx, NO_SCAN]);
+        }
+        for (key, idx) in aliases {
+            let slot = plan.by_key.entry(key.into_boxed_str()).or_insert([NO_SCAN, NO_SCAN]);
+            if slot[0] == NO_SCAN {
+                slot[0] = idx;
+            } else {
+                slot[1] = idx;
             }
         }
-        Plan { rules, always, scans }
+        always.sort_unstable();
+        always.dedup();
+        plan.always = always;
+        plan
+    }
+
+    /// Evaluate one event with routing but without the prefilter: every rule whose logsource
+    /// admits the event's class runs. Slow; it is the reference the prefilter is checked
+    /// against (a prefilter may skip only rules that cannot match).
+    pub fn evaluate_unfiltered(&self, event: &Event, out: &mut Vec<Hit>) {
+        let class = classify(event);
+        let view = SigmaView::new(event);
+        for (r, info) in self.info.iter().enumerate() {
+            if class.admits(
+                info.product.as_deref(),
+                info.service.as_deref(),
+                info.category.as_deref(),
+            ) && let Some(result) = rsigma_eval::evaluate_rule(&self.rules[r], &view)
+            {
+                out.push(Hit { rule: r, result });
+            }
+        }
     }
 
     /// Evaluate one event; every match is appended to `out`.
     pub fn evaluate_event(&self, event: &Event, out: &mut Vec<Hit>) {
         self.events.fetch_add(1, Ordering::Relaxed);
         let plan = self.plan(event);
-        if plan.rules.is_empty() {
+        if !plan.any {
             return;
         }
         let view = SigmaView::new(event);
-        let mut marks = plan.always.clone();
-        let mut lower = String::new();
-        for scan in &plan.scans {
-            let mut visit = |s: &str| {
-                let hay: &str = if s.is_ascii() {
-                    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-                        lower.clear();
-                        lower.push_str(s);
-                        lower.make_ascii_lowercase();
-                        &lower
-                    } else {
-                        s
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let sc = &mut *guard;
+            let generation = sc.begin(self.clause_rule.len(), self.rules.len(), plan.scans.len());
+            let Scratch {
+                clause_gen, rule_gen, rule_count, scan_gen, candidates, lower, num, ..
+            } = sc;
+            let mut mark = |cs: &[u32]| {
+                for &c in cs {
+                    let c = c as usize;
+                    if clause_gen[c] == generation {
+                        continue;
                     }
-                } else {
-                    lower = s.to_lowercase();
-                    &lower
-                };
-                for m in scan.ac.find_overlapping_iter(hay) {
-                    for &r in &scan.pattern_rules[m.pattern().as_usize()] {
-                        marks[r as usize] = true;
+                    clause_gen[c] = generation;
+                    let r = self.clause_rule[c] as usize;
+                    if rule_gen[r] != generation {
+                        rule_gen[r] = generation;
+                        rule_count[r] = 0;
+                    }
+                    rule_count[r] += 1;
+                    if rule_count[r] == self.nclauses[r] {
+                        candidates.push(r as u32);
                     }
                 }
             };
-            match &scan.field {
-                None => view.visit_strings(&mut |_, s| visit(s)),
-                Some(f) => {
-                    use rsigma_eval::Event as _;
-                    if let Some(v) = view.get_field(f) {
-                        visit_leaves(&v, &mut visit);
+            let keyword = plan.keyword.as_deref();
+            // One pass over the event's fields feeds the scans of the fields it has and the
+            // keyword scan; a text value is lower-cased once for all of them.
+            let mut has_json = false;
+            for (k, v) in &event.fields {
+                has_json |= matches!(v, Value::Json(_));
+                let slots = if plan.by_key.is_empty() { None } else { plan.by_key.get(k.as_str()) };
+                let kw = keyword.filter(|_| keyword_searched(k));
+                if slots.is_none() && kw.is_none() {
+                    continue;
+                }
+                let mut field_scans: [Option<&Scan>; 2] = [None, None];
+                if let Some(slots) = slots {
+                    for (slot, &si) in field_scans.iter_mut().zip(slots) {
+                        if si != NO_SCAN && scan_gen[si as usize] != generation {
+                            scan_gen[si as usize] = generation;
+                            *slot = Some(&plan.scans[si as usize]);
+                        }
+                    }
+                }
+                match v {
+                    Value::Str(s) => {
+                        let l = lowered(s, lower);
+                        for scan in field_scans.iter().flatten().chain(kw.iter()) {
+                            scan.run(l, &mut mark);
+                        }
+                    }
+                    other => {
+                        for scan in field_scans.iter().flatten() {
+                            visit_leaves(&value(other), num, &mut |s| {
+                                scan.run(lowered(s, lower), &mut mark)
+                            });
+                        }
+                        if let Some(kw) = kw {
+                            let mut buf = String::new();
+                            visit_value(k, other, &mut buf, &mut |_, s| {
+                                kw.run(lowered(s, lower), &mut mark)
+                            });
+                        }
                     }
                 }
             }
-        }
-        let mut evaluated = 0u64;
-        let before = out.len();
-        for (local, &r) in plan.rules.iter().enumerate() {
-            if !marks[local] {
-                continue;
+            let mut run = |scan: &Scan, s: &str| scan.run(lowered(s, lower), &mut mark);
+            if let Some(kw) = keyword {
+                view.visit_other_strings(&mut |_, s| run(kw, s));
             }
-            evaluated += 1;
-            if let Some(result) = rsigma_eval::evaluate_rule(&self.rules[r as usize], &view) {
-                out.push(Hit { rule: r as usize, result });
+            // Names only the view resolves; and, when some value is untyped JSON, paths that
+            // may lead below it.
+            let through_view = |si: u32, run: &mut dyn FnMut(&Scan, &str)| {
+                use rsigma_eval::Event as _;
+                let scan = &plan.scans[si as usize];
+                if let Some(f) = &scan.field
+                    && let Some(v) = view.get_field(f)
+                {
+                    visit_leaves(&v, &mut String::new(), &mut |s| run(scan, s));
+                }
+            };
+            for &si in &plan.via_view {
+                through_view(si, &mut run);
             }
-        }
-        self.evaluations.fetch_add(evaluated, Ordering::Relaxed);
-        self.hits.fetch_add((out.len() - before) as u64, Ordering::Relaxed);
+            if has_json {
+                for si in 0..plan.scans.len() as u32 {
+                    if scan_gen[si as usize] != generation && !plan.via_view.contains(&si) {
+                        through_view(si, &mut run);
+                    }
+                }
+            }
+            candidates.extend_from_slice(&plan.always);
+            candidates.sort_unstable();
+            candidates.dedup();
+            let before = out.len();
+            for &r in candidates.iter() {
+                if let Some(result) = rsigma_eval::evaluate_rule(&self.rules[r as usize], &view) {
+                    out.push(Hit { rule: r as usize, result });
+                }
+            }
+            self.evaluations.fetch_add(candidates.len() as u64, Ordering::Relaxed);
+            self.hits.fetch_add((out.len() - before) as u64, Ordering::Relaxed);
+        });
     }
 }
 
-fn visit_leaves(v: &rsigma_eval::EventValue<'_>, scan: &mut dyn FnMut(&str)) {
+const NO_SCAN: u32 = u32::MAX;
+/// `s` lower-cased, borrowed when it already is (ASCII fast path; full Unicode rules otherwise,
+/// as rsigma lowers).
+#[inline]
+fn lowered<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            buf.clear();
+            buf.push_str(s);
+            buf.make_ascii_lowercase();
+            buf
+        } else {
+            s
+        }
+    } else {
+        *buf = s.to_lowercase();
+        buf
+    }
+}
+
+/// Every text leaf of a value, numbers formatted as rsigma formats them for string matchers.
+fn visit_leaves(v: &rsigma_eval::EventValue<'_>, num: &mut String, scan: &mut dyn FnMut(&str)) {
     use rsigma_eval::EventValue;
+    use std::fmt::Write;
     match v {
         EventValue::Str(s) => scan(s),
-        EventValue::Int(n) => scan(&n.to_string()),
-        EventValue::Float(f) => scan(&f.to_string()),
+        EventValue::Int(n) => {
+            num.clear();
+            let _ = write!(num, "{n}");
+            scan(num)
+        }
+        EventValue::Float(f) => {
+            num.clear();
+            let _ = write!(num, "{f}");
+            scan(num)
+        }
         EventValue::Bool(b) => scan(if *b { "true" } else { "false" }),
-        EventValue::Array(items) => items.iter().for_each(|i| visit_leaves(i, scan)),
+        EventValue::Array(items) => items.iter().for_each(|i| visit_leaves(i, num, scan)),
         EventValue::Map(_) | EventValue::Null => {}
     }
 }

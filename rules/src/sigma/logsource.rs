@@ -135,7 +135,15 @@ fn texts<'a>(e: &'a Event, path: &str, out: &mut Vec<std::borrow::Cow<'a, str>>)
 /// The cache key of an event's class: a hash of the [`CLASS_INPUTS`] values (allocation-free).
 pub fn class_key(e: &Event) -> u64 {
     let mut h = Xxh3::new();
-    for path in CLASS_INPUTS {
+    // A Windows event's class depends on its channel and EventID only ([`classify`]).
+    let (channel, event_id) = (e.fields.get("winlog.channel"), e.fields.get("winlog.event_id"));
+    let inputs: &[&str] = if channel.is_some() || event_id.is_some() {
+        h.write_u8(0xee);
+        &CLASS_INPUTS[..2]
+    } else {
+        CLASS_INPUTS
+    };
+    for path in inputs {
         match e.fields.get(*path) {
             Some(Value::Str(s)) => {
                 // Case variants of one value get separate (equal) plans; the normalizer writes

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod fields;
 pub mod logsource;
 pub mod prefilter;
+pub mod scan;
 pub mod view;
 
 pub use correlate::{CorrelationHit, Correlator, CorrelatorConfig};

@@ -1,16 +1,21 @@
 //! The literal prefilter (ADR 0008, "literal prefiltering").
 //!
-//! For each compiled rule, [`rule_needles`] derives a **necessary condition**: a set of lower-case
-//! literals such that the rule can only match an event in which one of them occurs, in one of
-//! the fields named with it (or, for keyword needles, in any value the keyword search sees). It
-//! walks the condition: an `or` needs the union of its branches' sets (each branch must have
-//! one), an `and` the most selective child's set, a `not` gives nothing; a selection needs the
-//! best of its items; an item needs its matcher's literals: `contains`, `startswith`,
-//! `endswith` and exact strings (case-sensitive or not — the haystack is lower-cased, so a
-//! case-sensitive match implies a case-insensitive one), Aho-Corasick sets and their
-//! `any`/`all` groups. Regular expressions, numbers, CIDRs, `exists`, `null`, `fieldref`,
-//! `expand` and negations constrain nothing. A rule with no necessary literal is always
-//! evaluated.
+//! For each compiled rule, [`rule_needles`] derives a **necessary condition** in conjunctive
+//! form: a list of clauses, each a set of lower-case literals ([`Needle`]s), such that the rule
+//! can only match an event in which, for every clause, one of the clause's needles occurs where
+//! the needle says (in one named field or, for keyword needles, in any value the keyword search
+//! sees) and how it says: anywhere in the value ([`Kind::Contains`]), at its start
+//! ([`Kind::Prefix`]), at its end ([`Kind::Suffix`]), as the whole value ([`Kind::Exact`]) or,
+//! for numeric equality (`EventID: 4624`), as the number ([`Kind::Number`]).
+//!
+//! It walks the condition: an `and` needs every child's clauses; an `or` needs, for each way of
+//! picking one clause per branch, their union (the cross product, while it stays small; else the
+//! union of each branch's best clause); a `not` gives nothing; a selection is an `and` of its
+//! items; an item needs its matcher's literals: `contains`, `startswith`, `endswith` and exact
+//! strings (case-sensitive or not — the haystack is lower-cased, so a case-sensitive match
+//! implies a case-insensitive one), Aho-Corasick sets and their `any`/`all` groups, and
+//! integer equality. Regular expressions, comparisons, CIDRs, `exists`, `null`, `fieldref`, `expand` and negations constrain
+//! nothing. A rule with no necessary literal is always evaluated.
 //!
 //! Non-ASCII literals constrain nothing: Unicode lower-casing is not a per-character map
 //! (the Kelvin sign lower-cases to ASCII `k`), so only ASCII needles are trusted; a haystack
@@ -30,68 +35,156 @@ pub enum Scope {
     Keyword,
 }
 
-/// A needle: a lower-case ASCII literal and where it must occur.
-pub type Needle = (Scope, String);
+/// How a needle must occur in the (lower-cased) value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Anywhere.
+    Contains,
+    /// At the start.
+    Prefix,
+    /// At the end.
+    Suffix,
+    /// As the whole value.
+    Exact,
+    /// The value, read as a number the way rsigma's numeric matchers read it, equals this
+    /// integer (the literal is its decimal form).
+    Number,
+}
 
-/// Needles shorter than this are not worth scanning for (they occur almost everywhere).
+/// A needle: where, how, and the lower-case ASCII literal.
+pub type Needle = (Scope, Kind, String);
+
+/// One clause: at least one of these needles must occur.
+pub type Clause = Vec<Needle>;
+
+/// `contains` needles shorter than this are not worth scanning for (they occur almost
+/// everywhere). Anchored needles (prefix, suffix, exact) cost the same whatever their length.
 pub const MIN_NEEDLE: usize = 4;
 
-fn score(set: &[Needle]) -> (usize, std::cmp::Reverse<usize>) {
-    let min = set.iter().map(|(_, n)| n.len()).min().unwrap_or(0);
-    (min.min(8), std::cmp::Reverse(set.len()))
+/// Clauses kept per rule (the most selective ones).
+pub const MAX_CLAUSES: usize = 8;
+
+/// Largest cross product an `or` is expanded into.
+const MAX_PRODUCT: usize = 8;
+
+/// How selective a clause is: anchored needles beat substrings, long beats short, few beats
+/// many.
+fn score(c: &Clause) -> (usize, std::cmp::Reverse<usize>) {
+    let min = c
+        .iter()
+        .map(|(_, k, n)| match k {
+            Kind::Exact | Kind::Number => 12,
+            Kind::Prefix | Kind::Suffix => (n.len() + 2).min(10),
+            Kind::Contains => n.len().min(8),
+        })
+        .min()
+        .unwrap_or(0);
+    (min, std::cmp::Reverse(c.len()))
 }
 
-fn best(options: impl IntoIterator<Item = Option<Vec<Needle>>>) -> Option<Vec<Needle>> {
-    options.into_iter().flatten().max_by_key(|s| score(s))
-}
-
-fn union(options: impl IntoIterator<Item = Option<Vec<Needle>>>) -> Option<Vec<Needle>> {
-    let mut out = Vec::new();
-    for o in options {
-        out.extend(o?);
+fn normalize(mut cnf: Vec<Clause>) -> Option<Vec<Clause>> {
+    for c in &mut cnf {
+        c.sort();
+        c.dedup();
     }
-    if out.is_empty() {
+    cnf.retain(|c| !c.is_empty());
+    cnf.sort();
+    cnf.dedup();
+    if cnf.is_empty() {
         return None;
     }
-    out.sort();
-    out.dedup();
-    Some(out)
+    if cnf.len() > MAX_CLAUSES {
+        cnf.sort_by_key(|c| std::cmp::Reverse(score(c)));
+        cnf.truncate(MAX_CLAUSES);
+    }
+    Some(cnf)
 }
 
-fn literal(value: &str, scope: &Scope) -> Option<Vec<Needle>> {
-    if value.len() < MIN_NEEDLE || !value.is_ascii() {
+/// Conjunction: every child that constrains contributes its clauses.
+fn and(options: impl IntoIterator<Item = Option<Vec<Clause>>>) -> Option<Vec<Clause>> {
+    normalize(options.into_iter().flatten().flatten().collect())
+}
+
+/// Disjunction: every branch must constrain.
+fn or(options: impl IntoIterator<Item = Option<Vec<Clause>>>) -> Option<Vec<Clause>> {
+    let branches: Vec<Vec<Clause>> = options.into_iter().collect::<Option<_>>()?;
+    if branches.is_empty() {
         return None;
     }
-    Some(vec![(scope.clone(), value.to_ascii_lowercase())])
-}
-
-/// The literals one of which a string must contain for `m` to match it.
-pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope) -> Option<Vec<Needle>> {
-    match m {
-        CompiledMatcher::Exact { value, .. }
-        | CompiledMatcher::Contains { value, .. }
-        | CompiledMatcher::StartsWith { value, .. }
-        | CompiledMatcher::EndsWith { value, .. } => literal(value, scope),
-        CompiledMatcher::AhoCorasickSet { needles, .. } => {
-            union(needles.iter().map(|n| literal(n, scope)))
+    let product = branches.iter().try_fold(1usize, |acc, b| {
+        let n = acc.saturating_mul(b.len());
+        (n <= MAX_PRODUCT).then_some(n)
+    });
+    let cnf = if product.is_some() {
+        let mut acc: Vec<Clause> = vec![Vec::new()];
+        for b in &branches {
+            let mut next = Vec::with_capacity(acc.len() * b.len());
+            for partial in &acc {
+                for clause in b {
+                    let mut c = partial.clone();
+                    c.extend(clause.iter().cloned());
+                    next.push(c);
+                }
+            }
+            acc = next;
         }
-        CompiledMatcher::AnyOf(ms) => union(ms.iter().map(|m| matcher_needles(m, scope))),
-        CompiledMatcher::AllOf(ms) => best(ms.iter().map(|m| matcher_needles(m, scope))),
+        acc
+    } else {
+        let mut one = Vec::new();
+        for b in &branches {
+            if let Some(best) = b.iter().max_by_key(|c| score(c)) {
+                one.extend(best.iter().cloned());
+            }
+        }
+        vec![one]
+    };
+    normalize(cnf)
+}
+
+fn literal(value: &str, kind: Kind, scope: &Scope) -> Option<Vec<Clause>> {
+    let min = match kind {
+        Kind::Contains => MIN_NEEDLE,
+        Kind::Prefix | Kind::Suffix => 2,
+        Kind::Exact | Kind::Number => 1,
+    };
+    if value.len() < min || !value.is_ascii() {
+        return None;
+    }
+    Some(vec![vec![(scope.clone(), kind, value.to_ascii_lowercase())]])
+}
+
+/// The clauses a string must satisfy for `m` to match it.
+pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope) -> Option<Vec<Clause>> {
+    match m {
+        CompiledMatcher::Exact { value, .. } => literal(value, Kind::Exact, scope),
+        CompiledMatcher::Contains { value, .. } => literal(value, Kind::Contains, scope),
+        CompiledMatcher::StartsWith { value, .. } => literal(value, Kind::Prefix, scope),
+        CompiledMatcher::EndsWith { value, .. } => literal(value, Kind::Suffix, scope),
+        // Integers only: rsigma compares within f64::EPSILON, which for an integer means the
+        // nearest integer (the scan rounds the same way).
+        CompiledMatcher::NumericEq(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+            literal(&format!("{}", *n as i64), Kind::Number, scope)
+        }
+        CompiledMatcher::AhoCorasickSet { needles, .. } => {
+            or(needles.iter().map(|n| literal(n, Kind::Contains, scope)))
+        }
+        CompiledMatcher::AnyOf(ms) => or(ms.iter().map(|m| matcher_needles(m, scope))),
+        CompiledMatcher::AllOf(ms) => and(ms.iter().map(|m| matcher_needles(m, scope))),
         CompiledMatcher::CaseInsensitiveGroup { children, mode } => match mode {
             rsigma_eval::matcher::GroupMode::Any => {
-                union(children.iter().map(|m| matcher_needles(m, scope)))
+                or(children.iter().map(|m| matcher_needles(m, scope)))
             }
             rsigma_eval::matcher::GroupMode::All => {
-                best(children.iter().map(|m| matcher_needles(m, scope)))
+                and(children.iter().map(|m| matcher_needles(m, scope)))
             }
         },
         _ => None,
     }
 }
 
-fn detection_needles(d: &CompiledDetection) -> Option<Vec<Needle>> {
+fn detection_needles(d: &CompiledDetection) -> Option<Vec<Clause>> {
     match d {
-        CompiledDetection::AllOf(items) => best(items.iter().map(|item| {
+        CompiledDetection::AllOf(items) => and(items.iter().map(|item| {
             if item.exists.is_some() {
                 return None;
             }
@@ -101,8 +194,8 @@ fn detection_needles(d: &CompiledDetection) -> Option<Vec<Needle>> {
             };
             matcher_needles(&item.matcher, &scope)
         })),
-        CompiledDetection::AnyOf(ds) => union(ds.iter().map(detection_needles)),
-        CompiledDetection::And(ds) => best(ds.iter().map(detection_needles)),
+        CompiledDetection::AnyOf(ds) => or(ds.iter().map(detection_needles)),
+        CompiledDetection::And(ds) => and(ds.iter().map(detection_needles)),
         CompiledDetection::Keywords(m) => matcher_needles(m, &Scope::Keyword),
         CompiledDetection::ArrayMatch { .. } | CompiledDetection::Conditional { .. } => None,
     }
@@ -127,14 +220,14 @@ fn glob(pattern: &str, name: &str) -> bool {
 fn condition_needles(
     c: &ConditionExpr,
     dets: &HashMap<String, CompiledDetection>,
-) -> Option<Vec<Needle>> {
+) -> Option<Vec<Clause>> {
     match c {
         ConditionExpr::Identifier(name) => detection_needles(dets.get(name)?),
-        ConditionExpr::And(cs) => best(cs.iter().map(|c| condition_needles(c, dets))),
-        ConditionExpr::Or(cs) => union(cs.iter().map(|c| condition_needles(c, dets))),
+        ConditionExpr::And(cs) => and(cs.iter().map(|c| condition_needles(c, dets))),
+        ConditionExpr::Or(cs) => or(cs.iter().map(|c| condition_needles(c, dets))),
         ConditionExpr::Not(_) => None,
         ConditionExpr::Selector { quantifier, pattern } => {
-            let names: Vec<&String> = dets
+            let mut names: Vec<&String> = dets
                 .keys()
                 .filter(|k| match pattern {
                     SelectorPattern::Them => !k.starts_with('_'),
@@ -144,21 +237,22 @@ fn condition_needles(
             if names.is_empty() {
                 return None;
             }
+            names.sort();
             let sets = names.iter().map(|n| detection_needles(&dets[n.as_str()]));
             match quantifier {
-                Quantifier::All => best(sets),
-                Quantifier::Any | Quantifier::Count(1) => union(sets),
-                // `N of` (N ≥ 2): any N−1 may be absent, so the union still holds when N ≥ 1.
-                Quantifier::Count(n) if *n >= 1 => union(sets),
+                Quantifier::All => and(sets),
+                // `N of` (N ≥ 1): one of them at least must match, so the disjunction holds.
+                Quantifier::Any => or(sets),
+                Quantifier::Count(n) if *n >= 1 => or(sets),
                 Quantifier::Count(_) => None,
             }
         }
     }
 }
 
-/// The rule's necessary needles, or `None` when it must always be evaluated.
-pub fn rule_needles(rule: &CompiledRule) -> Option<Vec<Needle>> {
-    union(rule.conditions.iter().map(|c| condition_needles(c, &rule.detections)))
+/// The rule's necessary clauses, or `None` when it must always be evaluated.
+pub fn rule_needles(rule: &CompiledRule) -> Option<Vec<Clause>> {
+    or(rule.conditions.iter().map(|c| condition_needles(c, &rule.detections)))
 }
 
 #[cfg(test)]
@@ -173,15 +267,19 @@ mod tests {
     const HEAD: &str = "title: t\nlogsource:\n  product: windows\n  category: process_creation\n";
 
     #[test]
-    fn and_picks_the_most_selective_and_or_unions() {
+    fn and_keeps_every_clause_and_or_distributes() {
         let r = compile(&format!(
             "{HEAD}detection:\n  a:\n    Image|endswith: '\\\\cmd.exe'\n    CommandLine|contains: 'x'\n  b:\n    CommandLine|contains|all:\n      - 'whoami'\n      - '/all'\n  condition: a or b\n"
         ));
         let n = rule_needles(&r).unwrap();
-        let lits: Vec<&str> = n.iter().map(|(_, s)| s.as_str()).collect();
-        assert!(lits.contains(&"\\cmd.exe"), "{n:?}");
-        assert!(lits.contains(&"whoami"), "{n:?}");
-        assert_eq!(lits.len(), 2, "{n:?}");
+        // (a or b) with a = [[\\cmd.exe suffix]] (x is too short) and b = [[whoami], [/all]]:
+        // two clauses, each "\\cmd.exe or <one of b's>".
+        assert_eq!(n.len(), 2, "{n:?}");
+        for c in &n {
+            assert!(c.iter().any(|(_, k, s)| *k == Kind::Suffix && s == "\\cmd.exe"), "{n:?}");
+        }
+        assert!(n.iter().any(|c| c.iter().any(|(_, k, s)| *k == Kind::Contains && s == "whoami")));
+        assert!(n.iter().any(|c| c.iter().any(|(_, _, s)| s == "/all")));
     }
 
     #[test]
@@ -193,7 +291,10 @@ mod tests {
         let r = compile(&format!(
             "{HEAD}detection:\n  a:\n    CommandLine|re: 'who.mi'\n  b:\n    Image|endswith: 'calc.exe'\n  condition: a and b\n"
         ));
-        assert_eq!(rule_needles(&r).unwrap().len(), 1);
+        assert_eq!(
+            rule_needles(&r).unwrap(),
+            vec![vec![(Scope::Field("Image".into()), Kind::Suffix, "calc.exe".into())]]
+        );
     }
 
     #[test]
@@ -202,8 +303,10 @@ mod tests {
             "{HEAD}detection:\n  sel_a:\n    CommandLine|contains: 'mimikatz'\n  sel_b:\n    - 'sekurlsa'\n  condition: 1 of sel_*\n"
         ));
         let n = rule_needles(&r).unwrap();
-        assert!(n.contains(&(Scope::Keyword, "sekurlsa".into())), "{n:?}");
-        assert!(n.contains(&(Scope::Field("CommandLine".into()), "mimikatz".into())), "{n:?}");
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(n[0].contains(&(Scope::Keyword, Kind::Contains, "sekurlsa".into())), "{n:?}");
+        let cl = (Scope::Field("CommandLine".into()), Kind::Contains, "mimikatz".into());
+        assert!(n[0].contains(&cl), "{n:?}");
         assert!(glob("sel_*", "sel_a") && !glob("sel_*", "filter") && glob("*_x*", "a_xb"));
     }
 }

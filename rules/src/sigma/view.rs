@@ -47,7 +47,10 @@ pub fn windows_system_field(name: &str) -> Option<&'static str> {
 
 /// Fields the keyword search (`any_string_value`) skips: the raw text duplicates the parsed
 /// fields (keywords would otherwise match JSON syntax and field names of structured events), and
-/// ids are not content. `event.original` is searched when the event has no `message`.
+/// ids are not content. `event.original` is searched when the event has no `message` and came
+/// as a line of text: the original of a structured (JSON) record is its fields again plus
+/// their names and JSON syntax, which keywords must not match (and which would double the
+/// text a keyword search reads).
 const KEYWORD_SKIP: &[&str] = &["event.id", "event.ingested", "event.created"];
 
 /// A read-only Sigma view of one event.
@@ -106,21 +109,36 @@ impl<'a> SigmaView<'a> {
     pub fn visit_strings(&self, visit: &mut dyn FnMut(&str, &str)) {
         let mut buf = String::new();
         for (k, v) in &self.event.fields {
-            if KEYWORD_SKIP.contains(&k.as_str()) {
-                continue;
+            if keyword_searched(k) {
+                visit_value(k, v, &mut buf, visit);
             }
-            visit_value(k, v, &mut buf, visit);
         }
+        self.visit_other_strings(visit);
+    }
+
+    /// The part of [`SigmaView::visit_strings`] that is not in the field map: the
+    /// organization and, for a line of text without `message`, `event.original`.
+    pub fn visit_other_strings(&self, visit: &mut dyn FnMut(&str, &str)) {
         if let Some(org) = &self.event.organization {
             visit("organization.id", org);
         }
-        if !self.event.fields.contains_key("message") {
+        if !self.event.fields.contains_key("message")
+            && !self.event.original.trim_start().starts_with('{')
+        {
             visit("event.original", &self.event.original);
         }
     }
 }
 
-fn visit_value(path: &str, v: &Value, buf: &mut String, visit: &mut dyn FnMut(&str, &str)) {
+/// Whether the keyword search reads the field `key` of the field map.
+#[inline]
+pub fn keyword_searched(key: &str) -> bool {
+    !KEYWORD_SKIP.contains(&key)
+}
+
+/// Every string leaf the keyword search sees in one stored value (`buf` formats numbers,
+/// addresses and times).
+pub fn visit_value(path: &str, v: &Value, buf: &mut String, visit: &mut dyn FnMut(&str, &str)) {
     use std::fmt::Write;
     match v {
         Value::Str(s) => visit(path, s),

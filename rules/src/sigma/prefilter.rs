@@ -13,8 +13,9 @@
 //! union of each branch's best clause); a `not` gives nothing; a selection is an `and` of its
 //! items; an item needs its matcher's literals: `contains`, `startswith`, `endswith` and exact
 //! strings (case-sensitive or not — the haystack is lower-cased, so a case-sensitive match
-//! implies a case-insensitive one), Aho-Corasick sets and their `any`/`all` groups, and
-//! integer equality. Regular expressions, comparisons, CIDRs, `exists`, `null`, `fieldref`, `expand` and negations constrain
+//! implies a case-insensitive one), Aho-Corasick sets and their `any`/`all` groups, integer
+//! equality, and the literals a regular expression cannot match without ([`regex_needles`]).
+//! Comparisons, CIDRs, `exists`, `null`, `fieldref`, `expand` and negations constrain
 //! nothing. A rule with no necessary literal is always evaluated.
 //!
 //! Non-ASCII literals constrain nothing: Unicode lower-casing is not a per-character map
@@ -168,6 +169,14 @@ pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope) -> Option<Vec<Clause>
         CompiledMatcher::AhoCorasickSet { needles, .. } => {
             or(needles.iter().map(|n| literal(n, Kind::Contains, scope)))
         }
+        CompiledMatcher::Regex(re) => regex_needles(re.as_str(), scope),
+        CompiledMatcher::RegexSetMatch { set, mode } => {
+            let each = set.patterns().iter().map(|p| regex_needles(p, scope));
+            match mode {
+                rsigma_eval::matcher::GroupMode::Any => or(each),
+                rsigma_eval::matcher::GroupMode::All => and(each),
+            }
+        }
         CompiledMatcher::AnyOf(ms) => or(ms.iter().map(|m| matcher_needles(m, scope))),
         CompiledMatcher::AllOf(ms) => and(ms.iter().map(|m| matcher_needles(m, scope))),
         CompiledMatcher::CaseInsensitiveGroup { children, mode } => match mode {
@@ -178,6 +187,98 @@ pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope) -> Option<Vec<Clause>
                 and(children.iter().map(|m| matcher_needles(m, scope)))
             }
         },
+        _ => None,
+    }
+}
+
+/// The `contains` clauses a regular expression implies: the literal runs every match must
+/// contain (a concatenation needs each of its parts, an alternation one of its branches, a
+/// repetition its body when it must occur at least once). Case-insensitive letters count as
+/// their lower-case letter; any other character class, or a non-ASCII character, ends a run.
+pub fn regex_needles(pattern: &str, scope: &Scope) -> Option<Vec<Clause>> {
+    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+    hir_needles(&hir, scope)
+}
+
+/// The one lower-case ASCII character a regex element stands for, if it is one (a literal
+/// character, or a class whose members all lower-case to that character, as `(?i)k` whose
+/// members are `K`, `k` and the Kelvin sign).
+fn single_char(h: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
+    use regex_syntax::hir::{Class, HirKind};
+    let lower_ascii = |c: char| {
+        let mut l = c.to_lowercase();
+        match (l.next(), l.next()) {
+            (Some(x), None) if x.is_ascii() => Some(x as u8),
+            _ => None,
+        }
+    };
+    match h.kind() {
+        HirKind::Literal(lit) => {
+            let text = std::str::from_utf8(&lit.0).ok()?;
+            text.chars().map(|c| if c.is_ascii() { lower_ascii(c) } else { None }).collect()
+        }
+        HirKind::Class(Class::Unicode(cls)) => {
+            let mut one = None;
+            for r in cls.ranges() {
+                if (r.end() as u32) - (r.start() as u32) > 2 {
+                    return None;
+                }
+                for c in r.start()..=r.end() {
+                    let l = lower_ascii(c)?;
+                    if *one.get_or_insert(l) != l {
+                        return None;
+                    }
+                }
+            }
+            one.map(|b| vec![b])
+        }
+        HirKind::Class(Class::Bytes(cls)) => {
+            let mut one = None;
+            for r in cls.ranges() {
+                for b in r.start()..=r.end() {
+                    let l = lower_ascii(char::from(b)).filter(|_| b.is_ascii())?;
+                    if *one.get_or_insert(l) != l {
+                        return None;
+                    }
+                }
+            }
+            one.map(|b| vec![b])
+        }
+        _ => None,
+    }
+}
+
+fn hir_needles(h: &regex_syntax::hir::Hir, scope: &Scope) -> Option<Vec<Clause>> {
+    use regex_syntax::hir::HirKind;
+    match h.kind() {
+        HirKind::Literal(_) | HirKind::Class(_) => {
+            let run = single_char(h)?;
+            literal(std::str::from_utf8(&run).ok()?, Kind::Contains, scope)
+        }
+        HirKind::Concat(parts) => {
+            let mut clauses = Vec::new();
+            let mut run: Vec<u8> = Vec::new();
+            let flush = |run: &mut Vec<u8>, clauses: &mut Vec<Option<Vec<Clause>>>| {
+                if let Ok(text) = std::str::from_utf8(run) {
+                    clauses.push(literal(text, Kind::Contains, scope));
+                }
+                run.clear();
+            };
+            for p in parts {
+                match single_char(p) {
+                    Some(chars) => run.extend(chars),
+                    None => {
+                        flush(&mut run, &mut clauses);
+                        clauses.push(hir_needles(p, scope));
+                    }
+                }
+            }
+            flush(&mut run, &mut clauses);
+            and(clauses)
+        }
+        HirKind::Alternation(branches) => or(branches.iter().map(|b| hir_needles(b, scope))),
+        HirKind::Repetition(rep) if rep.min >= 1 => hir_needles(&rep.sub, scope),
+        HirKind::Capture(cap) => hir_needles(&cap.sub, scope),
         _ => None,
     }
 }
@@ -295,6 +396,30 @@ mod tests {
             rule_needles(&r).unwrap(),
             vec![vec![(Scope::Field("Image".into()), Kind::Suffix, "calc.exe".into())]]
         );
+    }
+
+    #[test]
+    fn regex_literals() {
+        let f = Scope::Field("f".into());
+        let lits = |p: &str| -> Vec<Vec<String>> {
+            regex_needles(p, &f)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.into_iter().map(|(_, _, s)| s).collect())
+                .collect()
+        };
+        assert_eq!(lits("(?i)invoke-mimikatz"), vec![vec!["invoke-mimikatz".to_owned()]]);
+        assert_eq!(lits("foo.*barbaz"), vec![vec!["barbaz".to_owned()]]);
+        assert_eq!(
+            lits(r"\\(cmd1|powershell)\.exe$"),
+            vec![vec![".exe".to_owned()], vec!["cmd1".to_owned(), "powershell".to_owned()]]
+        );
+        assert_eq!(lits("(abcd)?xy"), Vec::<Vec<String>>::new());
+        assert_eq!(lits("[a-z]{4}"), Vec::<Vec<String>>::new());
+        assert_eq!(lits("(?i)ſomething"), vec![vec!["omething".to_owned()]]);
+        assert_eq!(lits("(?i)Kelvin"), vec![vec!["kelvin".to_owned()]]);
+        assert_eq!(lits("x(abcd){2,}"), vec![vec!["abcd".to_owned()]]);
+        assert!(regex_needles("(", &f).is_none());
     }
 
     #[test]

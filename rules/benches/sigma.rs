@@ -18,7 +18,49 @@ use sen_core::event::Event;
 use sen_rules::sigma::{DetectionEngine, SigmaEngine};
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: LiveHeap = LiveHeap;
+
+/// mimalloc (as `sen serve` uses) counting the bytes currently allocated: RSS also holds what
+/// the allocator keeps after frees (the parsed rules), the live heap is what the engine holds.
+struct LiveHeap;
+
+static LIVE: std::sync::atomic::AtomicIsize = std::sync::atomic::AtomicIsize::new(0);
+
+#[allow(unsafe_code)] // a GlobalAlloc cannot be written without it; forwards to mimalloc
+mod live_heap {
+    use std::alloc::{GlobalAlloc, Layout};
+    use std::sync::atomic::Ordering::Relaxed;
+
+    use super::{LIVE, LiveHeap};
+
+    // SAFETY: every call forwards to mimalloc unchanged; the counter is an atomic.
+    unsafe impl GlobalAlloc for LiveHeap {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            LIVE.fetch_add(l.size() as isize, Relaxed);
+            // SAFETY: the caller upholds GlobalAlloc's contract.
+            unsafe { mimalloc::MiMalloc.alloc(l) }
+        }
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            LIVE.fetch_add(l.size() as isize, Relaxed);
+            // SAFETY: as above.
+            unsafe { mimalloc::MiMalloc.alloc_zeroed(l) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            LIVE.fetch_sub(l.size() as isize, Relaxed);
+            // SAFETY: as above.
+            unsafe { mimalloc::MiMalloc.dealloc(p, l) }
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+            LIVE.fetch_add(n as isize - l.size() as isize, Relaxed);
+            // SAFETY: as above.
+            unsafe { mimalloc::MiMalloc.realloc(p, l, n) }
+        }
+    }
+}
+
+fn live_mb() -> f64 {
+    LIVE.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6
+}
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/public");
@@ -107,12 +149,14 @@ fn bench(c: &mut Criterion) {
     let secs: f64 =
         std::env::var("SEN_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
     let rss0 = rss_mb();
+    let live0 = live_mb();
     let t = Instant::now();
     let (engine, set, report) = SigmaEngine::load(&[dir.join("sigma/rules/rules")]);
     // `sen serve` drops the parsed rules once compiled; so does the measurement.
     drop(set);
     let load_s = t.elapsed().as_secs_f64();
     let rss_loaded = rss_mb();
+    let live_loaded = live_mb() - live0;
     let mut sets: Vec<(&str, Vec<Event>)> = Vec::new();
     for (name, sub) in [
         ("evtx-attack-samples", "windows-events/evtx-attack-samples"),
@@ -125,6 +169,7 @@ fn bench(c: &mut Criterion) {
     }
     // Warm the class plans, then measure memory with the engine built.
     let rss_events = rss_mb();
+    let live_events = live_mb();
     let mut hits = Vec::new();
     for (_, evs) in &sets {
         for e in evs {
@@ -133,14 +178,17 @@ fn bench(c: &mut Criterion) {
         }
     }
     let rss_sen = (rss_loaded - rss0) + (rss_mb() - rss_events);
+    let live_plans = live_mb() - live_events;
     let st = engine.stats();
     eprintln!(
-        "sen: {} rules loaded in {load_s:.2}s ({} prefiltered); engine RSS ≈ {rss_sen:.0} MB ({:.0} MB compiled rules, {:.0} MB plans); \
+        "sen: {} rules loaded in {load_s:.2}s ({} prefiltered); engine RSS ≈ {rss_sen:.0} MB, live heap {:.0} MB ({:.0} MB compiled rules, {:.0} MB \
+         plans); \
          {} classes, {} prefilter scans ({:.1} MB); per event {:.1} rule evaluations, {:.2} hits",
         report.loaded,
         report.prefiltered,
-        rss_loaded - rss0,
-        rss_sen - (rss_loaded - rss0),
+        live_loaded + live_plans,
+        live_loaded,
+        live_plans,
         st.classes,
         st.scans,
         st.scan_bytes as f64 / 1e6,

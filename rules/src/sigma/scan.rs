@@ -20,7 +20,7 @@ use super::prefilter::{Kind, Scope};
 
 /// Largest `contains` pattern set scanned with a DFA (larger ones use a contiguous NFA, whose
 /// memory grows with the patterns only).
-pub const DFA_MAX_PATTERNS: usize = 2_000;
+pub const DFA_MAX_PATTERNS: usize = 300;
 
 /// Largest `contains` pattern set with a SIMD gate (the packed searcher's limit).
 const GATE_MAX_PATTERNS: usize = 128;

@@ -5,8 +5,8 @@
 //! events, normalized by sen-parse as `sen serve` would. In the same run it evaluates the same
 //! rules and events with `rsigma-eval` used plainly, as its README shows (`Engine::add_rules`,
 //! `engine.evaluate(&JsonEvent::borrow(&flat))` over the flattened event JSON), and prints the
-//! ratio. (sigma-rust, at about 100 events/s here, is measured in ADR 0008 and not repeated on
-//! every run.)
+//! ratio, and then does the same with `sigma-rust` (about 100 events/s here, so it walks only
+//! as many events as the measuring time allows).
 //!
 //! `cargo bench -p sen-rules --bench sigma` — set `SEN_BENCH_SECS` to change the measuring time.
 
@@ -246,13 +246,55 @@ fn bench(c: &mut Criterion) {
         },
         secs,
     );
+    // sigma-rust used plainly, as its README shows: `rule_from_yaml` per rule file,
+    // `Event::try_from` over the same flattened JSON, `rule.is_match(&event)` for every rule.
+    // At about 100 events/s it walks a prefix of the events for the measuring time.
+    let mut yaml_files = Vec::new();
+    yaml_tree(&dir.join("sigma/rules/rules"), &mut yaml_files);
+    let mut sr_rules = Vec::new();
+    let mut sr_failed = 0;
+    for f in &yaml_files {
+        match std::fs::read_to_string(f).map(|t| sigma_rust::rule_from_yaml(&t)) {
+            Ok(Ok(r)) => sr_rules.push(r),
+            _ => sr_failed += 1,
+        }
+    }
+    let sr_events: Vec<sigma_rust::Event> =
+        flat.iter().filter_map(|j| sigma_rust::Event::try_from(j.clone()).ok()).collect();
+    let mut next = 0usize;
+    let sr_rate = rate(
+        || {
+            let e = &sr_events[next % sr_events.len()];
+            next += 1;
+            std::hint::black_box(sr_rules.iter().filter(|r| r.is_match(e)).count());
+            1
+        },
+        secs,
+    );
     eprintln!(
         "same run, {attack_name} ({} events), one thread: sen {sen_rate:.0} ev/s; rsigma-eval plain \
-         {plain_rate:.0} ev/s ({} compile errors, RSS ≈ {rss_plain:.0} MB); ratio sen/rsigma = {:.1}×",
+         {plain_rate:.0} ev/s ({} compile errors, RSS ≈ {rss_plain:.0} MB); sigma-rust plain \
+         {sr_rate:.0} ev/s ({} rules, {sr_failed} failed to load, {next} events evaluated); \
+         ratio sen/rsigma = {:.1}×, sen/sigma-rust = {:.0}×",
         attack.len(),
         errors.len(),
-        sen_rate / plain_rate
+        sr_rules.len(),
+        sen_rate / plain_rate,
+        sen_rate / sr_rate,
     );
+}
+
+fn yaml_tree(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            yaml_tree(&p, out);
+        } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+            out.push(p);
+        }
+    }
 }
 
 criterion_group!(benches, bench);

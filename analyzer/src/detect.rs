@@ -178,7 +178,13 @@ impl Detector {
     ) -> Result<(Detector, DetectorReport), String> {
         let mut set = RuleSet::load(&cfg.rules);
         if cfg.builtin_rules {
-            sen_rules::packs::add_builtin(&mut set);
+            let skipped = sen_rules::packs::add_builtin(&mut set);
+            if skipped > 0 {
+                tracing::info!(
+                    skipped,
+                    "built-in rules also loaded from `detection.rules`: those copies win"
+                );
+            }
         }
         Detector::from_set(&set, cfg, state_path)
     }
@@ -230,6 +236,7 @@ impl Detector {
                     tags: r.tags.clone(),
                     group_by: None,
                     kind: DetectionKind::Sigma,
+                    author: r.author.clone(),
                 })
             })
             .collect();
@@ -247,6 +254,7 @@ impl Detector {
                     tags: c.rule.tags.clone(),
                     group_by: Some(c.group_by.clone()),
                     kind: DetectionKind::Correlation,
+                    author: c.rule.author.clone(),
                 })
             })
             .collect();

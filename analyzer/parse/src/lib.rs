@@ -88,6 +88,7 @@ use chrono::{DateTime, Utc};
 use sen_core::event::{Event, TAG_PARSE_FAILURE, Value};
 
 pub mod access;
+pub mod auditd;
 pub mod cef;
 mod ecs;
 pub mod errorlog;
@@ -227,6 +228,8 @@ pub enum Parser {
     Dnsmasq,
     /// A Windows event log record as JSON (evtx_dump, winlogbeat, NXLog/Mordor/Sentinel).
     Windows,
+    /// A Linux audit record (auditd, audisp-syslog, kernel and journald `audit` lines, auoms).
+    Auditd,
 }
 
 impl Parser {
@@ -250,6 +253,7 @@ impl Parser {
             Parser::Cisco => "cisco",
             Parser::Dnsmasq => "dnsmasq",
             Parser::Windows => "windows",
+            Parser::Auditd => "auditd",
         }
     }
 }
@@ -444,6 +448,12 @@ fn auto(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Resu
     {
         msg::cisco::apply(event, &c, true);
         out.push(Parser::Cisco);
+        return Ok(());
+    }
+    if (first == b't' || first == b'n') && auditd::looks_like(t) {
+        let rec = auditd::parse(t).map_err(|e| ParseError::new("auditd", e.to_string()))?;
+        auditd::apply(event, &rec);
+        out.push(Parser::Auditd);
         return Ok(());
     }
     if first.is_ascii_digit() && syslog::looks_like_5424_without_pri(b) {

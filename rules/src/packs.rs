@@ -72,6 +72,26 @@ mod tests {
         assert!(PACKS.iter().any(|(p, _)| p.starts_with("sigmahq/")));
     }
 
+    /// `rules/packs/README.md` lists every SigmaHQ file the packs hold, and no other.
+    #[test]
+    fn the_readme_lists_every_sigmahq_file() {
+        let readme = include_str!("../packs/README.md");
+        let listed: Vec<&str> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once('`').map(|(p, _)| p))
+            .collect();
+        let mut shipped: Vec<&str> =
+            PACKS.iter().filter_map(|(p, _)| p.strip_prefix("sigmahq/")).collect();
+        shipped.sort_unstable();
+        let mut sorted = listed.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, shipped);
+        for (path, yaml) in PACKS.iter().filter(|(p, _)| p.starts_with("sigmahq/")) {
+            assert!(yaml.contains("\nauthor: "), "{path}: SigmaHQ rules name their author");
+        }
+    }
+
     #[test]
     fn a_rule_loaded_elsewhere_wins_over_its_builtin_copy() {
         let (path, yaml) =

@@ -14,8 +14,8 @@
 //!   `zeek` for `event.module: zeek`; `cisco` for Cisco messages, with the services `aaa` for
 //!   CLI command and login logs (`PARSER`, `SYS`, `SEC_LOGIN` …), `bgp` (`BGP`, `TCP`) and
 //!   `ldp` by the message's facility), the module the services (`sshd`, `sudo`, `auditd`; `auth`
-//!   for the authentication modules; `syslog` and the program name (`cron`, `vsftpd`; `clamav`
-//!   for clamd, `guacamole` for guacd) for Linux syslog records; the Zeek log for Zeek), and
+//!   for the authentication modules; `syslog` and the program name (`cron`, `vsftpd`; `cron` for
+//!   crontab, `clamav` for clamd, `guacamole` for guacd) for Linux syslog records; the Zeek log for Zeek), and
 //!   `event.dataset` / `event.category` / `event.type` the categories (`webserver` for access
 //!   logs, `firewall`, `dns`, `process_creation` for ECS process start events — Windows 4688,
 //!   Sysmon 1, and the auditd records of a successful `execve`: SYSCALL, EXECVE, AUOMS_EXECVE —,
@@ -263,7 +263,7 @@ pub fn classify(e: &Event) -> LogClass {
         {
             let app = app.rsplit('/').next().unwrap_or(app).to_ascii_lowercase();
             match app.as_str() {
-                "crond" | "anacron" => c.add_service("cron"),
+                "crond" | "crontab" | "anacron" => c.add_service("cron"),
                 "clamd" | "freshclam" | "clamav-daemon" => c.add_service("clamav"),
                 "guacd" => c.add_service("guacamole"),
                 a if !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {

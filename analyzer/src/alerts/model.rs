@@ -981,7 +981,14 @@ mod tests {
         bare.status = AlertStatus::Acknowledged;
         let mut empty_flood = sample_alert();
         empty_flood.flood = Some(Flood::default());
-        for a in [sample_alert(), flood, bare, empty_flood] {
+        // A SigmaHQ rule's alert names the rule's author (DRL 1.1).
+        let mut authored = sample_alert();
+        authored.rule_author = Some("Florian Roth (Nextron Systems)".into());
+        assert_eq!(
+            authored.to_event().get_str("rule.author"),
+            Some("Florian Roth (Nextron Systems)")
+        );
+        for a in [sample_alert(), flood, bare, empty_flood, authored] {
             let e = a.to_event();
             let text = e.to_json_string();
             let back: Event = serde_json::from_str(&text).expect("parses");

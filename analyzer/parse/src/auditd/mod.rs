@@ -169,7 +169,7 @@ fn normalize_separators(s: &str) -> Cow<'_, str> {
 }
 
 fn split_token(s: &str) -> (&str, &str) {
-    match s.find(|c: char| c == ' ' || c == '\t' || c == '\u{1d}') {
+    match s.find([' ', '\t', '\u{1d}']) {
         Some(i) => (&s[..i], &s[i..]),
         None => (s, ""),
     }
@@ -310,7 +310,7 @@ fn decodes(key: &str, execve: bool) -> bool {
 fn decode(key: &str, v: &str) -> String {
     let b = v.as_bytes();
     let hex = !b.is_empty()
-        && b.len() % 2 == 0
+        && b.len().is_multiple_of(2)
         && b.iter().all(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c));
     if !hex {
         return v.to_owned();

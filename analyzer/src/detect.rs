@@ -178,7 +178,13 @@ impl Detector {
     ) -> Result<(Detector, DetectorReport), String> {
         let mut set = RuleSet::load(&cfg.rules);
         if cfg.builtin_rules {
-            sen_rules::packs::add_builtin(&mut set);
+            let skipped = sen_rules::packs::add_builtin(&mut set);
+            if skipped > 0 {
+                tracing::info!(
+                    skipped,
+                    "built-in rules also loaded from `detection.rules`: those copies win"
+                );
+            }
         }
         Detector::from_set(&set, cfg, state_path)
     }
@@ -230,6 +236,7 @@ impl Detector {
                     tags: r.tags.clone(),
                     group_by: None,
                     kind: DetectionKind::Sigma,
+                    author: r.author.clone(),
                 })
             })
             .collect();
@@ -247,6 +254,7 @@ impl Detector {
                     tags: c.rule.tags.clone(),
                     group_by: Some(c.group_by.clone()),
                     kind: DetectionKind::Correlation,
+                    author: c.rule.author.clone(),
                 })
             })
             .collect();
@@ -513,5 +521,38 @@ impl Detector {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerts::Alert;
+
+    /// A built-in SigmaHQ rule's alert names the rule's author (DRL 1.1), end to end from a raw
+    /// audit record.
+    #[test]
+    fn builtin_sigmahq_alerts_name_their_author() {
+        let (detector, report) =
+            Detector::load(&DetectionConfig::default(), None).expect("built-in packs load");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert!(report.rules > 150, "{}", report.rules);
+        let line = "type=SERVICE_STOP msg=audit(1764129602.300:5004): pid=1 uid=0 auid=4294967295 ses=4294967295 msg='unit=firewalld comm=\"systemd\" exe=\"/usr/lib/systemd/systemd\" hostname=? addr=? terminal=? res=success'";
+        let ctx = sen_parse::Context::new(Utc::now());
+        let mut e = Event::new("e1".into(), ctx.received, line);
+        sen_parse::normalize_line(&mut e, sen_parse::Format::Auto, &ctx);
+        let (mut hits, mut out) = (Vec::new(), ScanOutput::default());
+        detector.scan(&e, None, &mut hits, &mut out);
+        let alerts: Vec<Alert> = detector
+            .group(out.detections)
+            .into_iter()
+            .filter_map(|u| match u {
+                AlertUpdate::Created(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        let a = alerts.iter().find(|a| a.rule_title == "Disable System Firewall").expect("alert");
+        assert_eq!(a.rule_author.as_deref(), Some("Pawel Mazur"));
+        assert_eq!(a.to_event().get_str("rule.author"), Some("Pawel Mazur"));
     }
 }

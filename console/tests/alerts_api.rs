@@ -157,6 +157,7 @@ fn alert(rule: &str, level: Level, kind: DetectionKind, host: &str, start: i64, 
         tags: vec!["attack.t1110.001".into()],
         group_by: None,
         kind,
+        author: None,
     });
     let mut last = None;
     for i in 0..n {

@@ -2064,6 +2064,7 @@ function startApp() {
       kvRow('id', a.id),
       kvRow('rule.id', a.rule_id),
       kvRow('rule.name', a.rule_title),
+      ...(typeof a.rule_author === 'string' && a.rule_author ? [kvRow('rule.author', a.rule_author)] : []),
       kvRow('kind', a.kind),
       kvRow('severity', `${label} (${displayValue(a.severity && a.severity.score)})`),
       kvRow('count', formatCount(Number(a.count))),

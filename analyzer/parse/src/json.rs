@@ -44,6 +44,10 @@ pub(crate) fn normalize_object(
         crate::windows::normalize(event, obj, shape, ctx, out);
         return;
     }
+    if is_sentinel_syslog(&obj) {
+        sentinel_syslog(event, obj, ctx, out);
+        return;
+    }
     let Ok(mut flat) = sen_core::event::flatten_json(serde_json::Value::Object(obj)) else {
         return;
     };
@@ -85,6 +89,71 @@ pub(crate) fn normalize_object(
             _ => put_explicit(event, k, v),
         }
     }
+}
+
+/// A row of Microsoft Sentinel's / Log Analytics' `Syslog` table: `SyslogMessage` with
+/// `Facility` or `Type: Syslog`.
+fn is_sentinel_syslog(obj: &serde_json::Map<String, serde_json::Value>) -> bool {
+    obj.get("SyslogMessage").is_some_and(serde_json::Value::is_string)
+        && (obj.contains_key("Facility")
+            || obj.get("Type").and_then(serde_json::Value::as_str) == Some("Syslog"))
+}
+
+/// A Sentinel `Syslog` row becomes the syslog record it was: header fields from the columns,
+/// the message parsed by program and content like any syslog message (auoms audit records,
+/// sshd …). Collector metadata (`TenantId`, `_ResourceId`, `MG`, `SourceSystem` …) is not event
+/// data and stays only in `event.original`.
+fn sentinel_syslog(
+    event: &mut Event,
+    obj: serde_json::Map<String, serde_json::Value>,
+    ctx: &Context,
+    out: &mut Outcome,
+) {
+    let s = |k: &str| obj.get(k).and_then(serde_json::Value::as_str).filter(|v| !v.is_empty());
+    let time = s("EventTime").or_else(|| s("TimeGenerated"));
+    if let Some(t) = time {
+        match DateTime::parse_from_rfc3339(t) {
+            Ok(t) => event.timestamp = t.to_utc(),
+            Err(_) => reject(
+                event,
+                out,
+                ParseError::new("json", format!("`EventTime` is not an RFC 3339 time: {t:?}")),
+            ),
+        }
+    }
+    if let Some(h) = s("HostName").or_else(|| s("Computer")) {
+        event.set("host.hostname", h);
+        event.set("host.name", h);
+    }
+    if let Some(ip) = s("HostIP").and_then(crate::ecs::parse_ip) {
+        event.fields.insert("host.ip".to_owned(), Value::Ip(ip));
+    }
+    if let Some(f) = s("Facility") {
+        event.set("log.syslog.facility.name", f);
+    }
+    if let Some(l) = s("SeverityLevel") {
+        event.set("log.syslog.severity.name", l);
+        event.set("log.level", l);
+    }
+    let program = s("ProcessName");
+    if let Some(p) = program {
+        event.set("log.syslog.appname", p);
+        event.set("process.name", p);
+    }
+    match obj.get("ProcessID") {
+        Some(serde_json::Value::Number(n)) => {
+            if let Some(n) = n.as_i64() {
+                event.fields.insert("process.pid".to_owned(), Value::Int(n));
+            }
+        }
+        Some(serde_json::Value::String(n)) => {
+            crate::ecs::set_int_str(event, "process.pid", n);
+        }
+        _ => {}
+    }
+    let msg = s("SyslogMessage").unwrap_or_default();
+    event.set("message", msg);
+    crate::msg::parse_message(event, program, msg, ctx, out);
 }
 
 /// Set one field the sender gave explicitly (anything but `@timestamp`): a sender's `event.id`

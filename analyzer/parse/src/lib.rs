@@ -3,15 +3,15 @@
 //!
 //! Entry points:
 //! * [`normalize_line`]: one raw line (syslog RFC 3164/5424, CEF, LEEF, JSON, Apache/nginx access
-//!   and error logs) into an [`Event`] with ECS fields;
+//!   and error logs, Linux audit records) into an [`Event`] with ECS fields;
 //! * [`normalize_json`]: one JSON object from the HTTP ingest API (already-normalized ECS, a raw
 //!   line in `message` / `event.original` plus explicit fields, or a Windows event log record).
 //!
 //! Both never panic and never drop input: a line nothing understands keeps its text as `message`
 //! and gets the tag [`TAG_PARSE_FAILURE`] and an `error.message`.
 //!
-//! The per-format modules ([`syslog`], [`cef`], [`leef`], [`access`], [`errorlog`]) are public for
-//! tools and tests that want the raw parse results.
+//! The per-format modules ([`syslog`], [`cef`], [`leef`], [`access`], [`errorlog`], [`auditd`]) are
+//! public for tools and tests that want the raw parse results.
 //!
 //! # Field conventions
 //!
@@ -26,7 +26,7 @@
 //! * `event.module` / `event.dataset`: `sshd`, `sudo`, `su`, `pam`, `systemd-logind` /
 //!   `system.auth`; `iptables` / `iptables.log`; `apache` / `apache.access`, `apache.error`;
 //!   `nginx` / `nginx.error`; `cef` / `cef.log`; `leef` / `leef.log`; `cisco` / `cisco.asa`,
-//!   `cisco.ios`.
+//!   `cisco.ios`; `auditd` / `auditd.log`.
 //! * Authentication (Filebeat-compatible): `event.action` `ssh_login` with `event.outcome`
 //!   `success`/`failure`, `system.auth.ssh.{event,method,signature}`; PAM
 //!   `authentication_failure`, `session_opened`, `session_closed`; sudo `sudo_command`
@@ -37,6 +37,57 @@
 //!   `event.severity`, `message` (= `msg` extension, else Name); every extension raw under
 //!   `cef.extensions.<key>`, labelled custom fields under `cef.custom.<label>`.
 //! * LEEF: header in `leef.*`, attributes raw under `leef.attributes.<key>`.
+//!
+//! * Microsoft Sentinel / Log Analytics `Syslog` rows (JSON with `SyslogMessage` and `Facility`
+//!   or `Type: Syslog`) become the syslog record they were: `@timestamp` from `EventTime` (else
+//!   `TimeGenerated`), `host.hostname` = `host.name` (`HostName`, else `Computer`), `host.ip`,
+//!   `log.syslog.facility.name`, `log.syslog.severity.name`, `log.syslog.appname` =
+//!   `process.name` (`ProcessName`), `process.pid`, `message`; the message is parsed like any
+//!   syslog message. Collector columns (`TenantId`, `_ResourceId`, `MG` …) stay in
+//!   `event.original` only.
+//!
+//! # Linux audit
+//!
+//! Module [`auditd`]: auditd's log lines (RAW and ENRICHED formats, with or without `node=`), the
+//! same records inside syslog (audisp-syslog and other programs: the message starts with
+//! `type=` or `node=`; the kernel's `audit: type=1400 audit(…)` lines, with the type numbers
+//! named; journald's `audit[pid]: TYPE key=value …`) and Microsoft auoms records
+//! (`type=AUOMS_EXECVE audit(…)`, usually inside a Sentinel `Syslog` row). The names follow
+//! Auditbeat's auditd module.
+//!
+//! * **One event per record.** auditd writes one kernel event as several records (SYSCALL,
+//!   EXECVE, CWD, PATH…, PROCTITLE) sharing `msg=audit(time:serial)`; each is its own event,
+//!   and `auditd.sequence` (the serial) finds the others. SigmaHQ's auditd rules are written
+//!   per record (`type: EXECVE` with `a0`…, `type: SYSCALL` with `exe`, `type: PATH` with
+//!   `name`), so they match as intended; a rule that needs fields of two records (the SYSCALL's
+//!   `exe` and the EXECVE's arguments) does not (auoms records hold both).
+//! * `event.module` `auditd`, `event.dataset` `auditd.log`, `@timestamp` from `audit(epoch)`
+//!   (it wins over a syslog header's time), `auditd.message_type` (the record type in lower
+//!   case: `syscall`, `execve`, `user_login`, `auoms_execve`), `auditd.sequence` (integer),
+//!   `host.name` from `node=`.
+//! * `auditd.data.<key>`: every `key=value` of the record, with the key as written (`a0`,
+//!   `exe`, `SYSCALL`, `path_name`), the value unquoted and, where the kernel hex-encodes it
+//!   (`proctitle`, EXECVE arguments, `name`, `cwd`, `comm`, `exe`, `acct`, `cmd` …), decoded;
+//!   `proctitle`'s NUL separators become spaces; split EXECVE arguments (`a1[0]`, `a1[1]`) are
+//!   joined into `a1`; the `key=value` pairs inside `msg='…'` stand next to the others; auoms
+//!   arrays (`path_name=["…"]`) are lists. A RAW x86_64 record also gets `auditd.data.SYSCALL`
+//!   (the system call's name) and `auditd.data.ARCH` as the ENRICHED format writes them.
+//! * ECS: `process.pid`, `process.parent.pid` (`ppid`), `process.executable` (`exe`),
+//!   `process.name` (`comm`), `process.working_directory` (`cwd`), `process.args`,
+//!   `process.args_count` and `process.command_line` (EXECVE; auoms `cmdline`),
+//!   `process.title` (PROCTITLE), `user.id` (`uid`), `user.audit.id` (`auid`, unless unset),
+//!   `user.effective.id` (`euid`), `user.group.id`, user names from the ENRICHED `UID`/`AUID`/
+//!   `EUID` or auoms `user`/`audit_user`/`effective_user` (also `related.user`), `file.path`,
+//!   `file.inode`, `file.uid`, `file.gid` (PATH), `source.ip`/`source.domain` (`addr`,
+//!   `hostname`), `user.name` (`acct`; `user.target.name` for account management),
+//!   `event.outcome` from `success=yes|no` or `res=success|failed`.
+//! * Categories: a successful `execve`/`execveat` SYSCALL, every EXECVE and a successful
+//!   AUOMS_EXECVE are `process`/`start`; PATH records of a created or deleted file
+//!   `file`/`creation` or `deletion`; USER_AUTH, USER_ACCT, CRED_*, LOGIN `authentication`;
+//!   USER_LOGIN/USER_LOGOUT `authentication` + `session` start/end; USER_START/USER_END
+//!   `session`; ADD_/DEL_USER and _GROUP, USER_MGMT, USER_CHAUTHTOK `iam`.
+//! * A line that starts like a record (`type=`, `node=… type=`) but has no valid
+//!   `audit(time:serial)` stamp is a parse failure saying why.
 //!
 //! # Windows event logs
 //!
@@ -88,6 +139,7 @@ use chrono::{DateTime, Utc};
 use sen_core::event::{Event, TAG_PARSE_FAILURE, Value};
 
 pub mod access;
+pub mod auditd;
 pub mod cef;
 mod ecs;
 pub mod errorlog;
@@ -104,7 +156,7 @@ pub use ecs::{FACILITY_NAMES, SEVERITY_NAMES};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Format {
     /// Detect: JSON `{`, `CEF:`/`LEEF:` (after an optional syslog header), RFC 5424, RFC 3164,
-    /// Apache/nginx access log, Apache/nginx error log.
+    /// Linux audit record, Apache/nginx access log, Apache/nginx error log.
     #[default]
     Auto,
     /// BSD syslog (RFC 3164), with or without `<PRI>`.
@@ -227,6 +279,8 @@ pub enum Parser {
     Dnsmasq,
     /// A Windows event log record as JSON (evtx_dump, winlogbeat, NXLog/Mordor/Sentinel).
     Windows,
+    /// A Linux audit record (auditd, audisp-syslog, kernel and journald `audit` lines, auoms).
+    Auditd,
 }
 
 impl Parser {
@@ -250,6 +304,7 @@ impl Parser {
             Parser::Cisco => "cisco",
             Parser::Dnsmasq => "dnsmasq",
             Parser::Windows => "windows",
+            Parser::Auditd => "auditd",
         }
     }
 }
@@ -444,6 +499,12 @@ fn auto(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Resu
     {
         msg::cisco::apply(event, &c, true);
         out.push(Parser::Cisco);
+        return Ok(());
+    }
+    if (first == b't' || first == b'n') && auditd::looks_like(t) {
+        let rec = auditd::parse(t).map_err(|e| ParseError::new("auditd", e.to_string()))?;
+        auditd::apply(event, &rec);
+        out.push(Parser::Auditd);
         return Ok(());
     }
     if first.is_ascii_digit() && syslog::looks_like_5424_without_pri(b) {

@@ -44,6 +44,10 @@ fn prefixes() -> impl Strategy<Value = String> {
         Just("2021/04/01 13:02:31 [error] 1#1: *1 x, client: ".to_owned()),
         Just("Jan  1 00:00:00 h kernel: IN=eth0 SRC=".to_owned()),
         Just("2024-01-02T03:04:05.123+01:00 h p[1]: ".to_owned()),
+        Just("type=EXECVE msg=audit(1604996384.965:93777): argc=2 a0=\"".to_owned()),
+        Just("node=h type=USER_LOGIN msg=audit(1.2:3): pid=1 msg='acct=".to_owned()),
+        Just("Jan  1 00:00:00 h kernel: [ 1.0] audit: type=1300 audit(1.1:1): a1[0]=".to_owned()),
+        Just("{\"Facility\":\"user\",\"SyslogMessage\":\"type=AUOMS_EXECVE audit(".to_owned()),
     ]
 }
 

@@ -509,6 +509,7 @@ mod tests {
             tags: vec!["attack.credential_access".into(), "attack.t1110.001".into()],
             group_by: None,
             kind: DetectionKind::Sigma,
+            author: None,
         })
     }
 

@@ -251,6 +251,9 @@ pub struct RuleMeta {
     pub group_by: Option<Vec<String>>,
     /// What kind of detection the rule makes.
     pub kind: DetectionKind,
+    /// The rule's author(s), when it names them (kept in every alert: SigmaHQ's licence, DRL
+    /// 1.1, asks for it).
+    pub author: Option<String>,
 }
 
 impl RuleMeta {
@@ -263,6 +266,7 @@ impl RuleMeta {
             tags: Vec::new(),
             group_by: None,
             kind: DetectionKind::Sigma,
+            author: None,
         }
     }
 
@@ -432,6 +436,9 @@ pub struct Alert {
     pub rule_id: String,
     /// Rule title.
     pub rule_title: String,
+    /// The rule's author(s), when it names them (`rule.author` in the alert document).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_author: Option<String>,
     /// What kind of detection produced it.
     pub kind: DetectionKind,
     /// Severity from the rule level.
@@ -529,6 +536,7 @@ impl Alert {
             id,
             rule_id: rule.id.clone(),
             rule_title: rule.title.clone(),
+            rule_author: rule.author.clone(),
             kind: rule.kind,
             severity: rule.level.severity(),
             threat: Threat::from_tags(&rule.tags),
@@ -623,6 +631,9 @@ impl Alert {
         e.set("event.end", self.last_seen);
         e.set("rule.id", self.rule_id.as_str());
         e.set("rule.name", self.rule_title.as_str());
+        if let Some(a) = &self.rule_author {
+            e.set("rule.author", a.as_str());
+        }
         if let Some(r) = &self.reason {
             e.set("event.reason", r.as_str());
         }
@@ -750,6 +761,7 @@ impl Alert {
             id: e.id.clone(),
             rule_id: text("rule.id")?,
             rule_title: text("rule.name")?,
+            rule_author: e.get_str("rule.author").map(str::to_owned),
             kind: text(paths::KIND)?.parse()?,
             severity: Severity { score, label },
             threat: Threat::from_tags(&tags),
@@ -823,6 +835,7 @@ mod tests {
             ],
             group_by: None,
             kind: DetectionKind::Sigma,
+            author: None,
         })
     }
 
@@ -968,7 +981,14 @@ mod tests {
         bare.status = AlertStatus::Acknowledged;
         let mut empty_flood = sample_alert();
         empty_flood.flood = Some(Flood::default());
-        for a in [sample_alert(), flood, bare, empty_flood] {
+        // A SigmaHQ rule's alert names the rule's author (DRL 1.1).
+        let mut authored = sample_alert();
+        authored.rule_author = Some("Florian Roth (Nextron Systems)".into());
+        assert_eq!(
+            authored.to_event().get_str("rule.author"),
+            Some("Florian Roth (Nextron Systems)")
+        );
+        for a in [sample_alert(), flood, bare, empty_flood, authored] {
             let e = a.to_event();
             let text = e.to_json_string();
             let back: Event = serde_json::from_str(&text).expect("parses");

@@ -346,6 +346,7 @@ impl RuleCommon {
             tags: all_tags,
             group_by: Some(group_by),
             kind: DetectionKind::Anomaly,
+            author: None,
         });
         let mut sig = fields::hash_bytes(detector.as_bytes(), 0);
         sig = fields::combine(sig, fields::hash_bytes(name.as_bytes(), 1));

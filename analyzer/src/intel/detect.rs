@@ -68,6 +68,7 @@ impl IocHit {
             tags: vec![format!("intel.{}", self.ioc.feed.name)],
             group_by: Some(vec![self.field.to_owned()]),
             kind: DetectionKind::Ioc,
+            author: None,
         })
     }
 

@@ -224,6 +224,7 @@ impl Correlator {
                     level: level_name(c.level),
                     tags: c.tags.clone(),
                     description: c.description.clone(),
+                    author: c.author.clone(),
                     product: None,
                     service: None,
                     category: None,

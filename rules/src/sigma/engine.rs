@@ -106,6 +106,40 @@ impl RuleSet {
     }
 }
 
+/// Give field-less items of a selection map (`keywords: {'|all': [a, b]}`) the keyword
+/// semantics Sigma defines for them: each value is a substring of some value of the event.
+/// rsigma compiles them like field values (exact match), so SigmaHQ rules written this way
+/// (12 of them, e.g. "Binary Padding - Linux") would never match.
+fn keyword_items_contain(rule: &mut CompiledRule) {
+    fn matcher(m: &mut rsigma_eval::CompiledMatcher) {
+        use rsigma_eval::CompiledMatcher as M;
+        match m {
+            M::Exact { value, case_insensitive } => {
+                *m = M::Contains {
+                    value: std::mem::take(value),
+                    case_insensitive: *case_insensitive,
+                }
+            }
+            M::AnyOf(ms) | M::AllOf(ms) => ms.iter_mut().for_each(matcher),
+            _ => {}
+        }
+    }
+    fn detection(d: &mut rsigma_eval::CompiledDetection) {
+        use rsigma_eval::CompiledDetection as D;
+        match d {
+            D::AllOf(items) => {
+                for item in items.iter_mut().filter(|i| i.field.is_none() && i.exists.is_none()) {
+                    matcher(&mut item.matcher);
+                }
+            }
+            D::AnyOf(ds) | D::And(ds) => ds.iter_mut().for_each(detection),
+            D::Conditional { named, .. } => named.values_mut().for_each(detection),
+            D::Keywords(_) | D::ArrayMatch { .. } => {}
+        }
+    }
+    rule.detections.values_mut().for_each(detection);
+}
+
 /// What a rule is, for alerts and reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleInfo {
@@ -121,6 +155,9 @@ pub struct RuleInfo {
     pub tags: Vec<String>,
     /// Description.
     pub description: Option<String>,
+    /// Author(s), as the rule names them (SigmaHQ's licence, DRL 1.1, asks that messages based
+    /// on a rule's matches keep them).
+    pub author: Option<String>,
     /// Logsource product, service, category.
     pub product: Option<String>,
     /// Logsource service.
@@ -350,10 +387,15 @@ impl SigmaEngine {
             }
             match rsigma_eval::compile_rule(rule) {
                 Ok(mut c) => {
+                    keyword_items_contain(&mut c);
                     let ls = &rule.logsource;
                     rewrite_rule(
                         &mut c,
-                        mapping_for(ls.product.as_deref(), ls.category.as_deref()),
+                        mapping_for(
+                            ls.product.as_deref(),
+                            ls.service.as_deref(),
+                            ls.category.as_deref(),
+                        ),
                     );
                     if let Some(id) = &rule.id {
                         seen_ids.insert(id.clone(), file.clone());
@@ -367,6 +409,7 @@ impl SigmaEngine {
                         level: level_name(rule.level),
                         tags: rule.tags.clone(),
                         description: rule.description.clone(),
+                        author: rule.author.clone(),
                         product: ls.product.clone(),
                         service: ls.service.clone(),
                         category: ls.category.clone(),
@@ -810,8 +853,9 @@ fn apply_filter(rules: &mut [CompiledRule], filter: &FilterRule) -> Result<usize
         if !targeted || !ls_ok {
             continue;
         }
+        let ls = &rule.logsource;
         let mapping =
-            mapping_for(rule.logsource.product.as_deref(), rule.logsource.category.as_deref());
+            mapping_for(ls.product.as_deref(), ls.service.as_deref(), ls.category.as_deref());
         for (name, d) in &dets {
             let mut d = d.clone();
             super::fields::rewrite_detection(&mut d, mapping);
@@ -828,4 +872,37 @@ fn apply_filter(rules: &mut [CompiledRule], filter: &FilterRule) -> Result<usize
         return Err(format!("filter `{}` matches no loaded rule", filter.title));
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sigma::DetectionEngine;
+
+    fn engine(yaml: &str) -> SigmaEngine {
+        let mut set = RuleSet::default();
+        set.add_yaml(yaml, Path::new("t.yml"));
+        let (engine, report) = SigmaEngine::new(&set);
+        assert_eq!(report.failed, 0, "{:?}", report.errors);
+        engine
+    }
+
+    fn hits(engine: &SigmaEngine, message: &str) -> usize {
+        let mut e = Event::new("1".into(), chrono::Utc::now(), message);
+        e.set("message", message);
+        e.set("log.syslog.appname", "bash");
+        let mut out = Vec::new();
+        engine.evaluate(&e, &mut out);
+        out.len()
+    }
+
+    #[test]
+    fn keyword_maps_with_all_match_substrings() {
+        let e = engine(
+            "title: t\nlogsource: {product: linux}\ndetection:\n  kw:\n    '|all': ['dd', 'if=']\n  f: ['of=']\n  condition: kw and not f\n",
+        );
+        assert_eq!(hits(&e, "dd if=/dev/zero bs=1 count=1"), 1);
+        assert_eq!(hits(&e, "dd if=/dev/zero of=/tmp/x"), 0, "filtered");
+        assert_eq!(hits(&e, "dd bs=1"), 0, "both are needed");
+    }
 }

@@ -7,9 +7,13 @@
 //!
 //! * **at load**, [`rewrite_rule`] rewrites each compiled rule's field names once, by the
 //!   rule's logsource: a `product: windows` rule's bare names go to `winlog.event_data.<name>`
-//!   (System names such as `EventID` to their `winlog.*` field); a non-Windows rule's names
-//!   with an ECS equivalent in [`ECS_ALIASES`] go to it (`cs-uri-query` → `url.query`). Dotted
-//!   names and names with no mapping are kept (Zeek's `id.orig_h` reads raw Zeek JSON as is).
+//!   (System names such as `EventID` to their `winlog.*` field); a `product: linux`,
+//!   `service: auditd` rule's names are auditd's own (`type`, `syscall`, `SYSCALL`, `exe`, `a0`,
+//!   `name`, `key`…): `type` goes to `auditd.message_type` (lower case, as sen-parse writes it;
+//!   Sigma's default matching ignores case, so `type: EXECVE` matches) and every other name to
+//!   `auditd.data.<name>`; any other non-Windows rule's names with an ECS equivalent in
+//!   [`ECS_ALIASES`] go to it (`cs-uri-query` → `url.query`). Dotted names and names with no
+//!   mapping are kept (Zeek's `id.orig_h` reads raw Zeek JSON as is).
 //! * **at run time**, [`super::view::SigmaView::get_field`] falls back the same way for names
 //!   a rule computes while matching (correlation `group-by`, `fieldref`, `expand`
 //!   placeholders) and for rules whose logsource does not say which one applies.
@@ -83,6 +87,8 @@ pub fn ecs_aliases(name: &str) -> &'static [&'static str] {
 pub enum Mapping {
     /// `winlog.*` (a `product: windows` rule).
     Windows,
+    /// auditd's own names under `auditd.*` (a `product: linux`, `service: auditd` rule).
+    Auditd,
     /// ECS aliases (a rule for another product, or a web/firewall/dns/proxy category).
     Ecs,
     /// Leave names alone (Zeek, or a rule that may apply to both).
@@ -90,10 +96,17 @@ pub enum Mapping {
 }
 
 /// The mapping for a rule's logsource.
-pub fn mapping_for(product: Option<&str>, category: Option<&str>) -> Mapping {
+pub fn mapping_for(
+    product: Option<&str>,
+    service: Option<&str>,
+    category: Option<&str>,
+) -> Mapping {
     match product.map(str::to_ascii_lowercase).as_deref() {
         Some("windows") => Mapping::Windows,
         Some("zeek") => Mapping::None,
+        Some("linux") if service.is_some_and(|s| s.eq_ignore_ascii_case("auditd")) => {
+            Mapping::Auditd
+        }
         Some(_) => Mapping::Ecs,
         None => match category.map(str::to_ascii_lowercase).as_deref() {
             Some("webserver" | "proxy" | "firewall" | "dns") => Mapping::Ecs,
@@ -112,9 +125,16 @@ pub fn map_field(name: &str, mapping: Mapping) -> Option<String> {
             Some(sys) => sys.to_owned(),
             None => format!("winlog.event_data.{name}"),
         }),
+        Mapping::Auditd => Some(auditd_field(name)),
         Mapping::Ecs => ecs_aliases(name).first().map(|s| (*s).to_owned()),
         Mapping::None => None,
     }
+}
+
+/// The sen-parse path of an auditd field name: `type` → `auditd.message_type`, anything else →
+/// `auditd.data.<name>`.
+pub fn auditd_field(name: &str) -> String {
+    if name == "type" { "auditd.message_type".to_owned() } else { format!("auditd.data.{name}") }
 }
 
 /// Rewrite every field name of a compiled rule (detection items, array scopes, `fieldref`

@@ -10,12 +10,16 @@
 //!   as `process_creation` as pySigma's Windows pipeline does. One event may have several
 //!   categories (Sysmon 12 is `registry_event`, `registry_add` and `registry_delete`).
 //! * **Everything else** from ECS: `host.os.type` or the parser's module gives the product
-//!   (`linux` for sshd, sudo, su, PAM, logind, iptables, dnsmasq and any syslog record; `zeek`
-//!   for `event.module: zeek`), the module the services (`sshd`, `sudo`; `auth` for the
-//!   authentication modules; `syslog` for syslog records; the Zeek log for Zeek), and
+//!   (`linux` for sshd, sudo, su, PAM, logind, iptables, dnsmasq, auditd and any syslog record;
+//!   `zeek` for `event.module: zeek`; `cisco` for Cisco messages, with the services `aaa` for
+//!   CLI command and login logs (`PARSER`, `SYS`, `SEC_LOGIN` …), `bgp` (`BGP`, `TCP`) and
+//!   `ldp` by the message's facility), the module the services (`sshd`, `sudo`, `auditd`; `auth`
+//!   for the authentication modules; `syslog` and the program name (`cron`, `vsftpd`; `cron` for
+//!   crontab, `clamav` for clamd, `guacamole` for guacd) for Linux syslog records; the Zeek log for Zeek), and
 //!   `event.dataset` / `event.category` / `event.type` the categories (`webserver` for access
-//!   logs, `firewall`, `dns`, `process_creation` for ECS process start events,
-//!   `network_connection`, `file_event`, `proxy`).
+//!   logs, `firewall`, `dns`, `process_creation` for ECS process start events — Windows 4688,
+//!   Sysmon 1, and the auditd records of a successful `execve`: SYSCALL, EXECVE, AUOMS_EXECVE —,
+//!   `network_connection`, `file_event` (also auditd PATH records of a created file), `proxy`).
 
 use std::hash::Hasher;
 use std::sync::OnceLock;
@@ -35,6 +39,7 @@ pub const CLASS_INPUTS: &[&str] = &[
     "log.syslog.appname",
     "observer.product",
     "observer.type",
+    "cisco.facility",
 ];
 
 const WINDOWS_TSV: &str = include_str!("../../mappings/windows.tsv");
@@ -188,7 +193,7 @@ const FIREWALL_PRODUCTS: &[&str] = &[
 
 const LINUX_AUTH_MODULES: &[&str] = &["sshd", "pam", "sudo", "su", "systemd-logind"];
 const LINUX_MODULES: &[&str] =
-    &["sshd", "pam", "sudo", "su", "systemd-logind", "iptables", "dnsmasq"];
+    &["sshd", "pam", "sudo", "su", "systemd-logind", "iptables", "dnsmasq", "auditd"];
 
 /// The class of an event (see the module docs).
 pub fn classify(e: &Event) -> LogClass {
@@ -234,6 +239,18 @@ pub fn classify(e: &Event) -> LogClass {
         if let Some(log) = dataset.strip_prefix("zeek.") {
             c.add_service(&log.to_ascii_lowercase());
         }
+    } else if module_l == "cisco" {
+        // SigmaHQ's Cisco services are log types: command accounting (`aaa`; IOS logs CLI
+        // commands as `%PARSER-5-CFGLOG_LOGGEDCMD`), `bgp` and `ldp`.
+        c.product.get_or_insert_with(|| "cisco".into());
+        c.add_service("cisco");
+        let facility = e.fields.get("cisco.facility").and_then(Value::as_str).unwrap_or("");
+        match facility.to_ascii_uppercase().as_str() {
+            "PARSER" | "AAA" | "TACACS" | "SEC_LOGIN" | "SYS" => c.add_service("aaa"),
+            "BGP" | "TCP" | "BGP_SESSION" => c.add_service("bgp"),
+            "LDP" => c.add_service("ldp"),
+            _ => {}
+        }
     } else if LINUX_MODULES.contains(&module_l.as_str()) {
         c.product.get_or_insert_with(|| "linux".into());
         if LINUX_AUTH_MODULES.contains(&module_l.as_str()) {
@@ -243,11 +260,26 @@ pub fn classify(e: &Event) -> LogClass {
     } else if !module_l.is_empty() {
         c.add_service(&module_l);
     }
-    if e.fields.contains_key("log.syslog.appname") {
+    if let Some(app) = e.fields.get("log.syslog.appname") {
         if c.product.is_none() && !matches!(module_l.as_str(), "cisco" | "cef" | "leef") {
             c.product = Some("linux".into());
         }
         c.add_service("syslog");
+        // SigmaHQ's Linux services are program names (`cron`, `vsftpd`, `clamav`, …).
+        if c.product.as_deref() == Some("linux")
+            && let Some(app) = app.as_str()
+        {
+            let app = app.rsplit('/').next().unwrap_or(app).to_ascii_lowercase();
+            match app.as_str() {
+                "crond" | "crontab" | "anacron" => c.add_service("cron"),
+                "clamd" | "freshclam" | "clamav-daemon" => c.add_service("clamav"),
+                "guacd" => c.add_service("guacamole"),
+                a if !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+                    c.add_service(a)
+                }
+                _ => {}
+            }
+        }
     }
     let observer = |path: &str| {
         e.fields.get(path).and_then(Value::as_str).map(str::to_ascii_lowercase).unwrap_or_default()
@@ -345,6 +377,26 @@ mod tests {
     }
 
     #[test]
+    fn auditd_records_are_linux_auditd_and_execs_are_process_creation() {
+        let path = ev(&[
+            ("event.module", Value::Str("auditd".into())),
+            ("event.dataset", Value::Str("auditd.log".into())),
+        ]);
+        let c = classify(&path);
+        assert!(c.admits(Some("linux"), Some("auditd"), None));
+        assert!(!c.admits(Some("linux"), None, Some("process_creation")));
+        assert!(!c.admits(Some("linux"), Some("auth"), None));
+        let exec = ev(&[
+            ("event.module", Value::Str("auditd".into())),
+            ("event.category", Value::List(vec![Value::Str("process".into())])),
+            ("event.type", Value::List(vec![Value::Str("start".into())])),
+        ]);
+        let c = classify(&exec);
+        assert!(c.admits(Some("linux"), Some("auditd"), Some("process_creation")));
+        assert_ne!(class_key(&path), class_key(&exec));
+    }
+
+    #[test]
     fn linux_auth_and_web_classes() {
         let ssh = ev(&[
             ("event.module", Value::Str("sshd".into())),
@@ -356,6 +408,11 @@ mod tests {
         assert!(c.admits(Some("linux"), Some("auth"), None));
         assert!(c.admits(Some("linux"), Some("syslog"), None));
         assert!(!c.admits(Some("windows"), None, None));
+        let cron = ev(&[("log.syslog.appname", Value::Str("CRON".into()))]);
+        let c = classify(&cron);
+        assert!(c.admits(Some("linux"), Some("cron"), None));
+        assert!(c.admits(Some("linux"), Some("syslog"), None));
+        assert!(!c.admits(Some("linux"), Some("sshd"), None));
         let web = ev(&[
             ("event.module", Value::Str("nginx".into())),
             ("event.dataset", Value::Str("nginx.access".into())),

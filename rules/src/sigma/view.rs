@@ -10,10 +10,13 @@
 //! 3. for a Windows event (one with `winlog.channel` or `winlog.event_id`), a bare Sigma name:
 //!    the System names (`EventID`, `Channel`, `Provider_Name`, `Computer`, …) map to their
 //!    `winlog.*` field, any other name is looked up in `winlog.event_data.` and then in
-//!    `winlog.user_data.`.
+//!    `winlog.user_data.`;
+//! 4. for an auditd event (`event.module: auditd`), a bare name is auditd's own: `type` is
+//!    `auditd.message_type`, anything else `auditd.data.<name>`;
+//! 5. for any other event, a bare name's ECS aliases ([`super::fields::ECS_ALIASES`]).
 //!
-//! Compiled rules have their field names rewritten once at load ([`super::fields`]), so step 3
-//! is the fallback for names a rule computes at run time (correlation `group-by`, `fieldref`,
+//! Compiled rules have their field names rewritten once at load ([`super::fields`]), so steps 3
+//! to 5 are the fallback for names a rule computes at run time (correlation `group-by`, `fieldref`,
 //! `expand` placeholders), not the hot path.
 
 use std::borrow::Cow;
@@ -58,6 +61,8 @@ const KEYWORD_SKIP: &[&str] = &["event.id", "event.ingested", "event.created"];
 pub struct SigmaView<'a> {
     event: &'a Event,
     windows: bool,
+    /// Whether the event is a Linux audit record (`event.module: auditd`).
+    auditd: bool,
     /// Whether any field holds untyped JSON (only then can a path lead below a stored value);
     /// computed on the first miss.
     has_json: std::cell::Cell<Option<bool>>,
@@ -74,7 +79,9 @@ impl<'a> SigmaView<'a> {
     pub fn new(event: &'a Event) -> SigmaView<'a> {
         let windows = event.fields.contains_key("winlog.channel")
             || event.fields.contains_key("winlog.event_id");
-        SigmaView { event, windows, has_json: std::cell::Cell::new(None) }
+        let auditd = !windows
+            && matches!(event.fields.get("event.module"), Some(Value::Str(m)) if m == "auditd");
+        SigmaView { event, windows, auditd, has_json: std::cell::Cell::new(None) }
     }
 
     /// The event.
@@ -237,6 +244,11 @@ impl<'a> SigmaEvent for SigmaView<'a> {
             return self.event.fields.get(&key).map(value);
         }
         if !self.windows && !path.contains('.') {
+            if self.auditd
+                && let Some(v) = self.lookup(&super::fields::auditd_field(path))
+            {
+                return Some(v);
+            }
             for alias in super::fields::ecs_aliases(path) {
                 if let Some(v) = self.lookup(alias) {
                     return Some(v);

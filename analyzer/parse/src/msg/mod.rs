@@ -50,6 +50,12 @@ pub(crate) fn parse_message(
         return;
     }
     let trimmed = msg.trim_start();
+    // A Linux audit record (audisp-syslog, auoms, the kernel's `audit:` lines, journald).
+    if let Some(rec) = crate::auditd::in_syslog(base, trimmed) {
+        crate::auditd::apply(e, &rec);
+        out.push(Parser::Auditd);
+        return;
+    }
     // A CEF/LEEF payload in a syslog message (explicit `rfc3164`/`rfc5424` format).
     if trimmed.starts_with("CEF:") {
         if let Ok(c) = crate::cef::parse(trimmed) {

@@ -97,6 +97,7 @@ mod msg;
 pub mod syslog;
 pub mod time;
 mod windows;
+mod zeek;
 
 pub use ecs::{FACILITY_NAMES, SEVERITY_NAMES};
 
@@ -227,6 +228,8 @@ pub enum Parser {
     Dnsmasq,
     /// A Windows event log record as JSON (evtx_dump, winlogbeat, NXLog/Mordor/Sentinel).
     Windows,
+    /// A Zeek log record as JSON (Zeek's writer, `_path`, `@stream`, or inside an envelope).
+    Zeek,
 }
 
 impl Parser {
@@ -250,6 +253,7 @@ impl Parser {
             Parser::Cisco => "cisco",
             Parser::Dnsmasq => "dnsmasq",
             Parser::Windows => "windows",
+            Parser::Zeek => "zeek",
         }
     }
 }

@@ -145,6 +145,8 @@ pub struct LoadReport {
     pub failed: usize,
     /// Rules the prefilter can skip (have needles) / must always evaluate.
     pub prefiltered: usize,
+    /// Built-in pack rules not loaded because a rule of the given paths has the same id.
+    pub shadowed: usize,
     /// Every error.
     pub errors: Vec<RuleError>,
 }
@@ -288,6 +290,15 @@ impl SigmaEngine {
             if let Some(id) = &rule.id
                 && let Some(first) = seen_ids.get(id)
             {
+                // A built-in pack rule copied from SigmaHQ (rules/packs/zeek) is shadowed by the
+                // same rule in the operator's own rule tree, which loads first: the operator's
+                // copy wins, and that is not an error.
+                if file.to_string_lossy().starts_with("builtin:")
+                    && !first.to_string_lossy().starts_with("builtin:")
+                {
+                    report.shadowed += 1;
+                    continue;
+                }
                 report.failed += 1;
                 report.errors.push(RuleError {
                     file: file.clone(),
@@ -301,7 +312,11 @@ impl SigmaEngine {
                     let ls = &rule.logsource;
                     rewrite_rule(
                         &mut c,
-                        mapping_for(ls.product.as_deref(), ls.category.as_deref()),
+                        &mapping_for(
+                            ls.product.as_deref(),
+                            ls.service.as_deref(),
+                            ls.category.as_deref(),
+                        ),
                     );
                     if let Some(id) = &rule.id {
                         seen_ids.insert(id.clone(), file.clone());
@@ -626,11 +641,12 @@ fn apply_filter(rules: &mut [CompiledRule], filter: &FilterRule) -> Result<usize
         if !targeted || !ls_ok {
             continue;
         }
+        let ls = &rule.logsource;
         let mapping =
-            mapping_for(rule.logsource.product.as_deref(), rule.logsource.category.as_deref());
+            mapping_for(ls.product.as_deref(), ls.service.as_deref(), ls.category.as_deref());
         for (name, d) in &dets {
             let mut d = d.clone();
-            super::fields::rewrite_detection(&mut d, mapping);
+            super::fields::rewrite_detection(&mut d, &mapping);
             rule.detections.insert(format!("{prefix}{name}"), d);
         }
         rule.conditions = rule

@@ -279,7 +279,7 @@ pub fn classify(e: &Event) -> LogClass {
     if has(&categories, "firewall") || (has(&categories, "network") && has(&types, "denied")) {
         c.add_category("firewall");
     }
-    if dataset.contains("proxy") {
+    if dataset.contains("proxy") || dataset == "zeek.http" {
         c.add_category("proxy");
     }
     if dataset.contains("dns") || has(&categories, "dns") {

@@ -10,7 +10,11 @@
 //! 3. for a Windows event (one with `winlog.channel` or `winlog.event_id`), a bare Sigma name:
 //!    the System names (`EventID`, `Channel`, `Provider_Name`, `Computer`, …) map to their
 //!    `winlog.*` field, any other name is looked up in `winlog.event_data.` and then in
-//!    `winlog.user_data.`.
+//!    `winlog.user_data.`;
+//! 4. for a Zeek event (`event.dataset: zeek.<log>`), a Zeek name (`query`, `id.resp_h`) is
+//!    looked up as `zeek.<log>.<name>`, and the non-Zeek names of [`super::fields::ZEEK_ECS`]
+//!    as their ECS field;
+//! 5. for any other event, a bare name with an ECS alias ([`super::fields::ECS_ALIASES`]).
 //!
 //! Compiled rules have their field names rewritten once at load ([`super::fields`]), so step 3
 //! is the fallback for names a rule computes at run time (correlation `group-by`, `fieldref`,
@@ -55,6 +59,8 @@ const KEYWORD_SKIP: &[&str] = &["event.id", "event.ingested", "event.created"];
 pub struct SigmaView<'a> {
     event: &'a Event,
     windows: bool,
+    /// The Zeek log of a Zeek event (`event.dataset: zeek.<log>`).
+    zeek_log: Option<&'a str>,
     /// Whether any field holds untyped JSON (only then can a path lead below a stored value);
     /// computed on the first miss.
     has_json: std::cell::Cell<Option<bool>>,
@@ -71,7 +77,11 @@ impl<'a> SigmaView<'a> {
     pub fn new(event: &'a Event) -> SigmaView<'a> {
         let windows = event.fields.contains_key("winlog.channel")
             || event.fields.contains_key("winlog.event_id");
-        SigmaView { event, windows, has_json: std::cell::Cell::new(None) }
+        let zeek_log = match event.fields.get("event.dataset") {
+            Some(Value::Str(d)) => d.strip_prefix("zeek.").filter(|l| !l.is_empty()),
+            _ => None,
+        };
+        SigmaView { event, windows, zeek_log, has_json: std::cell::Cell::new(None) }
     }
 
     /// The event.
@@ -217,6 +227,17 @@ impl<'a> SigmaEvent for SigmaView<'a> {
             }
             key.replace_range(..18, "winlog.user_data.");
             return self.event.fields.get(&key).map(value);
+        }
+        if let Some(log) = self.zeek_log {
+            use super::fields::{is_zeek_name, zeek_ecs, zeek_path};
+            if let Some(ecs) = zeek_ecs(path) {
+                return self.lookup(ecs);
+            }
+            if is_zeek_name(path)
+                && let Some(v) = self.event.fields.get(&zeek_path(log, path))
+            {
+                return Some(value(v));
+            }
         }
         if !self.windows && !path.contains('.') {
             for alias in super::fields::ecs_aliases(path) {

@@ -244,7 +244,7 @@ mod tests {
         assert_eq!(v["query"], "www.example.com");
         assert_eq!(v["answers"], serde_json::json!(["1.2.3.4", "5.6.7.8"]));
         assert_eq!(v["event.original"], "1588205199.824370\tC1\twww.example.com\t1.2.3.4,5.6.7.8");
-        assert_eq!(recs[1].as_ref().unwrap_err().position, 8);
+        assert_eq!(recs[1].as_ref().unwrap_err().position, 9);
         assert_eq!("zeek-tsv".parse::<FileFormat>().unwrap(), FileFormat::ZeekTsv);
     }
 

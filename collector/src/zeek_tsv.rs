@@ -1,18 +1,19 @@
 //! Zeek's tab-separated log format (its default ASCII writer), decoded into the records of
 //! Zeek's JSON writer, so the analyzer's Zeek normalizer reads both alike.
 //!
-//! A Zeek TSV file opens with headers that give the meaning of every data line:
+//! A Zeek TSV file opens with headers that give the meaning of every data line (its columns are
+//! separated by tabs, shown here as spaces):
 //!
 //! ```text
 //! #separator \x09
-//! #set_separator	,
-//! #empty_field	(empty)
-//! #unset_field	-
-//! #path	conn
-//! #fields	ts	uid	id.orig_h	id.orig_p	…
-//! #types	time	string	addr	port	…
-//! 1588205199.824370	Cvf4XX17hSAgXDdGEd	10.0.1.6	54243	…
-//! #close	2020-04-30-01-00-00
+//! #set_separator    ,
+//! #empty_field    (empty)
+//! #unset_field    -
+//! #path    conn
+//! #fields    ts    uid    id.orig_h    id.orig_p    …
+//! #types    time    string    addr    port    …
+//! 1588205199.824370    Cvf4XX17hSAgXDdGEd    10.0.1.6    54243    …
+//! #close    2020-04-30-01-00-00
 //! ```
 //!
 //! A data line alone names none of its fields, so this is a decoder with state: it must see a

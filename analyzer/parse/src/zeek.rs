@@ -378,7 +378,9 @@ fn nanos(secs: f64) -> Option<i64> {
 /// Keys a shipper adds to a Zeek record that are not fields of the log.
 const META: [&str; 5] = ["_path", "@stream", "_system_name", "@system", "@proc"];
 
-fn apply(
+/// Normalize one Zeek record (see [`normalize`]); `envelope`: the shipper's object around it.
+/// Inside a syslog message the syslog `message` stays.
+pub(crate) fn apply(
     event: &mut Event,
     mut obj: Map<String, Json>,
     envelope: Option<Map<String, Json>>,
@@ -601,7 +603,7 @@ fn per_log(e: &mut Event, log: &str, r: &Rec, ctx: &Context) {
                 set_str(e, "rule.name", n);
             }
             if let Some(m) = r.str("msg") {
-                set_str(e, "message", m);
+                e.fields.entry("message".to_owned()).or_insert_with(|| Value::Str(m.to_owned()));
             }
             if r.get("id.orig_h").is_none() {
                 if let Some(s) = r.str("src") {

@@ -14,8 +14,11 @@
 //!   for `event.module: zeek`), the module the services (`sshd`, `sudo`; `auth` for the
 //!   authentication modules; `syslog` for syslog records; the Zeek log for Zeek), and
 //!   `event.dataset` / `event.category` / `event.type` the categories (`webserver` for access
-//!   logs, `firewall`, `dns`, `process_creation` for ECS process start events,
-//!   `network_connection`, `file_event`, `proxy`).
+//!   logs and any `web` event, `firewall`, `dns`, `process_creation` for ECS process start
+//!   events, `network_connection`, `file_event`, `proxy`). Zeek's `http` log is also a `proxy`
+//!   source (a sensor sees the requests a proxy would log; the SigmaHQ Zeek configurations of
+//!   sigmac mapped it the same way) and, being `web`, a `webserver` one; its `dns` log is a
+//!   `dns` source. Those generic rules read the ECS fields sen-parse fills for Zeek.
 
 use std::hash::Hasher;
 use std::sync::OnceLock;
@@ -279,6 +282,7 @@ pub fn classify(e: &Event) -> LogClass {
     if has(&categories, "firewall") || (has(&categories, "network") && has(&types, "denied")) {
         c.add_category("firewall");
     }
+    // Zeek's http log: the web requests a proxy would log.
     if dataset.contains("proxy") || dataset == "zeek.http" {
         c.add_category("proxy");
     }
@@ -334,6 +338,31 @@ mod tests {
         assert!(c.admits(Some("windows"), Some("security"), None));
         assert!(!c.admits(Some("windows"), None, Some("process_creation")));
         assert_ne!(class_key(&mk(4688)), class_key(&mk(4625)));
+    }
+
+    #[test]
+    fn zeek_classes() {
+        let mk = |d: &str, cats: &[&str]| {
+            let mut e = ev(&[
+                ("event.module", Value::Str("zeek".into())),
+                ("event.dataset", Value::Str(d.into())),
+            ]);
+            for c in cats {
+                e.push("event.category", c);
+            }
+            e
+        };
+        let c = classify(&mk("zeek.http", &["network", "web"]));
+        assert!(c.admits(Some("zeek"), Some("http"), None));
+        assert!(c.admits(None, None, Some("proxy")));
+        assert!(c.admits(None, None, Some("webserver")));
+        assert!(!c.admits(Some("zeek"), Some("dns"), None));
+        let c = classify(&mk("zeek.dns", &["network"]));
+        assert!(c.admits(Some("zeek"), Some("dns"), Some("dns")));
+        assert!(!c.admits(None, None, Some("proxy")));
+        let c = classify(&mk("zeek.smb_files", &["network", "file"]));
+        assert!(c.admits(Some("zeek"), Some("smb_files"), None));
+        assert!(!c.admits(Some("linux"), None, None));
     }
 
     #[test]

@@ -381,3 +381,22 @@ fn helpers() {
     assert_eq!(super::dotted(None, "id_orig_h").as_deref(), Some("id.orig_h"));
     assert_eq!(super::dotted(None, "id"), None);
 }
+
+#[test]
+fn zeek_json_inside_syslog() {
+    let line = r#"<134>Nov 26 10:00:00 sensor1 zeek: {"_path":"dns","ts":1588205199.82437,"uid":"C1","id.orig_h":"10.0.1.6","id.orig_p":54243,"id.resp_h":"10.0.0.4","id.resp_p":53,"proto":"udp","query":"abc.onion","qtype_name":"A"}"#;
+    let mut e = Event::new("id".into(), ctx().received, line);
+    let o = crate::normalize_line(&mut e, crate::Format::Auto, &ctx());
+    assert!(!o.is_failure(), "{o}");
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Zeek]);
+    assert_eq!(s(&e, "host.name"), Some("sensor1"));
+    assert_eq!(s(&e, "event.dataset"), Some("zeek.dns"));
+    assert_eq!(s(&e, "dns.question.name"), Some("abc.onion"));
+    assert_eq!(e.timestamp.to_rfc3339(), "2020-04-30T00:06:39.824370+00:00");
+    assert!(s(&e, "message").unwrap().starts_with("{\"_path\":\"dns\""));
+    assert_eq!(e.original, line);
+    // Other JSON in a syslog message is left alone.
+    let mut e = Event::new("id".into(), ctx().received, "<134>Nov 26 10:00:00 h app: {\"a\":1}");
+    let o = crate::normalize_line(&mut e, crate::Format::Auto, &ctx());
+    assert!(!o.matched(Parser::Zeek));
+}

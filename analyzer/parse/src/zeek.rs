@@ -156,7 +156,7 @@ fn log_from_path(path: &str) -> Option<String> {
     let (stem, rest) = name.split_once('.')?;
     if !rest.contains("log")
         || stem.is_empty()
-        || !stem.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        || !stem.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     {
         return None;
     }

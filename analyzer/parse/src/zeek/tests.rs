@@ -375,6 +375,7 @@ fn helpers() {
         Some("conn")
     );
     assert_eq!(super::log_from_path("dns.log").as_deref(), Some("dns"));
+    assert_eq!(super::log_from_path("x509.2020-04-30-00-00-00.log").as_deref(), Some("x509"));
     assert_eq!(super::log_from_path("NASHUA_conn.log"), None);
     assert_eq!(super::dotted(Some("files"), "seen_bytes"), None);
     assert_eq!(super::dotted(Some("intel"), "seen_indicator").as_deref(), Some("seen.indicator"));

@@ -19,7 +19,8 @@ pub struct IngestArgs {
     /// Sen's HTTP address.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub server: String,
-    /// Input format.
+    /// Input format: auto, evtx, ndjson, lines or zeek-tsv (auto detects each from the
+    /// file's first bytes).
     #[arg(long, default_value = "auto")]
     pub format: String,
     /// Bearer token of the ingest API.

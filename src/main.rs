@@ -103,8 +103,8 @@ enum RulesCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Evaluate rules on events from a file (NDJSON, EVTX or log lines, normalized as the
-    /// server does) and print each match: rule, event, and why.
+    /// Evaluate rules on events from files (NDJSON, EVTX, Zeek TSV or log lines, normalized
+    /// as the server does) and print each match: rule, event, and why.
     Test {
         /// Rule file or directory (repeatable). Without it, the built-in packs.
         #[arg(long)]
@@ -112,9 +112,10 @@ enum RulesCmd {
         /// Also load the built-in packs when --rules is given.
         #[arg(long)]
         builtin: bool,
-        /// The events.
-        #[arg(long)]
-        events: PathBuf,
+        /// The events (repeatable, or several paths after one flag; events of several files
+        /// are evaluated in time order).
+        #[arg(long, required = true, num_args = 1..)]
+        events: Vec<PathBuf>,
         /// IANA time zone for timestamps without one.
         #[arg(long, default_value = "UTC")]
         timezone: String,

@@ -102,6 +102,8 @@ pub struct TestReport {
     pub correlations: usize,
     /// Events evaluated.
     pub events: usize,
+    /// Events no parser understood (tagged `_parse_failure`).
+    pub parse_failures: usize,
     /// Records that could not be read (position: reason).
     pub unreadable: Vec<String>,
     /// Every match, in event order.
@@ -112,7 +114,8 @@ pub struct TestReport {
     pub errors: Vec<RuleError>,
 }
 
-/// Read events from a file (EVTX, NDJSON or log lines) and normalize them as the analyzer does.
+/// Read events from a file (EVTX, NDJSON, Zeek TSV or log lines) and normalize them as the
+/// analyzer does.
 pub fn read_events(path: &Path, timezone: &str) -> Result<(Vec<Event>, Vec<String>)> {
     let tz: chrono_tz::Tz =
         timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone `{timezone}`"))?;
@@ -212,12 +215,24 @@ fn cut(s: &str, n: usize) -> String {
 pub fn test(
     rules: &[PathBuf],
     builtin: bool,
-    events: &Path,
+    events: &[PathBuf],
     timezone: &str,
     json: bool,
 ) -> Result<()> {
     let (engine, mut correlator, report) = load(rules, builtin);
-    let (evs, unreadable) = read_events(events, timezone)?;
+    let mut evs = Vec::new();
+    let mut unreadable = Vec::new();
+    for path in events {
+        let (e, u) = read_events(path, timezone)?;
+        evs.extend(e);
+        unreadable.extend(u.into_iter().map(|u| format!("{}: {u}", path.display())));
+    }
+    if events.len() > 1 {
+        // Correlations run at event time: several files are merged in time order.
+        evs.sort_by_key(|e| e.timestamp);
+    }
+    let parse_failures =
+        evs.iter().filter(|e| e.has_tag(sen_core::event::TAG_PARSE_FAILURE)).count();
     let matches = evaluate(&engine, &mut correlator, &evs);
     let mut alerts_by_rule = BTreeMap::new();
     for m in matches.iter().filter(|m| m.alert) {
@@ -229,6 +244,7 @@ pub fn test(
             rules: report.loaded,
             correlations: report.correlations,
             events: evs.len(),
+            parse_failures,
             unreadable,
             matches,
             alerts_by_rule,
@@ -273,8 +289,9 @@ pub fn test(
         }
         writeln!(
             out,
-            "{} events, {} rules ({} correlations): {} matches, {} alerts",
+            "{} events ({} unparsed), {} rules ({} correlations): {} matches, {} alerts",
             evs.len(),
+            parse_failures,
             report.loaded,
             report.correlations,
             matches.len(),

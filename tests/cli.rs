@@ -118,3 +118,42 @@ fn rules_check_reports_every_error_with_its_file() {
     assert_eq!(v["failed"], 1);
     assert!(v["errors"][0]["file"].as_str().unwrap().ends_with("bad.yml"), "{v}");
 }
+
+#[test]
+fn rules_test_reads_zeek_tsv_and_json_files_and_the_zeek_pack_fires() {
+    let dir = tempfile::tempdir().unwrap();
+    // Zeek's default TSV writer: the header names and types every column.
+    let tsv = dir.path().join("http.log");
+    std::fs::write(
+        &tsv,
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\thttp\n\
+         #open\t2020-04-30-00-35-25\n\
+         #fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\ttrans_depth\tmethod\thost\turi\tuser_agent\tstatus_code\tresp_mime_types\n\
+         #types\ttime\tstring\taddr\tport\taddr\tport\tcount\tstring\tstring\tstring\tstring\tcount\tvector[string]\n\
+         1588206925.615397\tCz1\t10.0.1.4\t60799\t192.168.0.4\t80\t1\tGET\t192.168.0.4\t/webdav/python.exe\tMicrosoft-WebDAV-MiniRedir/10.0.18362\t200\tapplication/x-dosexec\n\
+         1588206926.000000\tCz2\t10.0.1.4\t60800\t192.168.0.4\t80\t1\tGET\t192.168.0.4\t/index.html\tMozilla/5.0\t200\ttext/html\n\
+         #close\t2020-04-30-01-00-00\n",
+    )
+    .unwrap();
+    // Zeek's JSON writer, in another file: the two are evaluated in time order.
+    let json = dir.path().join("dns.json");
+    std::fs::write(
+        &json,
+        "{\"ts\":1588206920.5,\"uid\":\"Cd1\",\"id.orig_h\":\"10.0.1.4\",\"id.orig_p\":5353,\"id.resp_h\":\"10.0.0.4\",\"id.resp_p\":53,\"proto\":\"udp\",\"query\":\"pool.minexmr.com\",\"qtype_name\":\"A\",\"rejected\":false}\n",
+    )
+    .unwrap();
+    let (code, out, err) = sen(
+        &["rules", "test", "--json", "--events", tsv.to_str().unwrap(), json.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["events"], 3, "{v}");
+    assert_eq!(v["parse_failures"], 0, "{v}");
+    let titles: Vec<&str> =
+        v["matches"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["DNS Events Related To Mining Pools", "Executable from Webdav"], "{v}");
+    // The match shows the TSV line as read.
+    let webdav = &v["matches"][1];
+    assert!(webdav["original"].as_str().unwrap().starts_with("1588206925.615397\tCz1\t"), "{v}");
+}

@@ -1,5 +1,6 @@
 //! Reading log files for import (`sen ingest FILE`): Windows EVTX (through the `evtx` crate, in
-//! the evtx_dump JSON shape the analyzer understands), NDJSON, and plain log lines.
+//! the evtx_dump JSON shape the analyzer understands), Zeek TSV logs (through
+//! [`crate::zeek_tsv`], in the shape of Zeek's JSON writer), NDJSON, and plain log lines.
 //!
 //! Every record becomes one JSON object line for the HTTP ingest API. A record that cannot be
 //! read (a corrupt EVTX record, a line that is not valid UTF-8 JSON in NDJSON mode) is reported
@@ -21,6 +22,8 @@ pub enum FileFormat {
     Ndjson,
     /// Plain log lines (syslog, access logs …), each parsed by the analyzer.
     Lines,
+    /// Zeek's tab-separated logs (`#separator`, `#fields`, `#types` headers).
+    ZeekTsv,
 }
 
 impl std::str::FromStr for FileFormat {
@@ -31,9 +34,10 @@ impl std::str::FromStr for FileFormat {
             "evtx" => Ok(FileFormat::Evtx),
             "ndjson" | "json" => Ok(FileFormat::Ndjson),
             "lines" | "text" => Ok(FileFormat::Lines),
-            other => {
-                Err(format!("unknown file format `{other}` (use auto, evtx, ndjson or lines)"))
-            }
+            "zeek" | "zeek-tsv" => Ok(FileFormat::ZeekTsv),
+            other => Err(format!(
+                "unknown file format `{other}` (use auto, evtx, ndjson, lines or zeek-tsv)"
+            )),
         }
     }
 }
@@ -81,6 +85,7 @@ pub fn detect(path: &Path) -> Result<FileFormat, FileError> {
     let first = head.split(|b| *b == b'\n').map(<[u8]>::trim_ascii).find(|l| !l.is_empty());
     Ok(match first {
         Some(l) if l.starts_with(b"{") => FileFormat::Ndjson,
+        Some(l) if crate::zeek_tsv::is_header(l) => FileFormat::ZeekTsv,
         _ => FileFormat::Lines,
     })
 }
@@ -104,6 +109,28 @@ pub fn for_each_record<E>(
                 let item = match rec {
                     Ok(r) => Ok(r.data.to_string()),
                     Err(e) => Err(RecordError { position: i as u64 + 1, reason: e.to_string() }),
+                };
+                if let Err(e) = f(item) {
+                    return Ok(Err(e));
+                }
+            }
+        }
+        FileFormat::ZeekTsv => {
+            let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+            let mut decoder = crate::zeek_tsv::ZeekTsv::new();
+            let mut buf = Vec::new();
+            let mut n = 0u64;
+            loop {
+                buf.clear();
+                if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+                    break;
+                }
+                n += 1;
+                let line = String::from_utf8_lossy(&buf);
+                let item = match decoder.line(&line) {
+                    Ok(None) => continue,
+                    Ok(Some(obj)) => Ok(serde_json::Value::Object(obj).to_string()),
+                    Err(reason) => Err(RecordError { position: n, reason }),
                 };
                 if let Err(e) = f(item) {
                     return Ok(Err(e));
@@ -196,6 +223,29 @@ mod tests {
         assert_eq!(recs.iter().filter(|r| r.is_ok()).count(), 2);
         assert_eq!(recs[1].as_ref().unwrap_err().position, 2);
         assert_eq!(recs[2].as_ref().unwrap_err().position, 3);
+    }
+
+    #[test]
+    fn zeek_tsv_files_become_zeek_json_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("dns.log");
+        std::fs::write(
+            &p,
+            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n\
+             #fields\tts\tuid\tquery\tanswers\n#types\ttime\tstring\tstring\tvector[string]\n\
+             1588205199.824370\tC1\twww.example.com\t1.2.3.4,5.6.7.8\nbroken\n",
+        )
+        .unwrap();
+        let (fmt, recs) = collect(&p, FileFormat::Auto);
+        assert_eq!(fmt, FileFormat::ZeekTsv);
+        assert_eq!(recs.len(), 2);
+        let v: serde_json::Value = serde_json::from_str(recs[0].as_ref().unwrap()).unwrap();
+        assert_eq!(v["_path"], "dns");
+        assert_eq!(v["query"], "www.example.com");
+        assert_eq!(v["answers"], serde_json::json!(["1.2.3.4", "5.6.7.8"]));
+        assert_eq!(v["event.original"], "1588205199.824370\tC1\twww.example.com\t1.2.3.4,5.6.7.8");
+        assert_eq!(recs[1].as_ref().unwrap_err().position, 9);
+        assert_eq!("zeek-tsv".parse::<FileFormat>().unwrap(), FileFormat::ZeekTsv);
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - [`tls`]: the TLS server configuration from PEM files, optionally with mutual TLS.
 //! - [`ingest`]: the body decoder of the HTTP ingest API (`POST /api/v1/ingest`).
 //! - [`demo`]: the built-in demo source.
+//! - [`files`]: reading files for `sen ingest` (EVTX, Zeek TSV through [`zeek_tsv`], NDJSON,
+//!   lines).
 //!
 //! # What is acknowledged when, and what a crash loses
 //! A record is durable once the [`Publisher`]'s `publish` call carrying it has returned `Ok`
@@ -57,6 +59,7 @@ pub mod framing;
 pub mod ingest;
 pub mod syslog;
 pub mod tls;
+pub mod zeek_tsv;
 
 pub use batcher::{
     AckError, Closed, Publisher, PublisherConfig, PublisherStats, PublisherTask, TrySendError,

@@ -7,6 +7,9 @@
 //! * `web/`: scanner user agents and exploitation payloads in request URLs (web access logs);
 //! * `network/`: firewall denies (ECS, any firewall sen-parse understands);
 //! * `windows/`: Security log logon failures;
+//! * `zeek/`: SigmaHQ's rules for Zeek logs, copied unchanged (DRL 1.1; `packs/README.md` says
+//!   which and why the others are left out). A built-in rule whose id a rule of the operator's
+//!   own paths has is shadowed by it ([`crate::sigma::LoadReport::shadowed`]);
 //! * `correlation/`: SSH brute force, brute force followed by success, password spraying,
 //!   port scan, web scan followed by exploitation.
 //!

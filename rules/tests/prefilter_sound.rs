@@ -1,14 +1,28 @@
 //! The prefilter only skips rules that cannot match: over real events, the engine's hits equal
 //! those of every routed rule evaluated unfiltered ([`SigmaEngine::evaluate_unfiltered`]).
 //!
-//! All 3,141 SigmaHQ rules over the regression-pair events, every 5th EVTX-ATTACK-SAMPLES
-//! event and every 5th Mordor Windows event.
+//! All 3,141 SigmaHQ rules (and the emerging-threats Zeek rules) over the regression-pair
+//! events, every 5th EVTX-ATTACK-SAMPLES event, every 5th Mordor Windows event, every 2nd
+//! record of the APT29 Zeek logs, and the Mordor Linux audit records.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use sen_rules::sigma::SigmaEngine;
+
+fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            files(&p, ext, out);
+        } else if p.extension().is_some_and(|e| e == ext) {
+            out.push(p);
+        }
+    }
+}
 
 fn ndjson_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else { return };
@@ -26,8 +40,16 @@ fn ndjson_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn prefiltered_hits_equal_unfiltered_hits() {
     let Some(dir) = common::corpus() else { return };
-    let (engine, _set, report) = SigmaEngine::load(&[dir.join("sigma/rules/rules")]);
-    assert_eq!(report.loaded, 3141, "{:?}", report.errors.first());
+    let zeek_et: Vec<PathBuf> = {
+        let mut v = Vec::new();
+        files(&dir.join("sigma/rules/rules-emerging-threats"), "yml", &mut v);
+        v.retain(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("zeek_")));
+        v
+    };
+    let mut paths = vec![dir.join("sigma/rules/rules")];
+    paths.extend(zeek_et.iter().cloned());
+    let (engine, _set, report) = SigmaEngine::load(&paths);
+    assert_eq!(report.loaded, 3141 + zeek_et.len(), "{:?}", report.errors.first());
     let mut events = Vec::new();
     for (sub, step) in [
         ("sigma/regression_pairs", 1),
@@ -41,7 +63,17 @@ fn prefiltered_hits_equal_unfiltered_hits() {
             events.extend(common::events(&f, chrono_tz::UTC).into_iter().step_by(step));
         }
     }
-    assert!(events.len() > 1500, "{} events", events.len());
+    for (sub, ext, step) in
+        [("logs/zeek/mordor-apt29-day1", "log", 2), ("windows-events/mordor/linux", "log", 1)]
+    {
+        let mut found = Vec::new();
+        files(&dir.join(sub), ext, &mut found);
+        assert!(!found.is_empty(), "{sub}: no events");
+        for f in found {
+            events.extend(common::events(&f, chrono_tz::UTC).into_iter().step_by(step));
+        }
+    }
+    assert!(events.len() > 2500, "{} events", events.len());
     let (mut fast, mut slow) = (Vec::new(), Vec::new());
     let (mut hits, mut evaluated) = (0usize, 0u64);
     for e in &events {

@@ -256,24 +256,7 @@ pub(crate) fn write(e: &mut Event, a: &AccessLog<'_>) {
         set_str(e, "http.request.method", m);
     }
     if let Some(t) = a.target {
-        set_str(e, "url.original", t);
-        let path_start = if t.starts_with('/') {
-            Some(0)
-        } else {
-            t.find("://").and_then(|i| t.get(i + 3..)?.find('/').map(|j| i + 3 + j))
-        };
-        if let Some(ps) = path_start {
-            let pq = t.get(ps..).unwrap_or_default();
-            let (path, query) = match pq.split_once('?') {
-                Some((p, q)) => (p, Some(q)),
-                None => (pq, None),
-            };
-            let path = path.split('#').next().unwrap_or(path);
-            set_str(e, "url.path", path);
-            if let Some(q) = query.filter(|q| !q.is_empty()) {
-                set_str(e, "url.query", q.split('#').next().unwrap_or(q));
-            }
-        }
+        ecs::set_url_target(e, t);
     } else if let Some(r) = a.request {
         // Not a well-formed request line (scanners, TLS on a plain port …).
         set_str(e, "url.original", r);

@@ -199,6 +199,29 @@ pub(crate) fn ecs_mac(s: &str) -> Option<String> {
     (n == 6).then_some(out)
 }
 
+/// Set `url.original` to a request target (`/path?query`, or an absolute URL) and, when it has a
+/// path, `url.path` and `url.query` (without the fragment).
+pub(crate) fn set_url_target(e: &mut Event, t: &str) {
+    set_str(e, "url.original", t);
+    let path_start = if t.starts_with('/') {
+        Some(0)
+    } else {
+        t.find("://").and_then(|i| t.get(i + 3..)?.find('/').map(|j| i + 3 + j))
+    };
+    if let Some(ps) = path_start {
+        let pq = t.get(ps..).unwrap_or_default();
+        let (path, query) = match pq.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (pq, None),
+        };
+        let path = path.split('#').next().unwrap_or(path);
+        set_str(e, "url.path", path);
+        if let Some(q) = query.filter(|q| !q.is_empty()) {
+            set_str(e, "url.query", q.split('#').next().unwrap_or(q));
+        }
+    }
+}
+
 /// `event.outcome` for an HTTP status.
 pub(crate) fn http_outcome(status: u16) -> &'static str {
     if status < 400 { "success" } else { "failure" }

@@ -48,6 +48,8 @@ pub(crate) fn normalize_object(
         sentinel_syslog(event, obj, ctx, out);
         return;
     }
+    // Zeek logs (Zeek's JSON writer, `_path`, `@stream`, or inside a shipper's envelope).
+    let Some(obj) = crate::zeek::normalize(event, obj, ctx, out) else { return };
     let Ok(mut flat) = sen_core::event::flatten_json(serde_json::Value::Object(obj)) else {
         return;
     };

@@ -5,7 +5,8 @@
 //! * [`normalize_line`]: one raw line (syslog RFC 3164/5424, CEF, LEEF, JSON, Apache/nginx access
 //!   and error logs, Linux audit records) into an [`Event`] with ECS fields;
 //! * [`normalize_json`]: one JSON object from the HTTP ingest API (already-normalized ECS, a raw
-//!   line in `message` / `event.original` plus explicit fields, or a Windows event log record).
+//!   line in `message` / `event.original` plus explicit fields, a Windows event log record, or
+//!   a Zeek log record).
 //!
 //! Both never panic and never drop input: a line nothing understands keeps its text as `message`
 //! and gets the tag [`TAG_PARSE_FAILURE`] and an `error.message`.
@@ -129,6 +130,54 @@
 //!   (`SourceModuleName`, `port`, `TenantId` …) is not event data and stays only there.
 //! * A Windows object without an EventID, with an unreadable `System` or an unreadable time keeps
 //!   what could be read and is tagged `_parse_failure` with an `error.message`.
+//!
+//! # Zeek logs
+//!
+//! Zeek records as JSON (parser `zeek`): from [`normalize_json`], JSON lines, or the JSON body of
+//! a syslog message. Recognized shapes: Zeek's own JSON writer (the log's name is not in the
+//! record: it is inferred from the field set where that is unambiguous, else `unknown`), `_path`
+//! (Zeek's `json-streaming-logs`, Corelight), `@stream` (Security-Datasets / Mordor captures,
+//! with `_` for Zeek's `.`: `id_orig_h`), nested records (`"id": {"orig_h": …}`), and any of
+//! these as the text of `message` / `event.original` in a shipper's envelope (the log then may
+//! also come from a Zeek file name in `log.file.path`; the envelope's fields are kept where the
+//! record sets nothing). Zeek's TSV files are decoded into this JSON shape by `sen ingest` (the
+//! collector's `zeek_tsv`), which reads their headers.
+//!
+//! * `event.module` `zeek`, `event.dataset` `zeek.<log>` (`zeek.conn`, `zeek.dns` …),
+//!   `@timestamp` = `ts` (epoch seconds, epoch milliseconds or ISO 8601), `observer.product`
+//!   `zeek`, `observer.hostname` = the sensor (`_system_name`, `@system`).
+//! * **Every field of the record under `zeek.<log>.<field>`** with Zeek's own (dotted) names and
+//!   JSON types: `zeek.dns.query`, `zeek.conn.id.orig_h`, `zeek.x509.certificate.serial`. The
+//!   underscored forms some shippers write for Zeek's records (`id_`, and per log `certificate_`,
+//!   `san_`, `basic_constraints_`, `times_`, `remote_location_`, `seen_`, `data_channel_`,
+//!   `version_`) are put back to dots; other underscores are Zeek's own (`orig_ip_bytes`).
+//!   `zeek.session_id` = `uid` (else the first of `conn_uids`).
+//! * ECS, after Elastic's Zeek integration: `source.ip`/`source.port` = `id.orig_h`/`id.orig_p`,
+//!   `destination.*` = `id.resp_*` (not for ICMP, whose "ports" are type and code), `related.ip`,
+//!   `network.transport` (`proto`, else the log's: `tcp` for http, ssl, smb, dce_rpc, ssh, ftp,
+//!   smtp, rdp), `network.protocol` (conn `service`, else the log's), `event.category` /
+//!   `event.type` per log (conn `network`/`connection` + `start`/`end` by `conn_state`; dns
+//!   `network`/`connection, protocol, info`; http `network, web`; kerberos and ntlm add
+//!   `authentication`; files and pe `file`/`info`; smb_files `network, file`; notice
+//!   `intrusion_detection` with `event.kind` `alert`).
+//!   conn: `event.duration` (ns), `source.bytes`/`destination.bytes` (IP bytes), `*.packets`,
+//!   `network.bytes`/`network.packets`, `source.mac`/`destination.mac`, `network.direction` from
+//!   `local_orig`/`local_resp`. dns: `dns.question.name`/`type`/`class`, `dns.id`,
+//!   `dns.response_code`, `dns.header_flags`, `dns.type`, `dns.answers` (`data`, `ttl`),
+//!   `dns.resolved_ip`. http: `http.request.method` (also `event.action`), `url.original`,
+//!   `url.path`, `url.query`, `url.domain` (= `host` without port), `user_agent.original`,
+//!   `http.response.status_code` + `event.outcome`, `http.version`, `http.*.body.bytes`,
+//!   `http.*.mime_type`, `user.name`. ssl: `tls.version`/`version_protocol`, `tls.cipher`,
+//!   `tls.curve`, `tls.client.server_name` (+ `destination.domain`), `tls.server.subject`/
+//!   `issuer`, `tls.client.ja3`, `tls.server.ja3s`, `tls.server.hash.sha1`, `tls.established`,
+//!   `tls.resumed`. x509: `file.x509.*` (serial, version, subject/issuer parts, validity, key,
+//!   alternative names). files: `file.name`, `file.mime_type`, `file.size`, `file.hash.*` +
+//!   `related.hash`, `server.ip` (sender) / `client.ip` (receiver). smb_files: `event.action`,
+//!   `file.name`, `file.path` (= `path\name`), `file.size`, file times. kerberos:
+//!   `event.action` (request type), `event.outcome`, `user.name`/`user.domain` from `client`.
+//!   dce_rpc: `event.action` (operation). notice: `rule.name` (note), `message` (msg).
+//! * A Zeek record without a readable `ts` keeps everything else and is tagged
+//!   `_parse_failure` with an `error.message`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -149,6 +198,7 @@ mod msg;
 pub mod syslog;
 pub mod time;
 mod windows;
+mod zeek;
 
 pub use ecs::{FACILITY_NAMES, SEVERITY_NAMES};
 
@@ -281,6 +331,8 @@ pub enum Parser {
     Windows,
     /// A Linux audit record (auditd, audisp-syslog, kernel and journald `audit` lines, auoms).
     Auditd,
+    /// A Zeek log record as JSON (Zeek's writer, `_path`, `@stream`, or inside an envelope).
+    Zeek,
 }
 
 impl Parser {
@@ -305,6 +357,7 @@ impl Parser {
             Parser::Dnsmasq => "dnsmasq",
             Parser::Windows => "windows",
             Parser::Auditd => "auditd",
+            Parser::Zeek => "zeek",
         }
     }
 }
@@ -417,7 +470,8 @@ pub fn normalize_line(event: &mut Event, format: Format, ctx: &Context) -> Outco
 /// `labels.sender_event_id` (the event id stays the origin-derived one).
 ///
 /// A Windows event log record (evtx_dump, winlogbeat, NXLog, Mordor, Sentinel shapes) is
-/// normalized to the layout described under "Windows event logs" in the crate docs.
+/// normalized to the layout described under "Windows event logs" in the crate docs, a Zeek log
+/// record (directly or inside a shipper's `message`) to the one under "Zeek logs".
 pub fn normalize_json(
     event: &mut Event,
     obj: serde_json::Map<String, serde_json::Value>,

@@ -39,6 +39,9 @@ fn prefixes() -> impl Strategy<Value = String> {
         Just("LEEF:2.0|a|b|c|d|x".to_owned()),
         Just("LEEF:1.0|a|b|c|d|devTime=".to_owned()),
         Just("{\"message\":\"".to_owned()),
+        Just("{\"_path\":\"conn\",\"ts\":".to_owned()),
+        Just("{\"@stream\":\"x509\",\"ts\":1.5e9,\"id\":\"F\",\"certificate_serial\":".to_owned()),
+        Just("<13>Nov 26 10:00:00 h zeek: {\"_path\":\"dns\",\"ts\":\"".to_owned()),
         Just("1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"".to_owned()),
         Just("[Sun Dec 04 04:47:44 2005] [error] [client ".to_owned()),
         Just("2021/04/01 13:02:31 [error] 1#1: *1 x, client: ".to_owned()),
@@ -105,6 +108,31 @@ proptest! {
     #[test]
     fn known_prefixes_with_garbage(p in prefixes(), s in "[ -~\\t\\n\\\\|=\\[\\]\"é€𐌼]{0,120}") {
         check(&format!("{p}{s}"));
+    }
+
+    #[test]
+    fn zeek_records(
+        ts in prop_oneof![
+            (-1e12..1e12f64).prop_map(serde_json::Value::from),
+            "\\PC{0,30}".prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+        ],
+        log in "[a-z_.]{0,10}",
+        k in "x[a-z_.]{0,20}",
+        v in "\\PC{0,40}",
+    ) {
+        let ctx = Context::new(Utc::now());
+        for obj in [
+            serde_json::json!({"_path": log, "ts": ts, "uid": "C", "id_orig_h": v, k.clone(): v}),
+            serde_json::json!({"ts": ts, "uid": "C", "id": {"orig_h": v, "resp_p": ts}, k.clone(): ts}),
+            serde_json::json!({"message": serde_json::json!({"ts": ts, "uid": v, "id.orig_h": "10.0.0.1", k.clone(): v}).to_string()}),
+        ] {
+            let text = obj.to_string();
+            let mut e = Event::new("p".into(), ctx.received, text.clone());
+            let o = normalize_json(&mut e, obj.as_object().cloned().unwrap_or_default(), &ctx);
+            prop_assert!(o.matched(sen_parse::Parser::Zeek), "{text}");
+            prop_assert_eq!(o.is_failure(), e.has_tag(TAG_PARSE_FAILURE));
+        }
     }
 
     #[test]

@@ -186,6 +186,8 @@ pub struct LoadReport {
     pub failed: usize,
     /// Rules the prefilter can skip (have needles) / must always evaluate.
     pub prefiltered: usize,
+    /// Built-in pack rules not loaded because a rule of the given paths has the same id.
+    pub shadowed: usize,
     /// Every error.
     pub errors: Vec<RuleError>,
 }
@@ -377,6 +379,15 @@ impl SigmaEngine {
             if let Some(id) = &rule.id
                 && let Some(first) = seen_ids.get(id)
             {
+                // A built-in pack rule copied from SigmaHQ (rules/packs/zeek) is shadowed by the
+                // same rule in the operator's own rule tree, which loads first: the operator's
+                // copy wins, and that is not an error.
+                if file.to_string_lossy().starts_with("builtin:")
+                    && !first.to_string_lossy().starts_with("builtin:")
+                {
+                    report.shadowed += 1;
+                    continue;
+                }
                 report.failed += 1;
                 report.errors.push(RuleError {
                     file: file.clone(),
@@ -391,7 +402,7 @@ impl SigmaEngine {
                     let ls = &rule.logsource;
                     rewrite_rule(
                         &mut c,
-                        mapping_for(
+                        &mapping_for(
                             ls.product.as_deref(),
                             ls.service.as_deref(),
                             ls.category.as_deref(),
@@ -577,10 +588,15 @@ impl SigmaEngine {
             };
             let idx = plan.scans.len() as u32;
             plan.scans.push(scan);
+            // A dotted name the event map holds directly; anything the view may resolve
+            // otherwise when the map lacks it (bare Sigma names, Zeek record names such as
+            // `id.resp_h`, typed members) goes through the view.
             let direct = field.contains('.')
                 && !field.starts_with('@')
                 && !field.starts_with("event.")
-                && field != "organization.id";
+                && field != "organization.id"
+                && super::fields::zeek_ecs(&field).is_none()
+                && !super::fields::is_zeek_name(&field);
             if !direct {
                 plan.via_view.push(idx);
                 continue;
@@ -858,7 +874,7 @@ fn apply_filter(rules: &mut [CompiledRule], filter: &FilterRule) -> Result<usize
             mapping_for(ls.product.as_deref(), ls.service.as_deref(), ls.category.as_deref());
         for (name, d) in &dets {
             let mut d = d.clone();
-            super::fields::rewrite_detection(&mut d, mapping);
+            super::fields::rewrite_detection(&mut d, &mapping);
             rule.detections.insert(format!("{prefix}{name}"), d);
         }
         rule.conditions = rule

@@ -17,9 +17,13 @@
 //!   for the authentication modules; `syslog` and the program name (`cron`, `vsftpd`; `cron` for
 //!   crontab, `clamav` for clamd, `guacamole` for guacd) for Linux syslog records; the Zeek log for Zeek), and
 //!   `event.dataset` / `event.category` / `event.type` the categories (`webserver` for access
-//!   logs, `firewall`, `dns`, `process_creation` for ECS process start events — Windows 4688,
-//!   Sysmon 1, and the auditd records of a successful `execve`: SYSCALL, EXECVE, AUOMS_EXECVE —,
-//!   `network_connection`, `file_event` (also auditd PATH records of a created file), `proxy`).
+//!   logs and any `web` event, `firewall`, `dns`, `process_creation` for ECS process start
+//!   events — Windows 4688, Sysmon 1, and the auditd records of a successful `execve`:
+//!   SYSCALL, EXECVE, AUOMS_EXECVE —, `network_connection`, `file_event` (also auditd PATH
+//!   records of a created file), `proxy`). Zeek's `http` log is also a `proxy` source (a sensor
+//!   sees the requests a proxy would log; the SigmaHQ Zeek configurations of sigmac mapped it
+//!   the same way) and, being `web`, a `webserver` one; its `dns` log is a `dns` source. Those
+//!   generic rules read the ECS fields sen-parse fills for Zeek.
 
 use std::hash::Hasher;
 use std::sync::OnceLock;
@@ -319,7 +323,8 @@ pub fn classify(e: &Event) -> LogClass {
     if has(&categories, "firewall") || (has(&categories, "network") && has(&types, "denied")) {
         c.add_category("firewall");
     }
-    if dataset.contains("proxy") {
+    // Zeek's http log: the web requests a proxy would log.
+    if dataset.contains("proxy") || dataset == "zeek.http" {
         c.add_category("proxy");
     }
     if dataset.contains("dns") || has(&categories, "dns") {
@@ -394,6 +399,31 @@ mod tests {
         let c = classify(&exec);
         assert!(c.admits(Some("linux"), Some("auditd"), Some("process_creation")));
         assert_ne!(class_key(&path), class_key(&exec));
+    }
+
+    #[test]
+    fn zeek_classes() {
+        let mk = |d: &str, cats: &[&str]| {
+            let mut e = ev(&[
+                ("event.module", Value::Str("zeek".into())),
+                ("event.dataset", Value::Str(d.into())),
+            ]);
+            for c in cats {
+                e.push("event.category", c);
+            }
+            e
+        };
+        let c = classify(&mk("zeek.http", &["network", "web"]));
+        assert!(c.admits(Some("zeek"), Some("http"), None));
+        assert!(c.admits(None, None, Some("proxy")));
+        assert!(c.admits(None, None, Some("webserver")));
+        assert!(!c.admits(Some("zeek"), Some("dns"), None));
+        let c = classify(&mk("zeek.dns", &["network"]));
+        assert!(c.admits(Some("zeek"), Some("dns"), Some("dns")));
+        assert!(!c.admits(None, None, Some("proxy")));
+        let c = classify(&mk("zeek.smb_files", &["network", "file"]));
+        assert!(c.admits(Some("zeek"), Some("smb_files"), None));
+        assert!(!c.admits(Some("linux"), None, None));
     }
 
     #[test]

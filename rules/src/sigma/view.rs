@@ -13,7 +13,10 @@
 //!    `winlog.user_data.`;
 //! 4. for an auditd event (`event.module: auditd`), a bare name is auditd's own: `type` is
 //!    `auditd.message_type`, anything else `auditd.data.<name>`;
-//! 5. for any other event, a bare name's ECS aliases ([`super::fields::ECS_ALIASES`]).
+//! 5. for a Zeek event (`event.dataset: zeek.<log>`), a Zeek name (`query`, `id.resp_h`) is
+//!    looked up as `zeek.<log>.<name>`, and the non-Zeek names of [`super::fields::ZEEK_ECS`]
+//!    as their ECS field;
+//! 6. for any other event, a bare name's ECS aliases ([`super::fields::ECS_ALIASES`]).
 //!
 //! Compiled rules have their field names rewritten once at load ([`super::fields`]), so steps 3
 //! to 5 are the fallback for names a rule computes at run time (correlation `group-by`, `fieldref`,
@@ -63,6 +66,8 @@ pub struct SigmaView<'a> {
     windows: bool,
     /// Whether the event is a Linux audit record (`event.module: auditd`).
     auditd: bool,
+    /// The Zeek log of a Zeek event (`event.dataset: zeek.<log>`).
+    zeek_log: Option<&'a str>,
     /// Whether any field holds untyped JSON (only then can a path lead below a stored value);
     /// computed on the first miss.
     has_json: std::cell::Cell<Option<bool>>,
@@ -81,7 +86,11 @@ impl<'a> SigmaView<'a> {
             || event.fields.contains_key("winlog.event_id");
         let auditd = !windows
             && matches!(event.fields.get("event.module"), Some(Value::Str(m)) if m == "auditd");
-        SigmaView { event, windows, auditd, has_json: std::cell::Cell::new(None) }
+        let zeek_log = match event.fields.get("event.dataset") {
+            Some(Value::Str(d)) => d.strip_prefix("zeek.").filter(|l| !l.is_empty()),
+            _ => None,
+        };
+        SigmaView { event, windows, auditd, zeek_log, has_json: std::cell::Cell::new(None) }
     }
 
     /// The event.
@@ -242,6 +251,17 @@ impl<'a> SigmaEvent for SigmaView<'a> {
             }
             key.replace_range(..18, "winlog.user_data.");
             return self.event.fields.get(&key).map(value);
+        }
+        if let Some(log) = self.zeek_log {
+            use super::fields::{is_zeek_name, zeek_ecs, zeek_path};
+            if let Some(ecs) = zeek_ecs(path) {
+                return self.lookup(ecs);
+            }
+            if is_zeek_name(path)
+                && let Some(v) = self.event.fields.get(&zeek_path(log, path))
+            {
+                return Some(value(v));
+            }
         }
         if !self.windows && !path.contains('.') {
             if self.auditd

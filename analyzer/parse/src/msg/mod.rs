@@ -89,6 +89,15 @@ pub(crate) fn parse_message(
         return;
     }
     let Some(&first) = trimmed.as_bytes().first() else { return };
+    if first == b'{' {
+        // Zeek's JSON logs forwarded over syslog (rsyslog `imfile`, syslog-ng `file()`).
+        if let Ok(serde_json::Value::Object(obj)) = serde_json::from_str(trimmed)
+            && crate::zeek::is_zeek(&obj)
+        {
+            crate::zeek::apply(e, obj, None, ctx, out);
+        }
+        return;
+    }
     if first == b'[' {
         if let Some(a) = errorlog::parse_apache(trimmed) {
             if let Some(t) = a.timestamp.and_then(|t| t.resolve(ctx)) {

@@ -152,8 +152,21 @@ fn rules_test_reads_zeek_tsv_and_json_files_and_the_zeek_pack_fires() {
     assert_eq!(v["parse_failures"], 0, "{v}");
     let titles: Vec<&str> =
         v["matches"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap()).collect();
-    assert_eq!(titles, ["DNS Events Related To Mining Pools", "Executable from Webdav"], "{v}");
+    // The Zeek pack's rules, and the SigmaHQ DNS and proxy packs' generic rules reading Zeek
+    // through ECS (a mining pool lookup; the WebDAV client; the bare `Mozilla/5.0` agent of
+    // exploit frameworks).
+    assert_eq!(
+        titles,
+        [
+            "Monero Crypto Coin Mining Pool Lookup",
+            "DNS Events Related To Mining Pools",
+            "Windows WebDAV User Agent",
+            "Executable from Webdav",
+            "Exploit Framework User Agent"
+        ],
+        "{v}"
+    );
     // The match shows the TSV line as read.
-    let webdav = &v["matches"][1];
+    let webdav = &v["matches"][3];
     assert!(webdav["original"].as_str().unwrap().starts_with("1588206925.615397\tCz1\t"), "{v}");
 }

@@ -75,7 +75,8 @@ mod tests {
         assert!(PACKS.iter().any(|(p, _)| p.starts_with("sigmahq/")));
     }
 
-    /// `rules/packs/README.md` lists every SigmaHQ file the packs hold, and no other.
+    /// `rules/packs/README.md` lists every file of `sigmahq/` (its tables name them by path
+    /// below `sigmahq/`), and no other.
     #[test]
     fn the_readme_lists_every_sigmahq_file() {
         let readme = include_str!("../packs/README.md");
@@ -83,6 +84,8 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix("| `"))
             .filter_map(|l| l.split_once('`').map(|(p, _)| p))
+            // The Zeek section's table of rules left out names bare file names.
+            .filter(|p| p.contains('/'))
             .collect();
         let mut shipped: Vec<&str> =
             PACKS.iter().filter_map(|(p, _)| p.strip_prefix("sigmahq/")).collect();

@@ -114,5 +114,9 @@ fn sigmahq_zeek_rules_on_mordor_apt29() {
     assert_eq!(report.failed, 0, "{:?}", report.errors);
     let packs = fired(&builtin, &events);
     eprintln!("built-in packs ({} rules): {packs:?}", report.loaded);
-    assert_eq!(packs.keys().map(String::as_str).collect::<Vec<_>>(), ["Executable from Webdav"]);
+    // The Zeek pack's WebDAV rule, and the SigmaHQ proxy pack's generic WebDAV rule.
+    assert_eq!(
+        packs.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["Executable from Webdav", "Windows WebDAV User Agent"]
+    );
 }

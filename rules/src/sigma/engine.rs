@@ -698,6 +698,11 @@ impl SigmaEngine {
                             scan.run(l, &mut mark);
                         }
                     }
+                    Value::Int(n) => {
+                        for scan in field_scans.iter().flatten().chain(kw.iter()) {
+                            scan.run_int(*n, num, &mut mark);
+                        }
+                    }
                     other => {
                         for scan in field_scans.iter().flatten() {
                             visit_leaves(&value(other), num, &mut |s| {

@@ -146,38 +146,42 @@ pub fn class_key(e: &Event) -> u64 {
     let mut h = Xxh3::new();
     // A Windows event's class depends on its channel and EventID only ([`classify`]).
     let (channel, event_id) = (e.fields.get("winlog.channel"), e.fields.get("winlog.event_id"));
-    let inputs: &[&str] = if channel.is_some() || event_id.is_some() {
+    if channel.is_some() || event_id.is_some() {
         h.write_u8(0xee);
-        &CLASS_INPUTS[..2]
+        hash_input(&mut h, channel);
+        hash_input(&mut h, event_id);
     } else {
-        CLASS_INPUTS
-    };
-    for path in inputs {
-        match e.fields.get(*path) {
-            Some(Value::Str(s)) => {
-                // Case variants of one value get separate (equal) plans; the normalizer writes
-                // canonical names, so that is rare and only costs a cache entry.
-                h.write_u8(1);
-                h.write(s.as_bytes());
-            }
-            Some(Value::Int(n)) => {
-                h.write_u8(2);
-                h.write_i64(*n);
-            }
-            Some(Value::List(items)) => {
-                h.write_u8(3);
-                for i in items {
-                    if let Value::Str(s) = i {
-                        h.write(s.as_bytes());
-                        h.write_u8(0);
-                    }
-                }
-            }
-            Some(_) => h.write_u8(4),
-            None => h.write_u8(0),
+        for path in CLASS_INPUTS {
+            hash_input(&mut h, e.fields.get(*path));
         }
     }
     h.finish()
+}
+
+fn hash_input(h: &mut Xxh3, v: Option<&Value>) {
+    match v {
+        Some(Value::Str(s)) => {
+            // Case variants of one value get separate (equal) plans; the normalizer writes
+            // canonical names, so that is rare and only costs a cache entry.
+            h.write_u8(1);
+            h.write(s.as_bytes());
+        }
+        Some(Value::Int(n)) => {
+            h.write_u8(2);
+            h.write_i64(*n);
+        }
+        Some(Value::List(items)) => {
+            h.write_u8(3);
+            for i in items {
+                if let Value::Str(s) = i {
+                    h.write(s.as_bytes());
+                    h.write_u8(0);
+                }
+            }
+        }
+        Some(_) => h.write_u8(4),
+        None => h.write_u8(0),
+    }
 }
 
 /// `observer.product` values (lower case, substrings) of network firewalls.

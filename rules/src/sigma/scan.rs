@@ -145,9 +145,13 @@ impl ScanBuilder {
             prefix: None,
             suffix: None,
             outs: Vec::new(),
+            numeric_text: false,
         };
         let mut patterns = Vec::new();
         for ((kind, lit), clauses) in self.needles {
+            if kind != Kind::Number && lit.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+                scan.numeric_text = true;
+            }
             match kind {
                 Kind::Contains => {
                     patterns.push(lit);
@@ -225,6 +229,9 @@ pub struct Scan {
     suffix: Option<Trie>,
     /// Clause lists of exact, prefix and suffix needles.
     outs: Vec<Box<[u32]>>,
+    /// Whether some text needle (not a [`Kind::Number`]) could occur in an integer's decimal
+    /// form (only digits and `-`): else an integer value needs the number map only.
+    numeric_text: bool,
 }
 
 impl Scan {
@@ -260,6 +267,20 @@ impl Scan {
         }
         if let Some(t) = &self.suffix {
             t.walk(lower.bytes().rev(), |o| mark(&self.outs[o as usize]));
+        }
+    }
+
+    /// [`Scan::run`] on an integer value, as its decimal text (`buf` formats it only when a
+    /// text needle could occur in it).
+    #[inline]
+    pub fn run_int(&self, n: i64, buf: &mut String, mark: &mut impl FnMut(&[u32])) {
+        if self.numeric_text {
+            use std::fmt::Write;
+            buf.clear();
+            let _ = write!(buf, "{n}");
+            self.run(buf, mark);
+        } else if let Some(&o) = self.numbers.get(&n) {
+            mark(&self.outs[o as usize]);
         }
     }
 
@@ -327,6 +348,32 @@ mod tests {
         for n in ["4625", " 4624", "4624x", "4624.5", "4623.9999999999995"] {
             assert_eq!(found(&s, n), Vec::<u32>::new(), "{n}");
         }
+    }
+
+    #[test]
+    fn integers_match_as_their_text_and_as_numbers() {
+        let found_int = |s: &Scan, n: i64| {
+            let mut out = Vec::new();
+            s.run_int(n, &mut String::new(), &mut |c: &[u32]| out.extend_from_slice(c));
+            out.sort();
+            out
+        };
+        let mut b = ScanBuilder::default();
+        b.add(Kind::Number, "4624", 1);
+        b.add(Kind::Contains, "abcd", 2);
+        let s = b.build(Scope::Field("f".into())).unwrap();
+        assert!(!s.numeric_text);
+        assert_eq!(found_int(&s, 4624), vec![1]);
+        assert_eq!(found_int(&s, 4625), Vec::<u32>::new());
+        let mut b = ScanBuilder::default();
+        b.add(Kind::Number, "4624", 1);
+        b.add(Kind::Contains, "4624", 2);
+        b.add(Kind::Suffix, "-12", 3);
+        let s = b.build(Scope::Field("f".into())).unwrap();
+        assert!(s.numeric_text);
+        assert_eq!(found_int(&s, 14624), vec![2]);
+        assert_eq!(found_int(&s, 4624), vec![1, 2]);
+        assert_eq!(found_int(&s, -12), vec![3]);
     }
 
     #[test]

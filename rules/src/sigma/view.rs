@@ -86,7 +86,7 @@ impl<'a> SigmaView<'a> {
             || event.fields.contains_key("winlog.event_id");
         let auditd = !windows
             && matches!(event.fields.get("event.module"), Some(Value::Str(m)) if m == "auditd");
-        let zeek_log = match event.fields.get("event.dataset") {
+        let zeek_log = match event.fields.get("event.dataset").filter(|_| !windows) {
             Some(Value::Str(d)) => d.strip_prefix("zeek.").filter(|l| !l.is_empty()),
             _ => None,
         };

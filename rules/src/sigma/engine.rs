@@ -266,6 +266,9 @@ struct Scratch {
     candidates: Vec<u32>,
     lower: String,
     num: String,
+    /// The keyword-searched text values of the event, lower-cased, NUL-separated: one SIMD
+    /// scan for all of them instead of one call per value.
+    text: String,
 }
 
 impl Scratch {
@@ -651,7 +654,15 @@ impl SigmaEngine {
             let sc = &mut *guard;
             let generation = sc.begin(self.clause_rule.len(), self.rules.len(), plan.scans.len());
             let Scratch {
-                clause_gen, rule_gen, rule_count, scan_gen, candidates, lower, num, ..
+                clause_gen,
+                rule_gen,
+                rule_count,
+                scan_gen,
+                candidates,
+                lower,
+                num,
+                text,
+                ..
             } = sc;
             let mut mark = |cs: &[u32]| {
                 for &c in cs {
@@ -672,6 +683,10 @@ impl SigmaEngine {
                 }
             };
             let keyword = plan.keyword.as_deref();
+            // A keyword scan of `contains` needles only (the usual case) runs once over all the
+            // text values joined by NUL, which no needle holds.
+            let joined = keyword.is_some_and(Scan::joinable);
+            text.clear();
             // One pass over the event's fields feeds the scans of the fields it has and the
             // keyword scan; a text value is lower-cased once for all of them.
             let mut has_json = false;
@@ -692,6 +707,14 @@ impl SigmaEngine {
                     }
                 }
                 match v {
+                    Value::Str(s) if joined && kw.is_some() => {
+                        let start = text.len();
+                        push_lowered(text, s);
+                        for scan in field_scans.iter().flatten() {
+                            scan.run(&text[start..], &mut mark);
+                        }
+                        text.push('\0');
+                    }
                     Value::Str(s) => {
                         let l = lowered(s, lower);
                         for scan in field_scans.iter().flatten().chain(kw.iter()) {
@@ -718,8 +741,19 @@ impl SigmaEngine {
                     }
                 }
             }
+            if let Some(kw) = keyword
+                && joined
+            {
+                view.visit_other_strings(&mut |_, s| {
+                    push_lowered(text, s);
+                    text.push('\0');
+                });
+                kw.run(text, &mut mark);
+            }
             let mut run = |scan: &Scan, s: &str| scan.run(lowered(s, lower), &mut mark);
-            if let Some(kw) = keyword {
+            if let Some(kw) = keyword
+                && !joined
+            {
                 view.visit_other_strings(&mut |_, s| run(kw, s));
             }
             // Names only the view resolves; and, when some value is untyped JSON, paths that
@@ -759,6 +793,18 @@ impl SigmaEngine {
 }
 
 const NO_SCAN: u32 = u32::MAX;
+/// Append `s` lower-cased (the same lowering as [`lowered`]).
+#[inline]
+fn push_lowered(buf: &mut String, s: &str) {
+    let start = buf.len();
+    if s.is_ascii() {
+        buf.push_str(s);
+        buf[start..].make_ascii_lowercase();
+    } else {
+        buf.push_str(&s.to_lowercase());
+    }
+}
+
 /// `s` lower-cased, borrowed when it already is (ASCII fast path; full Unicode rules otherwise,
 /// as rsigma lowers).
 #[inline]
@@ -915,6 +961,28 @@ mod tests {
         let mut out = Vec::new();
         engine.evaluate(&e, &mut out);
         out.len()
+    }
+
+    #[test]
+    fn joined_keyword_scan_matches_within_values_only() {
+        let e = engine(
+            "title: t\nlogsource: {product: linux}\ndetection:\n  kw: ['abcdef', 'ZZ-TOP']\n  condition: kw\n",
+        );
+        let eval = |fields: &[(&str, &str)]| {
+            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+            ev.set("log.syslog.appname", "bash");
+            for (k, v) in fields {
+                ev.set(*k, *v);
+            }
+            let mut out = Vec::new();
+            e.evaluate(&ev, &mut out);
+            out.len()
+        };
+        assert_eq!(eval(&[("message", "xx ABCDEF yy")]), 1);
+        assert_eq!(eval(&[("message", "nothing"), ("user.name", "zz-top")]), 1, "any value");
+        // A needle never spans two values.
+        assert_eq!(eval(&[("a.x", "abc"), ("a.y", "def")]), 0);
+        assert_eq!(eval(&[("a.x", "Ünïcode abcdef")]), 1, "non-ASCII values are lowered too");
     }
 
     #[test]

@@ -146,12 +146,14 @@ impl ScanBuilder {
             suffix: None,
             outs: Vec::new(),
             numeric_text: false,
+            has_nul: false,
         };
         let mut patterns = Vec::new();
         for ((kind, lit), clauses) in self.needles {
             if kind != Kind::Number && lit.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
                 scan.numeric_text = true;
             }
+            scan.has_nul |= lit.contains('\0');
             match kind {
                 Kind::Contains => {
                     patterns.push(lit);
@@ -232,6 +234,8 @@ pub struct Scan {
     /// Whether some text needle (not a [`Kind::Number`]) could occur in an integer's decimal
     /// form (only digits and `-`): else an integer value needs the number map only.
     numeric_text: bool,
+    /// Whether some needle holds a NUL byte.
+    has_nul: bool,
 }
 
 impl Scan {
@@ -268,6 +272,16 @@ impl Scan {
         if let Some(t) = &self.suffix {
             t.walk(lower.bytes().rev(), |o| mark(&self.outs[o as usize]));
         }
+    }
+
+    /// Whether the scan holds only `contains` needles, none with a NUL: then values joined by
+    /// NUL can be scanned at once (no needle spans two values, none is anchored to one).
+    pub fn joinable(&self) -> bool {
+        self.exact.is_empty()
+            && self.numbers.is_empty()
+            && self.prefix.is_none()
+            && self.suffix.is_none()
+            && !self.has_nul
     }
 
     /// [`Scan::run`] on an integer value, as its decimal text (`buf` formats it only when a

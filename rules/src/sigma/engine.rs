@@ -972,7 +972,7 @@ mod tests {
             let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
             ev.set("log.syslog.appname", "bash");
             for (k, v) in fields {
-                ev.set(*k, *v);
+                ev.set(k, *v);
             }
             let mut out = Vec::new();
             e.evaluate(&ev, &mut out);

@@ -733,10 +733,16 @@ impl SigmaEngine {
                             });
                         }
                         if let Some(kw) = kw {
-                            let mut buf = String::new();
-                            visit_value(k, other, &mut buf, &mut |_, s| {
-                                kw.run(lowered(s, lower), &mut mark)
-                            });
+                            if joined {
+                                visit_value(k, other, num, &mut |_, s| {
+                                    push_lowered(text, s);
+                                    text.push('\0');
+                                });
+                            } else {
+                                visit_value(k, other, num, &mut |_, s| {
+                                    kw.run(lowered(s, lower), &mut mark)
+                                });
+                            }
                         }
                     }
                 }

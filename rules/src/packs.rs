@@ -5,13 +5,15 @@
 //! * `linux/`: SSH authentication outcomes, sudo root shells, account creation and
 //!   administrative group changes (ECS fields from sen-parse's Linux parsers);
 //! * `web/`: scanner user agents and exploitation payloads in request URLs (web access logs);
-//! * `network/`: firewall denies (ECS, any firewall sen-parse understands);
+//! * `network/`: firewall denies (ECS, any firewall sen-parse understands); from a Zeek sensor,
+//!   scan and password-guessing notices and failed SSH authentications;
 //! * `windows/`: Security log logon failures;
 //! * `zeek/`: SigmaHQ's rules for Zeek logs, copied unchanged (DRL 1.1; `packs/README.md` says
 //!   which and why the others are left out). A built-in rule whose id a rule of the operator's
 //!   own paths has is shadowed by it ([`crate::sigma::LoadReport::shadowed`]);
-//! * `correlation/`: SSH brute force, brute force followed by success, password spraying,
-//!   port scan, web scan followed by exploitation.
+//! * `correlation/`: SSH brute force (from host logs, and as a Zeek sensor sees it), brute
+//!   force followed by success, password spraying, port scan, web scan followed by
+//!   exploitation.
 //!
 //! A curated subset of SigmaHQ's rules, copied unchanged under `sigmahq/` (DRL 1.1; source,
 //! commit and file list in `rules/packs/README.md`): Linux auditd and syslog, web servers and

@@ -11,9 +11,11 @@
 //! - **CIDR**: the typed IP fields of the index (`source.ip`, `destination.ip`, `client.ip`,
 //!   `host.ip`, `related.ip`) as blocks. The others (`server.ip`, `dns.resolved_ip`) are
 //!   indexed as text: an IPv4 block of at most [`MAX_TEXT_BLOCK`] addresses is searched
-//!   address by address; larger blocks and IPv6 blocks are not searched there (listed in
-//!   [`RetroHunt::not_searched`]). A text prefix query (`10.1.*`) would do, but the query
-//!   language cannot run one on those fields today.
+//!   address by address, a larger one by text prefixes on octet boundaries (`10.1.*` for
+//!   `10.1.0.0/16`; a `/20` is sixteen `a.b.c.*` prefixes, a `/17` the one `/16` around it —
+//!   the matcher then drops the candidates outside the block), at most [`MAX_TEXT_PREFIXES`]
+//!   per block. Blocks larger than a `/2` and IPv6 blocks are not searched there (listed in
+//!   [`RetroHunt::not_searched`]).
 //! - **Domain**: the name itself in every domain field; its subdomains (`*.evil.example`) in
 //!   the keyword fields the index types (`dns.question.name`, `url.domain`), for the first
 //!   [`MAX_SUFFIX_DOMAINS`] domains of a hunt (a leading wildcard scans the field's terms). The
@@ -96,6 +98,36 @@ fn v4_addresses(net: ipnet::Ipv4Net) -> Option<Vec<String>> {
         .then(|| (0..size as u32).map(|k| std::net::Ipv4Addr::from(base + k).to_string()).collect())
 }
 
+/// Most text prefixes one IPv4 block becomes in a field the index holds as text.
+pub const MAX_TEXT_PREFIXES: u64 = 64;
+
+/// Text prefixes on octet boundaries (`a.b.c.`, `a.b.`, `a.`) whose union covers an IPv4
+/// block: the most specific boundary that needs at most [`MAX_TEXT_PREFIXES`] of them (a
+/// prefix may cover more than the block; the matcher checks every candidate). `None` for a
+/// block too large.
+fn v4_prefixes(net: ipnet::Ipv4Net) -> Option<Vec<String>> {
+    let len = u32::from(net.prefix_len());
+    let base = u32::from(net.network());
+    for g in [24u32, 16, 8] {
+        let count: u64 = if len >= g { 1 } else { 1u64 << (g - len) };
+        if count > MAX_TEXT_PREFIXES {
+            continue;
+        }
+        let first = base >> (32 - g);
+        return Some(
+            (0..count as u32)
+                .map(|k| {
+                    let v = first + k;
+                    let octets: Vec<String> =
+                        (0..g / 8).rev().map(|i| ((v >> (8 * i)) & 0xff).to_string()).collect();
+                    format!("{}.", octets.join("."))
+                })
+                .collect(),
+        );
+    }
+    None
+}
+
 /// The query clauses for one indicator; `notes` collects what cannot be searched.
 fn clauses(ioc: &Ioc, suffix_ok: bool, out: &mut Vec<String>, notes: &mut HashSet<String>) {
     match &ioc.value {
@@ -111,19 +143,21 @@ fn clauses(ioc: &Ioc, suffix_ok: bool, out: &mut Vec<String>, notes: &mut HashSe
                     continue;
                 }
                 match net {
-                    IpNet::V4(n) => match v4_addresses(*n) {
-                        Some(addrs) => {
+                    IpNet::V4(n) => {
+                        if let Some(addrs) = v4_addresses(*n) {
                             for a in addrs {
                                 out.push(format!("{f}:{}", quote(&a)));
                             }
-                        }
-                        None => {
+                        } else if let Some(prefixes) = v4_prefixes(*n) {
+                            for p in prefixes {
+                                out.push(format!("{f}:{p}*"));
+                            }
+                        } else {
                             notes.insert(format!(
-                                "{f}: IPv4 blocks of more than {MAX_TEXT_BLOCK} addresses (the \
-                                 field is indexed as text)"
+                                "{f}: IPv4 blocks larger than a /2 (the field is indexed as text)"
                             ));
                         }
-                    },
+                    }
                     IpNet::V6(_) => {
                         notes.insert(format!("{f}: IPv6 blocks (the field is indexed as text)"));
                     }
@@ -274,6 +308,22 @@ mod tests {
     }
 
     #[test]
+    fn larger_v4_blocks_become_octet_prefixes() {
+        let p = |s: &str| v4_prefixes(s.parse().unwrap());
+        assert_eq!(p("192.0.2.0/27").unwrap(), ["192.0.2."]);
+        assert_eq!(p("203.0.113.0/24").unwrap(), ["203.0.113."]);
+        let twenty = p("10.1.16.0/20").unwrap();
+        assert_eq!(twenty.len(), 16);
+        assert_eq!((twenty[0].as_str(), twenty[15].as_str()), ("10.1.16.", "10.1.31."));
+        assert_eq!(p("10.1.128.0/18").unwrap().len(), 64);
+        assert_eq!(p("10.1.0.0/17").unwrap(), ["10.1."], "the /16 around it");
+        assert_eq!(p("10.0.0.0/8").unwrap(), ["10."]);
+        assert_eq!(p("172.16.0.0/12").unwrap().len(), 16);
+        assert_eq!(p("64.0.0.0/2").unwrap().len(), 64);
+        assert!(p("0.0.0.0/1").is_none());
+    }
+
+    #[test]
     fn clauses_parse_in_the_query_language() {
         let feed = FeedInfo::new("t", Level::High);
         let mut all = Vec::new();
@@ -293,7 +343,8 @@ mod tests {
             query::parse(c).unwrap_or_else(|e| panic!("{c}: {e}"));
         }
         assert!(all.contains(&"dns.question.name:*.my-evil_host.example".to_string()));
-        assert!(notes.iter().any(|n| n.starts_with("server.ip: IPv4 blocks of more than 16")));
+        assert!(all.contains(&"server.ip:198.51.100.*".to_string()), "{all:?}");
+        assert!(all.contains(&"server.ip:198.51.103.*".to_string()), "{all:?}");
         assert!(all.contains(&"source.ip:\"198.51.100.0/22\"".to_string()));
         assert!(all.contains(&r#"url.full:"https://evil.example/a b\"c\\d?x=1""#.to_string()));
         assert!(notes.iter().any(|n| n.starts_with("server.ip: IPv6")), "{notes:?}");

@@ -15,7 +15,10 @@
 //!   suppressions are kept, so it stays visible who silenced what and for how long.
 //!
 //! The schema is versioned with `PRAGMA user_version`; [`AlertStore::open`] applies pending
-//! migrations in a transaction each and refuses a database written by a newer build.
+//! migrations in a transaction each and refuses a database written by a newer build. Schema 2
+//! adds a trigram full-text index (SQLite FTS5) of each alert's search text, kept in step by
+//! triggers: the free-text filter finds substrings of three characters or more through it
+//! (shorter ones read the rows).
 //!
 //! # Detection and workflow never overwrite each other
 //!
@@ -99,7 +102,7 @@ const READERS: usize = 2;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Migrations, in order; migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // v1: alerts, history, suppressions. Times are milliseconds since the Unix epoch (UTC).
     "
     CREATE TABLE alerts (
@@ -158,6 +161,35 @@ const MIGRATIONS: [&str; 1] = [
         ended_by   TEXT
     ) STRICT;
     CREATE INDEX suppressions_state ON suppressions (state, expires_at);
+    ",
+    // v2: a trigram full-text index of `search_text`, so the text filter finds substrings
+    // without reading every row. The FTS rowid comes from `alerts_text_rows` (an INTEGER
+    // PRIMARY KEY, so `VACUUM` keeps it; the rowid of `alerts` could change), kept in step by
+    // triggers.
+    "
+    CREATE VIRTUAL TABLE alerts_text USING fts5 (search_text, tokenize = 'trigram');
+    CREATE TABLE alerts_text_rows (
+        fts INTEGER PRIMARY KEY,
+        id  TEXT NOT NULL UNIQUE
+    ) STRICT;
+    INSERT INTO alerts_text_rows (id) SELECT id FROM alerts;
+    INSERT INTO alerts_text (rowid, search_text)
+        SELECT r.fts, a.search_text FROM alerts_text_rows r JOIN alerts a ON a.id = r.id;
+    CREATE TRIGGER alerts_text_insert AFTER INSERT ON alerts BEGIN
+        INSERT INTO alerts_text_rows (id) VALUES (new.id);
+        INSERT INTO alerts_text (rowid, search_text)
+            VALUES ((SELECT fts FROM alerts_text_rows WHERE id = new.id), new.search_text);
+    END;
+    CREATE TRIGGER alerts_text_update AFTER UPDATE OF search_text ON alerts
+        WHEN old.search_text IS NOT new.search_text BEGIN
+        DELETE FROM alerts_text WHERE rowid = (SELECT fts FROM alerts_text_rows WHERE id = old.id);
+        INSERT INTO alerts_text (rowid, search_text)
+            VALUES ((SELECT fts FROM alerts_text_rows WHERE id = new.id), new.search_text);
+    END;
+    CREATE TRIGGER alerts_text_delete AFTER DELETE ON alerts BEGIN
+        DELETE FROM alerts_text WHERE rowid = (SELECT fts FROM alerts_text_rows WHERE id = old.id);
+        DELETE FROM alerts_text_rows WHERE id = old.id;
+    END;
     ",
 ];
 
@@ -1613,8 +1645,21 @@ impl ListPlan {
                     ),
                 ));
             }
-            let ph = placeholders(&mut params, vec![SqlValue::Text(text.to_lowercase())]);
-            clauses.push(format!("instr(search_text, {ph}) > 0"));
+            let text = text.to_lowercase();
+            if text.chars().count() >= 3 {
+                // The trigram index: a quoted phrase of three characters or more matches
+                // exactly the rows holding it as a substring.
+                let phrase = format!("\"{}\"", text.replace('"', "\"\""));
+                let ph = placeholders(&mut params, vec![SqlValue::Text(phrase)]);
+                clauses.push(format!(
+                    "id IN (SELECT r.id FROM alerts_text JOIN alerts_text_rows r \
+                     ON r.fts = alerts_text.rowid WHERE alerts_text MATCH {ph})"
+                ));
+            } else {
+                // Too short for trigrams: read the rows.
+                let ph = placeholders(&mut params, vec![SqlValue::Text(text)]);
+                clauses.push(format!("instr(search_text, {ph}) > 0"));
+            }
         }
         let (offset, after) = match &q.start {
             PageStart::Offset(o) if *o > MAX_LIST_OFFSET => {
@@ -2015,6 +2060,48 @@ mod tests {
         assert_eq!(h[1].comment.as_deref(), Some("yours"));
         assert_eq!((h[2].from.as_deref(), h[2].to.as_deref()), (Some("minh"), None));
         assert_eq!(h[3], entry);
+    }
+
+    #[test]
+    fn text_index_follows_the_rows_and_is_rebuilt_by_the_migration() {
+        let (dir, s) = store();
+        let a = alert("r1", Level::Medium, "web01", "org-a", 0, 1);
+        let b = alert("r2", Level::High, "db07", "org-a", 0, 1);
+        s.upsert_many(&[a.clone(), b.clone()]).expect("create");
+        let text = |s: &AlertStore, t: &str| {
+            let p = s.list(&AlertQuery { text: Some(t.into()), ..Default::default() }).expect(t);
+            let mut v: Vec<String> = p.alerts.iter().map(|x| x.alert.id.clone()).collect();
+            v.sort();
+            v
+        };
+        assert_eq!(text(&s, "web01"), vec![a.id.clone()]);
+        assert_eq!(text(&s, "eb0"), vec![a.id.clone()], "a substring, not a word");
+        assert_eq!(text(&s, "07"), vec![b.id.clone()], "two characters read the rows");
+        assert!(text(&s, "we\"b01").is_empty(), "a quote is text, not syntax");
+        assert!(text(&s, "web01 OR db07").is_empty(), "no query operators");
+        // Rows changed or deleted behind the store's back: the triggers keep the index right.
+        let db = dir.path().join("alerts.db");
+        let c = Connection::open(&db).expect("open");
+        c.execute("UPDATE alerts SET search_text = 'renamed rule' WHERE id = ?1", [&a.id])
+            .expect("update");
+        assert_eq!(text(&s, "renamed"), vec![a.id.clone()]);
+        assert!(text(&s, "web01").is_empty());
+        c.execute("DELETE FROM alerts WHERE id = ?1", [&b.id]).expect("delete");
+        assert!(text(&s, "db07").is_empty());
+        let rows: i64 =
+            c.query_row("SELECT count(*) FROM alerts_text_rows", [], |r| r.get(0)).expect("n");
+        assert_eq!(rows, 1);
+        // A database from before the index (schema 1): opening it builds the index.
+        c.execute_batch(
+            "DROP TRIGGER alerts_text_insert; DROP TRIGGER alerts_text_update;
+             DROP TRIGGER alerts_text_delete; DROP TABLE alerts_text;
+             DROP TABLE alerts_text_rows; PRAGMA user_version = 1;",
+        )
+        .expect("downgrade");
+        drop(c);
+        drop(s);
+        let s = AlertStore::open(&db).expect("reopen");
+        assert_eq!(text(&s, "renamed"), vec![a.id.clone()]);
     }
 
     #[test]

@@ -8,7 +8,12 @@
 //! ratio, and then does the same with `sigma-rust` (about 100 events/s here, so it walks only
 //! as many events as the measuring time allows).
 //!
-//! `cargo bench -p sen-rules --bench sigma` — set `SEN_BENCH_SECS` to change the measuring time.
+//! It also measures detection in the pipeline's order (normalize a line, then evaluate the
+//! event just built) against normalizing alone, and prints the engine's live heap (a counting
+//! allocator over mimalloc) next to RSS.
+//!
+//! `cargo bench -p sen-rules --bench sigma` — set `SEN_BENCH_SECS` to change the measuring time,
+//! `SEN_BENCH_PEERS=0` to skip the peers.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -7,7 +7,9 @@ use sen_core::event::{Event, FieldRef, TAG_PARSE_FAILURE};
 
 use super::*;
 
-fn ctx() -> Context {
+// `ctx`, `s`, `int`, `ip` and `list` are shared with the per-format test modules.
+
+pub(crate) fn ctx() -> Context {
     Context::new(DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").unwrap().with_timezone(&Utc))
 }
 
@@ -21,25 +23,25 @@ fn run(line: &str, f: Format) -> (Event, Outcome) {
     (e, o)
 }
 
-fn s<'a>(e: &'a Event, p: &str) -> Option<&'a str> {
+pub(crate) fn s<'a>(e: &'a Event, p: &str) -> Option<&'a str> {
     e.get_str(p)
 }
 
-fn int(e: &Event, p: &str) -> Option<i64> {
+pub(crate) fn int(e: &Event, p: &str) -> Option<i64> {
     match e.get(p) {
         Some(FieldRef::Int(i)) => Some(i),
         _ => None,
     }
 }
 
-fn ip(e: &Event, p: &str) -> Option<IpAddr> {
+pub(crate) fn ip(e: &Event, p: &str) -> Option<IpAddr> {
     match e.get(p) {
         Some(FieldRef::Ip(i)) => Some(i),
         _ => None,
     }
 }
 
-fn list(e: &Event, p: &str) -> Vec<String> {
+pub(crate) fn list(e: &Event, p: &str) -> Vec<String> {
     match e.get(p) {
         Some(FieldRef::List(l)) => l.iter().map(|v| v.to_text()).collect(),
         Some(other) => vec![other.to_text()],

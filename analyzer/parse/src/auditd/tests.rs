@@ -1,36 +1,13 @@
-use chrono::DateTime;
-use sen_core::event::{Event, FieldRef, TAG_PARSE_FAILURE};
+use sen_core::event::{Event, TAG_PARSE_FAILURE};
 
 use super::*;
-use crate::{Context, Format, Parser, normalize_json, normalize_line};
-
-fn ctx() -> Context {
-    Context::new(DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").unwrap().to_utc())
-}
+use crate::tests::{ctx, int, list, s};
+use crate::{Format, Parser, normalize_json, normalize_line};
 
 fn line(l: &str) -> (Event, crate::Outcome) {
     let mut e = Event::new("id".into(), ctx().received, l);
     let o = normalize_line(&mut e, Format::Auto, &ctx());
     (e, o)
-}
-
-fn s<'a>(e: &'a Event, p: &str) -> Option<&'a str> {
-    e.get_str(p)
-}
-
-fn int(e: &Event, p: &str) -> Option<i64> {
-    match e.get(p) {
-        Some(FieldRef::Int(i)) => Some(i),
-        _ => None,
-    }
-}
-
-fn list(e: &Event, p: &str) -> Vec<String> {
-    match e.get(p) {
-        Some(FieldRef::List(l)) => l.iter().map(|v| v.to_text()).collect(),
-        Some(other) => vec![other.to_text()],
-        None => vec![],
-    }
 }
 
 // The records of one `dd` execution from OTRF Security-Datasets (Mordor), MIT licence:

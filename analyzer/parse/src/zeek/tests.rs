@@ -1,47 +1,15 @@
 //! Zeek JSON normalization: each shape, each log's ECS fields, field-name normalization.
 
-use std::net::IpAddr;
+use sen_core::event::{Event, TAG_PARSE_FAILURE, Value};
 
-use chrono::{DateTime, Utc};
-use sen_core::event::{Event, FieldRef, TAG_PARSE_FAILURE, Value};
-
-use crate::{Context, Outcome, Parser, normalize_json};
-
-fn ctx() -> Context {
-    Context::new(DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").unwrap().with_timezone(&Utc))
-}
+use crate::tests::{ctx, int, ip, list, s};
+use crate::{Outcome, Parser, normalize_json};
 
 fn run(json: &str) -> (Event, Outcome) {
     let serde_json::Value::Object(obj) = serde_json::from_str(json).unwrap() else { panic!() };
     let mut e = Event::new("id".into(), ctx().received, json);
     let o = normalize_json(&mut e, obj, &ctx());
     (e, o)
-}
-
-fn s<'a>(e: &'a Event, p: &str) -> Option<&'a str> {
-    e.get_str(p)
-}
-
-fn int(e: &Event, p: &str) -> Option<i64> {
-    match e.get(p) {
-        Some(FieldRef::Int(i)) => Some(i),
-        _ => None,
-    }
-}
-
-fn ip(e: &Event, p: &str) -> Option<IpAddr> {
-    match e.get(p) {
-        Some(FieldRef::Ip(i)) => Some(i),
-        _ => None,
-    }
-}
-
-fn list(e: &Event, p: &str) -> Vec<String> {
-    match e.get(p) {
-        Some(FieldRef::List(l)) => l.iter().map(|v| v.to_text()).collect(),
-        Some(other) => vec![other.to_text()],
-        None => vec![],
-    }
 }
 
 #[test]

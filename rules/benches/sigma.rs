@@ -22,6 +22,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sen_core::event::Event;
 use sen_rules::sigma::{DetectionEngine, SigmaEngine};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 #[global_allocator]
 static GLOBAL: LiveHeap = LiveHeap;
 
@@ -70,19 +73,6 @@ fn live_mb() -> f64 {
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/public");
     dir.is_dir().then_some(dir)
-}
-
-fn ndjson_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            ndjson_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "ndjson") {
-            out.push(p);
-        }
-    }
 }
 
 /// (normalized events, the same events as flat JSON for rsigma plain)
@@ -168,9 +158,7 @@ fn bench(c: &mut Criterion) {
         ("mordor-windows", "windows-events/mordor/windows"),
         ("regression-pairs", "sigma/regression_pairs"),
     ] {
-        let mut files = Vec::new();
-        ndjson_files(&dir.join(sub), &mut files);
-        sets.push((name, load_events(&files)));
+        sets.push((name, load_events(&common::tree_files(&dir.join(sub), &["ndjson"]))));
     }
     // Warm the class plans, then measure memory with the engine built.
     let rss_events = rss_mb();
@@ -225,8 +213,8 @@ fn bench(c: &mut Criterion) {
     // run: normalizing alone, then normalizing and evaluating; the difference is detection's
     // cost per event in that setting.
     {
-        let mut files = Vec::new();
-        ndjson_files(&dir.join("windows-events/evtx-attack-samples"), &mut files);
+        let files =
+            common::tree_files(&dir.join("windows-events/evtx-attack-samples"), &["ndjson"]);
         let lines: Vec<String> = files
             .iter()
             .filter_map(|f| std::fs::read_to_string(f).ok())
@@ -308,8 +296,7 @@ fn bench(c: &mut Criterion) {
     // sigma-rust used plainly, as its README shows: `rule_from_yaml` per rule file,
     // `Event::try_from` over the same flattened JSON, `rule.is_match(&event)` for every rule.
     // At about 100 events/s it walks a prefix of the events for the measuring time.
-    let mut yaml_files = Vec::new();
-    yaml_tree(&dir.join("sigma/rules/rules"), &mut yaml_files);
+    let yaml_files = common::tree_files(&dir.join("sigma/rules/rules"), &["yml", "yaml"]);
     let mut sr_rules = Vec::new();
     let mut sr_failed = 0;
     for f in &yaml_files {
@@ -341,19 +328,6 @@ fn bench(c: &mut Criterion) {
         sen_rate / plain_rate,
         sen_rate / sr_rate,
     );
-}
-
-fn yaml_tree(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            yaml_tree(&p, out);
-        } else if p.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-            out.push(p);
-        }
-    }
 }
 
 criterion_group!(benches, bench);

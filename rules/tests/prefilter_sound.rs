@@ -7,45 +7,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use sen_rules::sigma::SigmaEngine;
-
-fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            files(&p, ext, out);
-        } else if p.extension().is_some_and(|e| e == ext) {
-            out.push(p);
-        }
-    }
-}
-
-fn ndjson_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    let mut paths: Vec<_> = rd.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            ndjson_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "ndjson") {
-            out.push(p);
-        }
-    }
-}
 
 #[test]
 fn prefiltered_hits_equal_unfiltered_hits() {
     let Some(dir) = common::corpus() else { return };
-    let zeek_et: Vec<PathBuf> = {
-        let mut v = Vec::new();
-        files(&dir.join("sigma/rules/rules-emerging-threats"), "yml", &mut v);
-        v.retain(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("zeek_")));
-        v
-    };
+    let mut zeek_et = common::tree_files(&dir.join("sigma/rules/rules-emerging-threats"), &["yml"]);
+    zeek_et.retain(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("zeek_")));
     let mut paths = vec![dir.join("sigma/rules/rules")];
     paths.extend(zeek_et.iter().cloned());
     let (engine, _set, report) = SigmaEngine::load(&paths);
@@ -56,8 +24,7 @@ fn prefiltered_hits_equal_unfiltered_hits() {
         ("windows-events/evtx-attack-samples", 5),
         ("windows-events/mordor/windows", 5),
     ] {
-        let mut files = Vec::new();
-        ndjson_files(&dir.join(sub), &mut files);
+        let files = common::tree_files(&dir.join(sub), &["ndjson"]);
         assert!(!files.is_empty(), "{sub}: no events");
         for f in files {
             events.extend(common::events(&f, chrono_tz::UTC).into_iter().step_by(step));
@@ -66,8 +33,7 @@ fn prefiltered_hits_equal_unfiltered_hits() {
     for (sub, ext, step) in
         [("logs/zeek/mordor-apt29-day1", "log", 2), ("windows-events/mordor/linux", "log", 1)]
     {
-        let mut found = Vec::new();
-        files(&dir.join(sub), ext, &mut found);
+        let found = common::tree_files(&dir.join(sub), &[ext]);
         assert!(!found.is_empty(), "{sub}: no events");
         for f in found {
             events.extend(common::events(&f, chrono_tz::UTC).into_iter().step_by(step));

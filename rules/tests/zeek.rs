@@ -45,23 +45,11 @@ fn fired(engine: &SigmaEngine, events: &[Event]) -> BTreeMap<String, usize> {
 
 /// Every SigmaHQ rule file with `product: zeek` under the given trees.
 fn zeek_rule_files(roots: &[PathBuf]) -> Vec<PathBuf> {
-    fn walk(p: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(rd) = std::fs::read_dir(p) else { return };
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "yml")
-                && std::fs::read_to_string(&p).is_ok_and(|t| t.contains("product: zeek"))
-            {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for r in roots {
-        walk(r, &mut out);
-    }
+    let mut out: Vec<PathBuf> = roots
+        .iter()
+        .flat_map(|r| common::tree_files(r, &["yml"]))
+        .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains("product: zeek")))
+        .collect();
     out.sort();
     out
 }

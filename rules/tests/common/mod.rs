@@ -46,3 +46,21 @@ pub fn events(path: &Path, timezone: chrono_tz::Tz) -> Vec<Event> {
     }
     out
 }
+
+/// Every file under `dir` (recursively) whose extension is one of `exts`, sorted.
+pub fn tree_files(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
+    fn walk(dir: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        for p in rd.flatten().map(|e| e.path()) {
+            if p.is_dir() {
+                walk(&p, exts, out);
+            } else if p.extension().is_some_and(|e| exts.iter().any(|x| e == *x)) {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, exts, &mut out);
+    out.sort();
+    out
+}

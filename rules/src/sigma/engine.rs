@@ -815,19 +815,12 @@ fn push_lowered(buf: &mut String, s: &str) {
 /// as rsigma lowers).
 #[inline]
 fn lowered<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
-    if s.is_ascii() {
-        if s.bytes().any(|b| b.is_ascii_uppercase()) {
-            buf.clear();
-            buf.push_str(s);
-            buf.make_ascii_lowercase();
-            buf
-        } else {
-            s
-        }
-    } else {
-        *buf = s.to_lowercase();
-        buf
+    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return s;
     }
+    buf.clear();
+    push_lowered(buf, s);
+    buf
 }
 
 /// Every text leaf of a value, numbers formatted as rsigma formats them for string matchers.

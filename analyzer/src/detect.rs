@@ -15,9 +15,13 @@
 //!   (workflow store, bus topic `alerts`, console stream).
 //!
 //! Records the index already holds (a replay after a crash) are not matched again
-//! ([`crate::index::IndexStore::indexed_upto`]), so a restart does not double alert counts.
+//! ([`crate::index::IndexStore::indexed_upto`]), so a restart does not double alert counts,
+//! except for the correlation state: the pipeline re-reads the records between the position
+//! the restored correlation snapshot includes and the index's, and [`Detector::scan_replay`]
+//! feeds their matches to correlation only, so the state is exactly what it was before the
+//! stop; what fires during that replay was raised before and is not raised again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +102,9 @@ pub const CAPTURED: &[&str] = &[
 pub struct CorrelationInput {
     event: Event,
     hits: Vec<Hit>,
+    /// From a record the index already held: fed to bring the restored correlation state up to
+    /// date; what it makes fire was acted on before the restart.
+    replay: bool,
 }
 
 /// Output of [`Detector::scan`] for a batch.
@@ -113,6 +120,7 @@ struct Metrics {
     matches: Arc<metrics::Counter>,
     ioc_matches: Arc<metrics::Counter>,
     correlations: Arc<metrics::Counter>,
+    correlation_replayed: Arc<metrics::Counter>,
     alerts_created: Arc<metrics::Counter>,
     alerts_folded: Arc<metrics::Counter>,
     alerts_suppressed: Arc<metrics::Counter>,
@@ -126,9 +134,13 @@ pub struct Detector {
     corr_metas: Vec<Arc<RuleMeta>>,
     corr_fields: Vec<String>,
     correlator: Mutex<Correlator>,
+    /// Per engine rule: whether its matches feed a correlation (read without the lock).
+    feeds_correlation: Vec<bool>,
     grouper: Mutex<AlertGrouper>,
     state_path: Option<PathBuf>,
     state_saved: Mutex<Option<std::time::Instant>>,
+    /// Bus positions the restored correlation state includes: the pipeline replays from there.
+    resume: Option<BTreeMap<u32, u64>>,
     intel: Option<Arc<crate::intel::IntelManager>>,
     anomaly: Option<Anomaly>,
     m: Metrics,
@@ -144,8 +156,8 @@ struct Anomaly {
 /// Anomaly state is larger than correlation state: save it this often (and at shutdown).
 const ANOMALY_SAVE_EVERY: Duration = Duration::from_secs(300);
 
-/// Save correlation state at most this often (and at shutdown): a crash loses at most this
-/// much of the windows' updates, and a large state is not rewritten on every commit.
+/// Save correlation state at most this often (and at shutdown): a restart replays at most
+/// this much of the bus into it, and a large state is not rewritten on every commit.
 const CORRELATION_SAVE_EVERY: Duration = Duration::from_secs(10);
 
 impl std::fmt::Debug for Detector {
@@ -214,17 +226,28 @@ impl Detector {
                 .collect();
             return Err(format!("{} rule(s) failed to load: {}", errors.len(), first.join("; ")));
         }
+        let mut resume = None;
         if let Some(p) = &state_path {
             match correlator.restore(p) {
-                Ok(true) => {
-                    tracing::info!(path = %p.display(), windows = correlator.state_count(), "correlation state restored")
+                Ok(Some(r)) => {
+                    tracing::info!(
+                        path = %p.display(),
+                        windows = r.windows,
+                        dropped = r.dropped,
+                        saved_partitions = r.saved_partitions,
+                        partitions = correlator.partitions(),
+                        positions = ?r.positions,
+                        "correlation state restored"
+                    );
+                    resume = r.positions;
                 }
-                Ok(false) => {}
+                Ok(None) => {}
                 Err(e) => {
                     tracing::error!(error = %e, "correlation state not restored; starting empty")
                 }
             }
         }
+        let feeds_correlation = (0..engine.rules().len()).map(|r| correlator.feeds(r)).collect();
         let metas = engine
             .rules()
             .iter()
@@ -283,6 +306,12 @@ impl Detector {
                 &[],
                 "correlation rules fired",
             ),
+            correlation_replayed: metrics::counter(
+                "sen_correlation_replayed_firings_total",
+                &[],
+                "correlation firings while replaying records into restored state (acted on \
+                 before the restart, not raised again)",
+            ),
             alerts_created: metrics::counter("sen_alerts_created_total", &[], "alerts opened"),
             alerts_folded: metrics::counter(
                 "sen_alerts_folded_total",
@@ -310,10 +339,12 @@ impl Detector {
                 metas,
                 corr_metas,
                 corr_fields: fields.into_iter().collect(),
+                feeds_correlation,
                 correlator: Mutex::new(correlator),
                 grouper: Mutex::new(grouper),
                 state_path,
                 state_saved: Mutex::new(None),
+                resume,
                 intel: None,
                 anomaly: None,
                 m,
@@ -373,6 +404,45 @@ impl Detector {
         hits: &mut Vec<Hit>,
         out: &mut ScanOutput,
     ) {
+        self.scan_inner(event, intel, hits, out, false);
+    }
+
+    /// The bus positions (partition → offset) from which records must be replayed into the
+    /// correlation state restored at load ([`Detector::scan_replay`]), if any.
+    pub fn correlation_resume(&self) -> Option<&BTreeMap<u32, u64>> {
+        self.resume.as_ref()
+    }
+
+    /// Match a record the index already holds, for the correlation state only: after a
+    /// restart, records between the correlation snapshot's position and the index's position
+    /// are fed again so that the state is what it was before the crash. Nothing else happens
+    /// (their alerts, indicator matches and anomaly observations were made before).
+    pub fn scan_replay(&self, event: &Event, hits: &mut Vec<Hit>, out: &mut ScanOutput) {
+        self.scan_inner(event, None, hits, out, true);
+    }
+
+    fn scan_inner(
+        &self,
+        event: &Event,
+        intel: Option<&crate::intel::IocSet>,
+        hits: &mut Vec<Hit>,
+        out: &mut ScanOutput,
+        replay: bool,
+    ) {
+        if replay {
+            hits.clear();
+            self.engine.evaluate(event, hits);
+            if hits.iter().any(|h| self.correlator_feeds(h.rule)) {
+                let feeding: Vec<Hit> =
+                    hits.drain(..).filter(|h| self.correlator_feeds(h.rule)).collect();
+                out.correlate.push(CorrelationInput {
+                    event: self.slim(event),
+                    hits: feeding,
+                    replay: true,
+                });
+            }
+            return;
+        }
         if let Some(set) = intel {
             let mut ioc_hits = Vec::new();
             set.match_event(event, &mut ioc_hits);
@@ -390,7 +460,6 @@ impl Detector {
             return;
         }
         self.m.matches.add(hits.len() as u64);
-        let correlator = self.correlator.lock();
         let mut feeding = Vec::new();
         for h in hits.drain(..) {
             let info = &self.engine.rules()[h.rule];
@@ -401,54 +470,72 @@ impl Detector {
                     CAPTURED.iter().copied(),
                 ));
             }
-            if correlator.feeds(h.rule) {
+            if self.correlator_feeds(h.rule) {
                 feeding.push(h);
             }
         }
-        drop(correlator);
         if !feeding.is_empty() {
-            let mut slim = Event::new(event.id.clone(), event.timestamp, String::new());
-            slim.organization = event.organization.clone();
-            for f in self.corr_fields.iter().map(String::as_str).chain(CAPTURED.iter().copied()) {
-                if let Some(v) = event.fields.get(f) {
-                    slim.fields.insert(f.to_owned(), v.clone());
-                }
-            }
-            // Windows events keep their fields under winlog.*: carry those a correlation names.
-            for f in &self.corr_fields {
-                for prefix in ["winlog.event_data.", "winlog.user_data."] {
-                    let k = format!("{prefix}{f}");
-                    if let Some(v) = event.fields.get(&k) {
-                        slim.fields.insert(k, v.clone());
-                    }
-                }
-            }
-            for k in ["winlog.channel", "winlog.event_id"] {
-                if let Some(v) = event.fields.get(k) {
-                    slim.fields.insert(k.to_owned(), v.clone());
-                }
-            }
-            out.correlate.push(CorrelationInput { event: slim, hits: feeding });
+            out.correlate.push(CorrelationInput {
+                event: self.slim(event),
+                hits: feeding,
+                replay: false,
+            });
         }
     }
 
-    /// Run the correlation step over a batch's inputs (in order); firing correlations are
-    /// appended to `detections`.
+    fn correlator_feeds(&self, rule: usize) -> bool {
+        self.feeds_correlation.get(rule).copied().unwrap_or(false)
+    }
+
+    /// A copy of `event` with only the fields correlations (and alerts) read.
+    fn slim(&self, event: &Event) -> Event {
+        let mut slim = Event::new(event.id.clone(), event.timestamp, String::new());
+        slim.organization = event.organization.clone();
+        for f in self.corr_fields.iter().map(String::as_str).chain(CAPTURED.iter().copied()) {
+            if let Some(v) = event.fields.get(f) {
+                slim.fields.insert(f.to_owned(), v.clone());
+            }
+        }
+        // Windows events keep their fields under winlog.*: carry those a correlation names.
+        for f in &self.corr_fields {
+            for prefix in ["winlog.event_data.", "winlog.user_data."] {
+                let k = format!("{prefix}{f}");
+                if let Some(v) = event.fields.get(&k) {
+                    slim.fields.insert(k, v.clone());
+                }
+            }
+        }
+        for k in ["winlog.channel", "winlog.event_id"] {
+            if let Some(v) = event.fields.get(k) {
+                slim.fields.insert(k.to_owned(), v.clone());
+            }
+        }
+        slim
+    }
+
+    /// Run the correlation step over a batch's inputs (in order; the state's partitions in
+    /// parallel when the batch is large); firing correlations are appended to `detections`.
+    /// Call it off the async reactor.
     pub fn correlate(&self, inputs: Vec<CorrelationInput>, detections: &mut Vec<Detection>) {
         if inputs.is_empty() {
             return;
         }
         let mut c = self.correlator.lock();
-        for input in inputs {
-            for fired in c.process(&input.event, &input.hits) {
-                self.m.correlations.inc();
-                let meta = self.corr_metas[fired.correlation].clone();
-                let mut d = Detection::new(meta, &input.event, CAPTURED.iter().copied());
-                for (k, v) in fired.group {
-                    d.event.fields.entry(k).or_insert(v);
-                }
-                detections.push(d);
+        let batch: Vec<(&Event, &[Hit])> =
+            inputs.iter().map(|i| (&i.event, i.hits.as_slice())).collect();
+        for (i, fired) in c.process_batch(&batch) {
+            let input = &inputs[i];
+            if input.replay {
+                self.m.correlation_replayed.inc();
+                continue;
             }
+            self.m.correlations.inc();
+            let meta = self.corr_metas[fired.correlation].clone();
+            let mut d = Detection::new(meta, &input.event, CAPTURED.iter().copied());
+            for (k, v) in fired.group {
+                d.event.fields.entry(k).or_insert(v);
+            }
+            detections.push(d);
         }
         self.m.correlation_state.set(c.state_count() as i64);
     }
@@ -493,12 +580,15 @@ impl Detector {
 
     /// Save the correlation state (every 10 s at most) and the anomaly baselines (every 5
     /// minutes); `last`: at shutdown, save everything. Called after index commits.
-    pub fn save_state(&self, last: bool) {
+    ///
+    /// `positions`: the bus position (partition → next offset) of the last record whose
+    /// matches were correlated; the snapshot records it, and a restart replays from there.
+    pub fn save_state(&self, last: bool, positions: &BTreeMap<u32, u64>) {
         if let Some(p) = &self.state_path {
             let mut saved = self.state_saved.lock();
             if last || saved.is_none_or(|t| t.elapsed() >= CORRELATION_SAVE_EVERY) {
                 let c = self.correlator.lock();
-                match c.save(p) {
+                match c.save(p, Some(positions)) {
                     Ok(()) => *saved = Some(std::time::Instant::now()),
                     Err(e) => {
                         tracing::error!(error = %e, path = %p.display(), "cannot save correlation state")

@@ -238,12 +238,30 @@ impl Pipeline {
         let m = Arc::new(Metrics::new());
         let partitions = self.bus.partitions(RAW_TOPIC)?;
         let mut start: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut floor: BTreeMap<u32, u64> = BTreeMap::new();
+        let resume = self.detector.as_ref().and_then(|d| d.correlation_resume().cloned());
+        let mut replay = 0u64;
         for p in 0..partitions {
-            let from = match self.bus.committed(&self.cfg.group, RAW_TOPIC, p).await? {
+            let mut from = match self.bus.committed(&self.cfg.group, RAW_TOPIC, p).await? {
                 Some(o) => o,
                 None => self.bus.watermarks(RAW_TOPIC, p).await?.0,
             };
+            floor.insert(p, from);
+            // The correlation snapshot is older than the index (it is saved less often):
+            // re-read the records in between so the correlation state catches up.
+            if let Some(r) = resume.as_ref().and_then(|r| r.get(&p))
+                && *r < from
+            {
+                replay += from - r;
+                from = *r;
+            }
             start.insert(p, from);
+        }
+        if replay > 0 {
+            tracing::info!(
+                records = replay,
+                "replaying records into the restored correlation state"
+            );
         }
         let mut end = BTreeMap::new();
         for p in 0..partitions {
@@ -271,7 +289,7 @@ impl Pipeline {
             tx,
             shutdown,
         ));
-        let indexed = self.index_stage(rx, start, m).await;
+        let indexed = self.index_stage(rx, start, floor, m).await;
         let read = reader.await.map_err(|e| PipelineError::Worker(e.to_string()))?;
         read?;
         indexed?;
@@ -283,6 +301,7 @@ impl Pipeline {
         &self,
         mut rx: tokio::sync::mpsc::Receiver<Batch>,
         mut next: BTreeMap<u32, u64>,
+        floor: BTreeMap<u32, u64>,
         m: Arc<Metrics>,
     ) -> Result<(), PipelineError> {
         let interval = Duration::from_millis(self.cfg.commit_interval_ms.max(10));
@@ -309,8 +328,14 @@ impl Pipeline {
                     if let Some(t) = detections.iter().map(|d| d.event.timestamp).max() {
                         newest_event = Some(newest_event.map_or(t, |n| n.max(t)));
                     }
-                    det.correlate(correlate, &mut detections);
-                    let updates = det.group(detections);
+                    // Correlation and grouping are CPU work: off the reactor.
+                    let d = det.clone();
+                    let updates = tokio::task::spawn_blocking(move || {
+                        d.correlate(correlate, &mut detections);
+                        d.group(detections)
+                    })
+                    .await
+                    .map_err(|e| PipelineError::Worker(e.to_string()))?;
                     // Each alert once, in its latest state (a flood updates a few alerts often).
                     let mut latest: std::collections::HashMap<&str, usize> = Default::default();
                     let mut alerts: Vec<&Alert> = Vec::new();
@@ -363,7 +388,7 @@ impl Pipeline {
             }
             let full = since_commit >= self.cfg.commit_max_docs.max(1);
             if dirty && (last_commit.elapsed() >= interval || closed || full) {
-                self.commit(&next, newest_ms, &m).await?;
+                self.commit(&next, &floor, newest_ms, &m).await?;
                 if let Some(ai) = &self.alerts_index {
                     let ai = ai.clone();
                     let idle = Duration::from_secs(self.cfg.writer_idle_secs);
@@ -376,7 +401,8 @@ impl Pipeline {
                         det.expire(t);
                     }
                     let d = det.clone();
-                    tokio::task::spawn_blocking(move || d.save_state(closed))
+                    let at = next.clone();
+                    tokio::task::spawn_blocking(move || d.save_state(closed, &at))
                         .await
                         .map_err(|e| PipelineError::Worker(e.to_string()))?;
                 }
@@ -402,6 +428,7 @@ impl Pipeline {
     async fn commit(
         &self,
         next: &BTreeMap<u32, u64>,
+        floor: &BTreeMap<u32, u64>,
         newest_ms: i64,
         m: &Metrics,
     ) -> Result<(), PipelineError> {
@@ -412,7 +439,9 @@ impl Pipeline {
             .await
             .map_err(|e| PipelineError::Worker(e.to_string()))??;
         for (p, o) in next {
-            self.bus.commit(&self.cfg.group, RAW_TOPIC, *p, *o).await?;
+            // A correlation replay re-reads records below the group's offset: never move it back.
+            let o = (*o).max(floor.get(p).copied().unwrap_or(0));
+            self.bus.commit(&self.cfg.group, RAW_TOPIC, *p, o).await?;
         }
         let now_ms = Utc::now().timestamp_millis();
         m.commits.inc();
@@ -511,8 +540,11 @@ fn prepare(
     recs: Vec<Delivered>,
 ) -> (Vec<PreparedDoc>, usize, ScanOutput) {
     let now = Utc::now();
-    // Records the index already holds were matched before the restart that replays them.
+    // Records the index already holds were matched before the restart that replays them;
+    // those the correlation snapshot does not include are fed to correlation again.
     let replay_below = index.indexed_upto(partition).unwrap_or(0);
+    let correlate_from =
+        detector.and_then(|d| d.correlation_resume()).and_then(|r| r.get(&partition)).copied();
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let chunk = recs.len().div_ceil(workers).max(256);
     let parts: Vec<(Vec<PreparedDoc>, usize, ScanOutput)> = std::thread::scope(|s| {
@@ -531,10 +563,12 @@ fn prepare(
                             if e.has_tag(sen_core::event::TAG_PARSE_FAILURE) {
                                 failed += 1;
                             }
-                            if let Some(det) = detector
-                                && d.offset >= replay_below
-                            {
-                                det.scan(&e, intel.as_deref(), &mut hits, &mut scan);
+                            if let Some(det) = detector {
+                                if d.offset >= replay_below {
+                                    det.scan(&e, intel.as_deref(), &mut hits, &mut scan);
+                                } else if correlate_from.is_some_and(|f| d.offset >= f) {
+                                    det.scan_replay(&e, &mut hits, &mut scan);
+                                }
                             }
                             index.prepare(&e, pos, upsert, now)
                         })

@@ -10,6 +10,6 @@ pub mod prefilter;
 pub mod scan;
 pub mod view;
 
-pub use correlate::{CorrelationHit, Correlator, CorrelatorConfig};
+pub use correlate::{CorrelationHit, Correlator, CorrelatorConfig, MAX_PARTITIONS, Restored};
 pub use engine::{DetectionEngine, EngineStats, Hit, LoadReport, RuleInfo, RuleSet, SigmaEngine};
 pub use view::SigmaView;

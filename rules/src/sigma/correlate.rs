@@ -169,6 +169,8 @@ struct Meta {
     plain_groups: Vec<bool>,
     /// Per correlation: the field(s) a `value_count` counts distinct values of.
     distinct: Vec<Option<Vec<String>>>,
+    /// Per correlation: matches per group fed during a quiet period.
+    quiet_cap: Vec<u32>,
     components: Vec<Component>,
     comp_of: Vec<usize>,
     partitions: usize,
@@ -183,9 +185,11 @@ struct Quiet {
     fed: u32,
 }
 
-/// During a quiet period, a group's matches are fed to rsigma up to this many; above it (a
-/// flood) they are counted but not fed. See [`Correlator::process_batch`].
-const QUIET_FEED_CAP: u32 = 1000;
+/// During a quiet period, a group's matches are fed to rsigma up to twice the correlation's
+/// threshold, within these bounds; above it (a flood) they are counted but not fed. See
+/// [`Correlator::process_batch`].
+const QUIET_FEED_MIN: u64 = 100;
+const QUIET_FEED_MAX: u64 = 10_000;
 
 /// One partition's state for one component.
 struct Shard {
@@ -286,6 +290,7 @@ impl Correlator {
         let mut fed_by: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut plain_groups = Vec::new();
         let mut distinct = Vec::new();
+        let mut quiet_cap = Vec::new();
         // Per accepted correlation: the rule as added (with its suppression), the engine rules
         // it reads and the correlations it chains on (as written).
         let mut accepted: Vec<(rsigma_parser::CorrelationRule, Vec<usize>, Vec<String>)> =
@@ -353,6 +358,13 @@ impl Correlator {
                     rsigma_parser::CorrelationCondition::Threshold { field: Some(f), .. },
                 ) if c.aliases.is_empty() => Some(f.clone()),
                 _ => None,
+            });
+            quiet_cap.push(match &c.condition {
+                rsigma_parser::CorrelationCondition::Threshold { predicates, .. } => {
+                    let most = predicates.iter().map(|(_, v)| *v).max().unwrap_or(0);
+                    most.saturating_mul(2).clamp(QUIET_FEED_MIN, QUIET_FEED_MAX) as u32
+                }
+                rsigma_parser::CorrelationCondition::Extended(_) => QUIET_FEED_MIN as u32,
             });
             feeds.extend(refs.iter().copied());
             for k in [c.id.clone(), c.name.clone(), Some(c.title.clone())].into_iter().flatten() {
@@ -465,6 +477,7 @@ impl Correlator {
                     fed_by,
                     plain_groups,
                     distinct,
+                    quiet_cap,
                     components,
                     comp_of,
                     partitions,
@@ -523,12 +536,14 @@ impl Correlator {
     /// * a match is not fed when the event lacks a group-by field of every correlation it
     ///   feeds (it belongs to no group and cannot fire anything);
     /// * after a group fired, rsigma keeps it quiet for one timespan; during that period its
-    ///   matches are fed up to [`QUIET_FEED_CAP`] and then skipped, so a flood of thousands of
-    ///   attempts does not grow a window without use. Every match fed during the quiet period
-    ///   is still in the window when it ends, so a group with fewer matches than the cap fires
-    ///   again exactly when it would have; above the cap the flood is still going, and the
-    ///   next firing waits until the window refills (for a threshold of N at a rate of R
-    ///   matches per second, about N / R seconds later);
+    ///   matches are fed up to a cap (twice the correlation's threshold, at least 100 and at
+    ///   most 10,000) and then skipped, so a flood of thousands of attempts does not grow a
+    ///   window without use. A group with fewer matches than the cap during the quiet period
+    ///   fires again exactly when it would have. Above the cap, the unfed matches are the
+    ///   late ones: while the flood goes on, the first post-quiet match still sees enough fed
+    ///   ones and fires on time; a flood that pauses and resumes can fire later than it
+    ///   would have (up to N / R seconds for a threshold N at R matches per second once it
+    ///   resumes);
     /// * for a `value_count`, a value the group already holds adds nothing to the distinct
     ///   count: it is fed again only when its last feeding is a tenth of the timespan old (see
     ///   `may_fire`), except for the first match after a quiet period, which is always fed so
@@ -912,7 +927,7 @@ impl Shard {
             let mut after_quiet = false;
             match self.quiet.get_mut(&group) {
                 Some(q) if ts < q.until => {
-                    if q.fed >= QUIET_FEED_CAP {
+                    if q.fed >= meta.quiet_cap[c] {
                         continue;
                     }
                     q.fed += 1;

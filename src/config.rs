@@ -211,6 +211,20 @@ impl Config {
         if self.detection.alert_window.is_zero() {
             errors.push("detection.alert_window: must be longer than zero".into());
         }
+        let corr = &self.detection.correlation;
+        if !(1..=sen_rules::sigma::MAX_PARTITIONS).contains(&corr.partitions) {
+            errors.push(format!(
+                "detection.correlation.partitions: {} is not between 1 and {}",
+                corr.partitions,
+                sen_rules::sigma::MAX_PARTITIONS
+            ));
+        }
+        if corr.max_state_entries == 0 || corr.max_events == 0 {
+            errors.push(
+                "detection.correlation: max_state_entries and max_events must be at least 1"
+                    .into(),
+            );
+        }
         errors.extend(self.intel.check().into_iter().map(|e| format!("intel: {e}")));
         if let Err(e) = self.anomaly.validate() {
             errors.push(format!("anomaly: {e}"));
@@ -247,8 +261,10 @@ mod tests {
         let mut cfg = Config::default();
         cfg.http.listen = "nope".into();
         cfg.pipeline.default_timezone = "Mars/Base".into();
+        cfg.detection.correlation.partitions = 0;
         let msg = format!("{:#}", cfg.check().unwrap_err());
         assert!(msg.contains("http.listen") && msg.contains("Mars/Base"), "{msg}");
+        assert!(msg.contains("detection.correlation.partitions: 0"), "{msg}");
         assert!(Config::parse("version = 2").is_err());
     }
 }

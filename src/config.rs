@@ -221,8 +221,7 @@ impl Config {
         }
         if corr.max_state_entries == 0 || corr.max_events == 0 {
             errors.push(
-                "detection.correlation: max_state_entries and max_events must be at least 1"
-                    .into(),
+                "detection.correlation: max_state_entries and max_events must be at least 1".into(),
             );
         }
         errors.extend(self.intel.check().into_iter().map(|e| format!("intel: {e}")));

@@ -13,7 +13,10 @@
 //! allocator over mimalloc) next to RSS.
 //!
 //! `cargo bench -p sen-rules --bench sigma` — set `SEN_BENCH_SECS` to change the measuring time,
-//! `SEN_BENCH_PEERS=0` to skip the peers.
+//! `SEN_BENCH_PEERS=0` to skip the peers. `SEN_BENCH_FIXED=N` instead evaluates each event set
+//! exactly N times and prints the CPU time per event: a fixed amount of work, for
+//! `perf stat -e instructions` or for comparing builds on a busy machine (CPU time and
+//! instruction counts move far less with load than wall-clock rates).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -127,6 +130,17 @@ fn rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// CPU time of this thread so far, in seconds.
+fn cpu_secs() -> f64 {
+    // /proc/thread-self/stat: utime and stime (fields 14 and 15) in clock ticks.
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields after the command: state is index 0, so utime (14th) is 11 and stime 12.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn rate(mut f: impl FnMut() -> usize, secs: f64) -> f64 {
     let start = Instant::now();
     let mut n = 0usize;
@@ -188,6 +202,28 @@ fn bench(c: &mut Criterion) {
         st.evaluations as f64 / st.events.max(1) as f64,
         st.hits as f64 / st.events.max(1) as f64,
     );
+
+    if let Some(n) = std::env::var("SEN_BENCH_FIXED").ok().and_then(|v| v.parse::<usize>().ok()) {
+        for (name, evs) in &sets {
+            let cpu0 = cpu_secs();
+            let mut found = 0;
+            for _ in 0..n {
+                for e in evs {
+                    hits.clear();
+                    engine.evaluate(e, &mut hits);
+                    found += hits.len();
+                }
+            }
+            let per = (cpu_secs() - cpu0) / (n * evs.len()) as f64;
+            eprintln!(
+                "fixed {name}: {n} × {} events, {found} hits, {:.3} µs CPU per event ≈ {:.0} events/s per core",
+                evs.len(),
+                per * 1e6,
+                1.0 / per
+            );
+        }
+        return;
+    }
 
     let mut g = c.benchmark_group("sigma");
     g.measurement_time(Duration::from_secs_f64(secs.max(1.0)));

@@ -18,9 +18,17 @@
 //! Comparisons, CIDRs, `exists`, `null`, `fieldref`, `expand` and negations constrain
 //! nothing. A rule with no necessary literal is always evaluated.
 //!
-//! Non-ASCII literals constrain nothing: Unicode lower-casing is not a per-character map
-//! (the Kelvin sign lower-cases to ASCII `k`), so only ASCII needles are trusted; a haystack
-//! with non-ASCII text is lower-cased with the same full Unicode rules rsigma uses.
+//! The haystack is lower-cased with the same rules rsigma uses (ASCII fast path, full Unicode
+//! otherwise). A case-insensitive matcher's literal is stored by rsigma already lower-cased
+//! that way, and rsigma tests it against the lower-cased value: the needle is that literal
+//! (lower-cased again, which changes nothing but a literal rsigma left with an upper-case
+//! letter and so can never match), ASCII or not, so the scan tests what rsigma tests. A case-sensitive literal
+//! is lower-cased here; that is sound for ASCII (a case-sensitive match implies the lower-cased
+//! one), but Unicode lower-casing is not a per-character map (a final capital sigma lower-cases
+//! by context), so a case-sensitive non-ASCII literal constrains nothing. Non-ASCII needles
+//! count from 2 bytes (`windash`'s dashes, emoji, homoglyphs): such characters are rare in the
+//! logs where rules look for them. So do ASCII needles that hold a character rarely seen in
+//! command lines and paths ([`RARE_BYTES`]: `^^` and `,;,` of cmd.exe obfuscation).
 
 use std::collections::HashMap;
 
@@ -61,6 +69,10 @@ pub type Clause = Vec<Needle>;
 /// `contains` needles shorter than this are not worth scanning for (they occur almost
 /// everywhere). Anchored needles (prefix, suffix, exact) cost the same whatever their length.
 pub const MIN_NEEDLE: usize = 4;
+
+/// Characters rare enough in command lines and paths that a 2- or 3-byte `contains` needle
+/// holding one is still selective (cmd.exe escapes and separators, PowerShell backticks).
+pub const RARE_BYTES: &[u8] = b"^`;~{}";
 
 /// Clauses kept per rule (the most selective ones).
 pub const MAX_CLAUSES: usize = 8;
@@ -142,32 +154,54 @@ fn or(options: impl IntoIterator<Item = Option<Vec<Clause>>>) -> Option<Vec<Clau
     normalize(cnf)
 }
 
-fn literal(value: &str, kind: Kind, scope: &Scope) -> Option<Vec<Clause>> {
+/// One needle from a matcher's literal. `ci`: the matcher is case-insensitive, so rsigma
+/// stores `value` lower-cased already and tests it against the lower-cased value.
+fn literal(value: &str, kind: Kind, scope: &Scope, ci: bool) -> Option<Vec<Clause>> {
+    let ascii = value.is_ascii();
     let min = match kind {
-        Kind::Contains => MIN_NEEDLE,
+        Kind::Contains if ascii && !value.bytes().any(|b| RARE_BYTES.contains(&b)) => MIN_NEEDLE,
+        Kind::Contains => 2,
         Kind::Prefix | Kind::Suffix => 2,
         Kind::Exact | Kind::Number => 1,
     };
-    if value.len() < min || !value.is_ascii() {
+    if value.len() < min {
         return None;
     }
-    Some(vec![vec![(scope.clone(), kind, value.to_ascii_lowercase())]])
+    let needle = if ascii {
+        value.to_ascii_lowercase()
+    } else if ci {
+        // rsigma stores it lower-cased; lower-casing again changes nothing, except for a
+        // literal rsigma left with an upper-case letter (`Ⓜ`), which its lower-cased haystack
+        // can never contain: the lower-cased needle is then merely looser.
+        value.to_lowercase()
+    } else {
+        return None;
+    };
+    Some(vec![vec![(scope.clone(), kind, needle)]])
 }
 
 /// The clauses a string must satisfy for `m` to match it.
 pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope) -> Option<Vec<Clause>> {
     match m {
-        CompiledMatcher::Exact { value, .. } => literal(value, Kind::Exact, scope),
-        CompiledMatcher::Contains { value, .. } => literal(value, Kind::Contains, scope),
-        CompiledMatcher::StartsWith { value, .. } => literal(value, Kind::Prefix, scope),
-        CompiledMatcher::EndsWith { value, .. } => literal(value, Kind::Suffix, scope),
+        CompiledMatcher::Exact { value, case_insensitive } => {
+            literal(value, Kind::Exact, scope, *case_insensitive)
+        }
+        CompiledMatcher::Contains { value, case_insensitive } => {
+            literal(value, Kind::Contains, scope, *case_insensitive)
+        }
+        CompiledMatcher::StartsWith { value, case_insensitive } => {
+            literal(value, Kind::Prefix, scope, *case_insensitive)
+        }
+        CompiledMatcher::EndsWith { value, case_insensitive } => {
+            literal(value, Kind::Suffix, scope, *case_insensitive)
+        }
         // Integers only: rsigma compares within f64::EPSILON, which for an integer means the
         // nearest integer (the scan rounds the same way).
         CompiledMatcher::NumericEq(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-            literal(&format!("{}", *n as i64), Kind::Number, scope)
+            literal(&format!("{}", *n as i64), Kind::Number, scope, false)
         }
-        CompiledMatcher::AhoCorasickSet { needles, .. } => {
-            or(needles.iter().map(|n| literal(n, Kind::Contains, scope)))
+        CompiledMatcher::AhoCorasickSet { needles, case_insensitive, .. } => {
+            or(needles.iter().map(|n| literal(n, Kind::Contains, scope, *case_insensitive)))
         }
         CompiledMatcher::Regex(re) => regex_needles(re.as_str(), scope),
         CompiledMatcher::RegexSetMatch { set, mode } => {
@@ -253,14 +287,14 @@ fn hir_needles(h: &regex_syntax::hir::Hir, scope: &Scope) -> Option<Vec<Clause>>
     match h.kind() {
         HirKind::Literal(_) | HirKind::Class(_) => {
             let run = single_char(h)?;
-            literal(std::str::from_utf8(&run).ok()?, Kind::Contains, scope)
+            literal(std::str::from_utf8(&run).ok()?, Kind::Contains, scope, false)
         }
         HirKind::Concat(parts) => {
             let mut clauses = Vec::new();
             let mut run: Vec<u8> = Vec::new();
             let flush = |run: &mut Vec<u8>, clauses: &mut Vec<Option<Vec<Clause>>>| {
                 if let Ok(text) = std::str::from_utf8(run) {
-                    clauses.push(literal(text, Kind::Contains, scope));
+                    clauses.push(literal(text, Kind::Contains, scope, false));
                 }
                 run.clear();
             };
@@ -366,6 +400,35 @@ mod tests {
     }
 
     const HEAD: &str = "title: t\nlogsource:\n  product: windows\n  category: process_creation\n";
+
+    #[test]
+    fn non_ascii_and_rare_short_needles() {
+        // windash: the ASCII and the Unicode dash variants all become needles.
+        let r = compile(&format!(
+            "{HEAD}detection:\n  s:\n    CommandLine|contains|windash: ' -s cmd'\n  condition: s\n"
+        ));
+        let n = rule_needles(&r).expect("constrained");
+        let needles: Vec<&str> = n[0].iter().map(|(_, _, s)| s.as_str()).collect();
+        assert!(needles.contains(&" -s cmd") && needles.contains(&" /s cmd"), "{needles:?}");
+        assert!(needles.iter().any(|s| s.contains('\u{2013}')), "en dash variant: {needles:?}");
+        // Emoji (case-insensitive, stored lower-cased) and short needles with a rare byte.
+        let r = compile(&format!(
+            "{HEAD}detection:\n  s:\n    CommandLine|contains:\n      - '🦆'\n      - 'Ⓜ'\n      - '^^'\n  condition: s\n"
+        ));
+        let n = rule_needles(&r).expect("constrained");
+        let mut needles: Vec<&str> = n[0].iter().map(|(_, _, s)| s.as_str()).collect();
+        needles.sort();
+        assert_eq!(needles, ["^^", "ⓜ", "🦆"]);
+        // Short ASCII needles without a rare byte, and case-sensitive non-ASCII ones, constrain
+        // nothing.
+        for v in ["'ab'", "'Σx'"] {
+            let m = if v.contains('Σ') { "contains|cased" } else { "contains" };
+            let r = compile(&format!(
+                "{HEAD}detection:\n  s:\n    CommandLine|{m}: {v}\n  condition: s\n"
+            ));
+            assert_eq!(rule_needles(&r), None, "{v}");
+        }
+    }
 
     #[test]
     fn and_keeps_every_clause_and_or_distributes() {

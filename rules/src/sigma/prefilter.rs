@@ -74,6 +74,9 @@ pub const MIN_NEEDLE: usize = 4;
 /// holding one is still selective (cmd.exe escapes and separators, PowerShell backticks).
 pub const RARE_BYTES: &[u8] = b"^`;~{}";
 
+/// Of those, the ones selective even alone (a PowerShell backtick escape, a cmd.exe caret).
+pub const RARE_ALONE: &[u8] = b"`^";
+
 /// Clauses kept per rule (the most selective ones).
 pub const MAX_CLAUSES: usize = 8;
 
@@ -160,6 +163,7 @@ fn literal(value: &str, kind: Kind, scope: &Scope, ci: bool) -> Option<Vec<Claus
     let ascii = value.is_ascii();
     let min = match kind {
         Kind::Contains if ascii && !value.bytes().any(|b| RARE_BYTES.contains(&b)) => MIN_NEEDLE,
+        Kind::Contains if value.bytes().all(|b| RARE_ALONE.contains(&b)) => 1,
         Kind::Contains => 2,
         Kind::Prefix | Kind::Suffix => 2,
         Kind::Exact | Kind::Number => 1,
@@ -234,43 +238,47 @@ pub fn regex_needles(pattern: &str, scope: &Scope) -> Option<Vec<Clause>> {
     hir_needles(&hir, scope)
 }
 
-/// The one lower-case ASCII character a regex element stands for, if it is one (a literal
-/// character, or a class whose members all lower-case to that character, as `(?i)k` whose
-/// members are `K`, `k` and the Kelvin sign).
+/// The one lower-cased character a regex element stands for, if it is one (a literal
+/// character, or a class whose members all lower-case to the same text, as `(?i)k` whose
+/// members are `K`, `k` and the Kelvin sign), as UTF-8. Lower-casing maps each character on
+/// its own (so a value holding the character holds its lower-case form once lower-cased),
+/// except the capital sigma, whose lower case depends on the next character: it stands for
+/// nothing here.
 fn single_char(h: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
     use regex_syntax::hir::{Class, HirKind};
-    let lower_ascii = |c: char| {
-        let mut l = c.to_lowercase();
-        match (l.next(), l.next()) {
-            (Some(x), None) if x.is_ascii() => Some(x as u8),
-            _ => None,
-        }
-    };
+    let lower = |c: char| -> Option<String> { (c != 'Σ').then(|| c.to_lowercase().collect()) };
     match h.kind() {
         HirKind::Literal(lit) => {
             let text = std::str::from_utf8(&lit.0).ok()?;
-            text.chars().map(|c| if c.is_ascii() { lower_ascii(c) } else { None }).collect()
+            let mut out = String::new();
+            for c in text.chars() {
+                out.push_str(&lower(c)?);
+            }
+            Some(out.into_bytes())
         }
         HirKind::Class(Class::Unicode(cls)) => {
-            let mut one = None;
+            let mut one: Option<String> = None;
             for r in cls.ranges() {
                 if (r.end() as u32) - (r.start() as u32) > 2 {
                     return None;
                 }
                 for c in r.start()..=r.end() {
-                    let l = lower_ascii(c)?;
-                    if *one.get_or_insert(l) != l {
+                    let l = lower(c)?;
+                    if *one.get_or_insert_with(|| l.clone()) != l {
                         return None;
                     }
                 }
             }
-            one.map(|b| vec![b])
+            one.map(String::into_bytes)
         }
         HirKind::Class(Class::Bytes(cls)) => {
             let mut one = None;
             for r in cls.ranges() {
                 for b in r.start()..=r.end() {
-                    let l = lower_ascii(char::from(b)).filter(|_| b.is_ascii())?;
+                    if !b.is_ascii() {
+                        return None;
+                    }
+                    let l = b.to_ascii_lowercase();
                     if *one.get_or_insert(l) != l {
                         return None;
                     }
@@ -287,14 +295,15 @@ fn hir_needles(h: &regex_syntax::hir::Hir, scope: &Scope) -> Option<Vec<Clause>>
     match h.kind() {
         HirKind::Literal(_) | HirKind::Class(_) => {
             let run = single_char(h)?;
-            literal(std::str::from_utf8(&run).ok()?, Kind::Contains, scope, false)
+            // Already lower-cased.
+            literal(std::str::from_utf8(&run).ok()?, Kind::Contains, scope, true)
         }
         HirKind::Concat(parts) => {
             let mut clauses = Vec::new();
             let mut run: Vec<u8> = Vec::new();
             let flush = |run: &mut Vec<u8>, clauses: &mut Vec<Option<Vec<Clause>>>| {
                 if let Ok(text) = std::str::from_utf8(run) {
-                    clauses.push(literal(text, Kind::Contains, scope, false));
+                    clauses.push(literal(text, Kind::Contains, scope, true));
                 }
                 run.clear();
             };

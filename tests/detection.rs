@@ -296,7 +296,8 @@ fn auditd_records_are_joined_into_process_starts() {
         })
         .filter(|p| p.is_file());
     let config = |idle_ms: u64| {
-        let rules = rule.iter().map(|p| format!("{:?}", p.display().to_string())).collect::<Vec<_>>();
+        let rules =
+            rule.iter().map(|p| format!("{:?}", p.display().to_string())).collect::<Vec<_>>();
         format!(
             "version = 1\n[pipeline]\nauditd_join_idle_ms = {idle_ms}\n[detection]\nrules = [{}]\n",
             rules.join(", ")

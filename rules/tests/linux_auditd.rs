@@ -52,7 +52,12 @@ fn mordor_auditd_and_log4shell_auoms() {
                 // A joined event answers its category's rules only, so no rule reads the
                 // records' text twice.
                 if joined {
-                    assert_eq!(rule.category.as_deref(), Some("process_creation"), "{}", rule.title);
+                    assert_eq!(
+                        rule.category.as_deref(),
+                        Some("process_creation"),
+                        "{}",
+                        rule.title
+                    );
                 }
                 *fired.entry((file, rule.title.clone())).or_default() += 1;
             }

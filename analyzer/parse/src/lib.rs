@@ -106,7 +106,8 @@
 //!   `process.args_count` and `process.command_line` from every EXECVE record together),
 //!   `file.*` of the first PATH record that is not a `PARENT` directory, `event.outcome`,
 //!   `event.category: process` / `event.type: start` for an `execve` that did not fail; the
-//!   first record's context (`host.*`, `log.*`, `input.type`, `event.ingested`, enrichment);
+//!   SYSCALL record's (else the first record's) other fields: context such as `host.*`,
+//!   `log.*`, `input.type`, `event.ingested`, enrichment (not its `message`);
 //!   `event.original` the records' lines; the id derived from the first record's id.
 //!
 //! # Windows event logs

@@ -10,10 +10,13 @@
 //! (see "Linux audit" in the crate docs for its fields).
 //!
 //! Records are grouped by source (tenant, sender address, host), time stamp and serial. A
-//! group is complete at its EOE record. Not every log has one (filtered exports, single-record
-//! events), and syslog can deliver records of several events interleaved, so a group is also
-//! closed once `window` offsets have passed since its last record ([`JoinLimits::window`]);
-//! [`Joiner::flush`] closes whatever is open (end of a file, an idle source). Offsets are
+//! group is complete at its PROCTITLE record (the kernel writes it last, just before EOE) or
+//! its EOE. Not every group has them (filtered logs, excerpts, records of other kinds of
+//! events), and the kernel and syslog can deliver records of several events interleaved, so a
+//! group is also closed once `window` offsets have passed since its last record
+//! ([`JoinLimits::window`]); [`Joiner::flush`] closes whatever is open (end of a file, an idle
+//! source). User-space messages (types 1100–1299 and 2100–2999: logins, PAM, services) are one
+//! record each and are not grouped. Offsets are
 //! positions in the caller's stream (bus offsets, line numbers): a group closes at a position
 //! that depends on the stream only, so replaying the same stream joins the same way.
 //!
@@ -30,8 +33,9 @@ use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::ops::Bound;
 
-use sen_core::event::{Event, TAG_PARSE_FAILURE, Value};
+use sen_core::event::{Event, Value};
 
+use super::tables;
 use crate::ecs::{self, categorize, set_int, set_str};
 
 /// The dataset of a joined event (`auditd.log` is one record).
@@ -61,8 +65,8 @@ pub struct Joined {
     pub event: Event,
     /// Offset of the group's first record.
     pub first: u64,
-    /// The stream offset the group closed at: its EOE record, or the first offset past its
-    /// window. `None` when [`Joiner::flush`] closed it.
+    /// The stream offset the group closed at: its PROCTITLE or EOE record, or the first offset
+    /// past its window. `None` when [`Joiner::flush`] closed it.
     pub closed_at: Option<u64>,
 }
 
@@ -97,10 +101,10 @@ pub struct Joiner {
 /// Whether `e` is an audit record a [`Joiner`] takes: an auditd log record with a serial
 /// (auoms records are whole events already; journald's lines carry no serial).
 pub fn joinable(e: &Event) -> bool {
+    // A line that failed to parse has no dataset: it is never a record here.
     e.fields.get("event.dataset").and_then(Value::as_str) == Some("auditd.log")
         && matches!(e.fields.get("auditd.sequence"), Some(Value::Int(_)))
         && !record_type(e).starts_with("auoms_")
-        && !e.has_tag(TAG_PARSE_FAILURE)
 }
 
 fn record_type(e: &Event) -> &str {
@@ -142,35 +146,42 @@ impl Joiner {
     }
 
     /// Add the record event at stream offset `offset` (offsets increase). Joined events that
-    /// close, because the stream reached `offset` or because this record is an EOE, are appended
-    /// to `out`. An event that is not [`joinable`] only advances the stream.
+    /// close, because the stream reached `offset` or because this record is a PROCTITLE or an
+    /// EOE, are appended to `out`. An event that is not [`joinable`], or a user-space message,
+    /// only advances the stream.
     pub fn push(&mut self, offset: u64, e: Event, out: &mut Vec<Joined>) {
         self.advance(offset, out);
         if !joinable(&e) {
             return;
         }
+        let kind = record_type(&e);
+        // A user-space message is a whole event: its own record says it all.
+        if tables::user_space(kind) {
+            return;
+        }
         let Some(key) = key_of(&e) else { return };
-        let eoe = record_type(&e) == "eoe";
+        let eoe = kind == "eoe";
+        // The kernel writes PROCTITLE last before EOE: the records are all in.
+        let last = eoe || kind == "proctitle";
         let max = self.limits.max_records;
         let group = match self.open.entry(key) {
             Entry::Occupied(o) => o.into_mut(),
-            // An EOE without its records closes nothing.
+            // An EOE without its records (or after a PROCTITLE closed them) closes nothing.
             Entry::Vacant(_) if eoe => return,
             Entry::Vacant(v) => {
                 v.insert(Group { first: offset, last: offset, records: Vec::new(), dropped: 0 })
             }
         };
-        if eoe {
+        if group.records.len() < max || eoe {
             group.records.push(e);
+        } else {
+            group.dropped += 1;
+        }
+        if last {
             if let Some(g) = self.open.remove(&key) {
                 out.extend(build(g, Some(offset)));
             }
             return;
-        }
-        if group.records.len() < max {
-            group.records.push(e);
-        } else {
-            group.dropped += 1;
         }
         group.last = offset;
         self.order.push_back((key, offset));
@@ -240,31 +251,53 @@ pub fn with_joined(events: Vec<Event>, limits: JoinLimits) -> Vec<Event> {
     out
 }
 
-/// Fields a joined event takes from its first record: where it came from, not what it says.
-fn carried(path: &str) -> bool {
-    const PREFIXES: &[&str] =
-        &["host.", "log.", "sen.", "observer.", "agent.", "cloud.", "container.", "data_stream."];
-    PREFIXES.iter().any(|p| path.starts_with(p))
-        || matches!(path, "input.type" | "event.ingested")
-        || (path.starts_with("labels.") && path != "labels.sender_event_id")
+/// Fields of the primary record a joined event does not take: the text of that one record
+/// (a syslog message, a sender's id for it) and its categories.
+fn dropped(path: &str) -> bool {
+    matches!(
+        path,
+        "message" | "labels.sender_event_id" | "event.category" | "event.type" | "event.action"
+    )
+}
+
+/// What a record is to the joined event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Syscall,
+    Execve,
+    Path,
+    Eoe,
+    Other,
 }
 
 /// The joined event of a closed group; `None` for a group that is one record, unless that
 /// record is part of an `execve` (an excerpt of a log may hold only the EXECVE or the SYSCALL
-/// record): a process start is always a joined event.
+/// record): a process start is always a joined event. The records are consumed: their values
+/// move into the joined event rather than being copied.
 fn build(g: Group, closed_at: Option<u64>) -> Option<Joined> {
-    let recs = g.records;
-    let kinds: Vec<&str> = recs.iter().map(record_type).collect();
-    let data = kinds.iter().filter(|k| **k != "eoe").count();
-    let execve = kinds.contains(&"execve");
-    let primary = kinds.iter().position(|k| *k == "syscall").unwrap_or(0);
-    let p = recs.get(primary)?;
+    let mut recs = g.records;
+    // The record types, moved out (they become `auditd.records`).
+    let types: Vec<Value> = recs
+        .iter_mut()
+        .map(|r| r.fields.remove("auditd.message_type").unwrap_or(Value::Str(String::new())))
+        .collect();
+    let kinds: Vec<Kind> = types
+        .iter()
+        .map(|t| match t.as_str().unwrap_or("") {
+            "syscall" => Kind::Syscall,
+            "execve" => Kind::Execve,
+            "path" => Kind::Path,
+            "eoe" => Kind::Eoe,
+            _ => Kind::Other,
+        })
+        .collect();
+    let data = kinds.iter().filter(|k| **k != Kind::Eoe).count();
+    let execve = kinds.contains(&Kind::Execve);
+    let primary = kinds.iter().position(|k| *k == Kind::Syscall).unwrap_or(0);
+    let syscall = recs.get(primary)?.fields.get("auditd.data.SYSCALL").and_then(Value::as_str);
     let exec = execve
-        || (kinds[primary] == "syscall"
-            && matches!(
-                p.fields.get("auditd.data.SYSCALL").and_then(Value::as_str),
-                Some("execve" | "execveat")
-            ));
+        || (kinds.get(primary) == Some(&Kind::Syscall)
+            && matches!(syscall, Some("execve" | "execveat")));
     if data < 2 && !exec {
         return None;
     }
@@ -277,105 +310,94 @@ fn build(g: Group, closed_at: Option<u64>) -> Option<Joined> {
         }
         original.push_str(&r.original);
     }
-    let mut e = Event::new(id, p.timestamp, original);
-    e.organization = first.organization.clone();
-    for (k, v) in first.fields.iter().filter(|(k, _)| carried(k)) {
-        e.fields.insert(k.clone(), v.clone());
-    }
-    ecs::module(&mut e, "auditd", JOINED_DATASET);
-    set_str(&mut e, "event.kind", "event");
-    set_str(&mut e, "auditd.message_type", kinds[primary]);
-    if let Some(v) = p.fields.get("auditd.sequence") {
-        e.fields.insert("auditd.sequence".to_owned(), v.clone());
-    }
-    e.fields.insert(
-        "auditd.records".to_owned(),
-        Value::List(kinds.iter().map(|k| Value::Str((*k).to_owned())).collect()),
-    );
-    if g.dropped > 0 {
-        set_int(&mut e, "auditd.records_dropped", i64::try_from(g.dropped).unwrap_or(i64::MAX));
-    }
-    let from = (Bound::Included("auditd.data."), Bound::Unbounded);
-    for (k, v) in p.fields.range::<str, _>(from) {
-        if !k.starts_with("auditd.data.") {
-            break;
-        }
-        e.fields.insert(k.clone(), v.clone());
-    }
-    if let Some(v) = p.fields.get("event.outcome") {
-        e.fields.insert("event.outcome".to_owned(), v.clone());
-    }
-    // Process and user: the primary record's first, then the others' in order (CWD's working
-    // directory, PROCTITLE's title …).
-    let order = std::iter::once(primary).chain((0..recs.len()).filter(|i| *i != primary));
-    for i in order {
-        for (k, v) in &recs[i].fields {
-            if k == "related.user" {
-                if let Value::List(names) = v {
-                    for n in names.iter().filter_map(Value::as_str) {
-                        e.push("related.user", n);
-                    }
-                }
-            } else if (k.starts_with("process.") || k.starts_with("user."))
-                && !e.fields.contains_key(k)
-            {
-                e.fields.insert(k.clone(), v.clone());
-            }
-        }
-    }
+    let mut e = Event::new(id, recs[primary].timestamp, original);
     // Arguments: the EXECVE records together (long argument lists take several).
     if execve {
-        let execs: Vec<&Event> =
-            recs.iter().zip(&kinds).filter(|(_, k)| **k == "execve").map(|(r, _)| r).collect();
-        let argc = execs.iter().find_map(|r| {
+        let execs = || recs.iter().zip(&kinds).filter(|(_, k)| **k == Kind::Execve);
+        let argc = execs().find_map(|(r, _)| {
             r.fields.get("auditd.data.argc").and_then(Value::as_str).and_then(|n| n.parse().ok())
         });
-        for k in ["process.args", "process.command_line", "process.args_count"] {
-            e.fields.remove(k);
-        }
-        let args = execs.iter().flat_map(|r| {
+        let args = execs().flat_map(|(r, _)| {
             r.fields
                 .iter()
                 .filter_map(|(k, v)| Some((k.strip_prefix("auditd.data.")?, v.as_str()?)))
         });
         super::set_args(&mut e, argc, args);
     }
-    // Files: every PATH record in `auditd.paths`; the first that names the object (not its
-    // parent directory) in `file.*`.
-    let paths: Vec<&Event> =
-        recs.iter().zip(&kinds).filter(|(_, k)| **k == "path").map(|(r, _)| r).collect();
-    if !paths.is_empty() {
-        let items: Vec<serde_json::Value> = paths
-            .iter()
-            .map(|r| {
-                let m: serde_json::Map<String, serde_json::Value> = r
-                    .fields
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        Some((k.strip_prefix("auditd.data.")?.to_owned(), v.to_json()))
-                    })
-                    .collect();
-                serde_json::Value::Object(m)
-            })
-            .collect();
-        e.fields.insert("auditd.paths".to_owned(), Value::Json(serde_json::Value::Array(items)));
-        let object = paths
-            .iter()
-            .find(|r| {
-                r.fields.get("auditd.data.nametype").and_then(Value::as_str) != Some("PARENT")
-            })
-            .or(paths.first());
-        if let Some(r) = object {
-            for (k, v) in r.fields.iter().filter(|(k, _)| k.starts_with("file.")) {
-                e.fields.insert(k.clone(), v.clone());
+    // Files: the first PATH record that names the object (not its parent directory).
+    let is_path = |i: usize| kinds[i] == Kind::Path;
+    let object = (0..recs.len())
+        .filter(|i| is_path(*i))
+        .find(|i| {
+            recs[*i].fields.get("auditd.data.nametype").and_then(Value::as_str) != Some("PARENT")
+        })
+        .or_else(|| (0..recs.len()).find(|i| is_path(*i)));
+    // The primary record's fields are the base: its data, process, users and context (the
+    // arguments just read win over those of an EXECVE primary).
+    e.organization = recs[primary].organization.take();
+    let args = std::mem::replace(&mut e.fields, std::mem::take(&mut recs[primary].fields));
+    e.fields.retain(|k, _| !dropped(k));
+    e.fields.extend(args);
+    let mut paths: Vec<serde_json::Value> = Vec::new();
+    // The other records in order: process and user fields the primary lacks (CWD's working
+    // directory, PROCTITLE's title …), user names, the object's file, every PATH's data.
+    for i in (0..recs.len()).filter(|i| *i != primary) {
+        let fields = std::mem::take(&mut recs[i].fields);
+        let mut path_data = serde_json::Map::new();
+        for (k, v) in fields {
+            if k.starts_with("process.") || k.starts_with("user.") {
+                e.fields.entry(k).or_insert(v);
+            } else if k == "related.user" {
+                let names = match v {
+                    Value::List(names) => names,
+                    other => vec![other],
+                };
+                for n in names.iter().filter_map(Value::as_str) {
+                    e.push("related.user", n);
+                }
+            } else if kinds[i] == Kind::Path && k.starts_with("auditd.data.") {
+                let mut name = k;
+                name.drain(.."auditd.data.".len());
+                path_data.insert(name, into_json(v));
+            } else if Some(i) == object && k.starts_with("file.") {
+                e.fields.insert(k, v);
             }
         }
+        if kinds[i] == Kind::Path {
+            paths.push(serde_json::Value::Object(path_data));
+        }
+    }
+    if kinds[primary] == Kind::Path {
+        // A group without SYSCALL whose first record is a PATH: its data is the base already.
+        let from = (Bound::Included("auditd.data."), Bound::Unbounded);
+        let data =
+            e.fields.range::<str, _>(from).take_while(|(k, _)| k.starts_with("auditd.data."));
+        let item = data.map(|(k, v)| (k["auditd.data.".len()..].to_owned(), v.to_json())).collect();
+        paths.insert(0, serde_json::Value::Object(item));
+    }
+    if !paths.is_empty() {
+        e.fields.insert("auditd.paths".to_owned(), Value::Json(serde_json::Value::Array(paths)));
+    }
+    ecs::module(&mut e, "auditd", JOINED_DATASET);
+    set_str(&mut e, "event.kind", "event");
+    e.fields.insert("auditd.message_type".to_owned(), types[primary].clone());
+    e.fields.insert("auditd.records".to_owned(), Value::List(types));
+    if g.dropped > 0 {
+        set_int(&mut e, "auditd.records_dropped", i64::try_from(g.dropped).unwrap_or(i64::MAX));
     }
     let failed = e.fields.get("event.outcome").and_then(Value::as_str) == Some("failure");
     if exec && !failed {
         categorize(&mut e, &["process"], &["start"]);
     }
     Some(Joined { event: e, first: g.first, closed_at })
+}
+
+/// A field value as JSON, moving its text.
+fn into_json(v: Value) -> serde_json::Value {
+    match v {
+        Value::Str(s) => serde_json::Value::String(s),
+        other => other.to_json(),
+    }
 }
 
 #[cfg(test)]

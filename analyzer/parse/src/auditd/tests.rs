@@ -282,3 +282,21 @@ fn syscall_table() {
     assert!(tables::SYSCALLS_X86_64.windows(2).all(|w| w[0].0 < w[1].0));
     assert!(tables::RECORD_TYPES.windows(2).all(|w| w[0].0 < w[1].0));
 }
+
+#[test]
+fn user_space_record_types() {
+    for t in [
+        "user_login",
+        "cred_acq",
+        "service_start",
+        "daemon_start",
+        "unknown[1199]",
+        "unknown[2105]",
+    ] {
+        assert!(tables::user_space(t), "{t}");
+    }
+    for t in ["syscall", "execve", "path", "login", "avc", "eoe", "proctitle", "unknown[1999]", ""]
+    {
+        assert!(!tables::user_space(t), "{t}");
+    }
+}

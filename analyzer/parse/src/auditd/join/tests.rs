@@ -91,7 +91,8 @@ fn execve_records_become_one_process_start() {
 }
 
 #[test]
-fn eoe_closes_the_event_at_once() {
+fn proctitle_or_eoe_closes_the_event_at_once() {
+    // The kernel writes PROCTITLE last before EOE: the event is complete there.
     let mut lines: Vec<&str> = ARP.to_vec();
     lines.push("type=EOE msg=audit(1604994496.155:92733): ");
     let evs = events(&lines);
@@ -99,40 +100,47 @@ fn eoe_closes_the_event_at_once() {
     let mut out = Vec::new();
     for (i, e) in evs.into_iter().enumerate() {
         j.push(100 + i as u64, e, &mut out);
-        if i < 6 {
-            assert!(out.is_empty(), "nothing before the EOE");
+        if i < 5 {
+            assert!(out.is_empty(), "nothing before the PROCTITLE");
             assert_eq!(j.oldest_open(), Some(100));
         }
     }
-    assert_eq!(out.len(), 1);
-    assert_eq!((out[0].first, out[0].closed_at), (100, Some(106)));
+    assert_eq!(out.len(), 1, "the EOE after it opens nothing");
+    assert_eq!((out[0].first, out[0].closed_at), (100, Some(105)));
     assert_eq!(j.open_groups(), 0);
     assert_eq!(j.oldest_open(), None);
-    assert_eq!(list(&out[0].event, "auditd.records").last().map(String::as_str), Some("eoe"));
     assert_eq!(s(&out[0].event, "process.command_line"), Some("arp -a"));
-    // A stray EOE opens nothing.
-    j.push(200, ev(0, "type=EOE msg=audit(1604994496.155:92733): "), &mut out);
+    // Without a PROCTITLE (a filtered log), the EOE closes it, and is one of its records.
+    let mut lines: Vec<&str> = ARP[..5].to_vec();
+    lines.push("type=EOE msg=audit(1604994496.155:92733): ");
+    let mut out = Vec::new();
+    for (i, e) in events(&lines).into_iter().enumerate() {
+        j.push(200 + i as u64, e, &mut out);
+    }
+    assert_eq!((out[0].first, out[0].closed_at), (200, Some(205)));
+    assert_eq!(list(&out[0].event, "auditd.records").last().map(String::as_str), Some("eoe"));
     assert_eq!(j.open_groups(), 0);
 }
 
 #[test]
 fn interleaved_serials_are_told_apart() {
-    // Two processes' records interleaved, as records of events ending on two CPUs can be.
-    let a: Vec<String> = ARP.iter().map(|l| serial(l, 7001)).collect();
-    let b: Vec<String> = ARP
+    // Two processes' records interleaved, as records of system calls ending on two CPUs can
+    // be (no PROCTITLE here: their EOE records close them).
+    let a: Vec<String> = ARP[..5].iter().map(|l| serial(l, 7001)).collect();
+    let b: Vec<String> = ARP[..5]
         .iter()
         .map(|l| serial(l, 7002).replace("\"arp\"", "\"ip\"").replace("a0=\"arp\"", "a0=\"ip\""))
         .map(|l| l.replace("a1=\"-a\"", "a1=\"neigh\"").replace("/usr/sbin/arp", "/usr/sbin/ip"))
         .collect();
     let mut lines = Vec::new();
-    for i in 0..6 {
+    for i in 0..5 {
         lines.push(a[i].as_str());
         lines.push(b[i].as_str());
     }
     lines.push("type=EOE msg=audit(1604994496.155:7002): ");
     lines.push("type=EOE msg=audit(1604994496.155:7001): ");
     let (all, joined) = join(&lines, JoinLimits::default());
-    assert_eq!(all.len(), 14 + 2);
+    assert_eq!(all.len(), 12 + 2);
     let got: Vec<(Option<&str>, Option<&str>)> =
         joined.iter().map(|e| (s(e, "process.executable"), s(e, "process.command_line"))).collect();
     assert_eq!(
@@ -141,10 +149,14 @@ fn interleaved_serials_are_told_apart() {
         "in the order their EOE came"
     );
     // Each joined event right after its EOE.
+    assert_eq!(s(&all[10], "auditd.message_type"), Some("eoe"));
+    assert_eq!(s(&all[11], "event.dataset"), Some(JOINED_DATASET));
     assert_eq!(s(&all[12], "auditd.message_type"), Some("eoe"));
-    assert_eq!(s(&all[13], "event.dataset"), Some(JOINED_DATASET));
-    assert_eq!(s(&all[14], "auditd.message_type"), Some("eoe"));
-    assert_eq!(s(&all[15], "process.command_line"), Some("arp -a"));
+    assert_eq!(s(&all[13], "process.command_line"), Some("arp -a"));
+    assert_eq!(
+        list(&all[13], "auditd.records"),
+        ["syscall", "execve", "cwd", "path", "path", "eoe"]
+    );
 }
 
 #[test]
@@ -159,28 +171,28 @@ fn same_serial_from_two_hosts_is_two_events() {
 }
 
 #[test]
-fn without_eoe_a_window_closes_the_event() {
+fn without_proctitle_or_eoe_a_window_closes_the_event() {
     let limits = JoinLimits { window: 4, max_records: 64 };
     let mut j = Joiner::new(limits);
     let mut out = Vec::new();
-    for (i, e) in events(&ARP).into_iter().enumerate() {
+    for (i, e) in events(&ARP[..5]).into_iter().enumerate() {
         j.push(10 + i as u64, e, &mut out);
     }
-    // Last record at 15: open through offset 19, closed at 20.
-    j.advance(19, &mut out);
+    // Last record at 14: open through offset 18, closed at 19.
+    j.advance(18, &mut out);
     assert!(out.is_empty());
-    j.advance(20, &mut out);
+    j.advance(19, &mut out);
     assert_eq!(out.len(), 1);
-    assert_eq!((out[0].first, out[0].closed_at), (10, Some(20)));
+    assert_eq!((out[0].first, out[0].closed_at), (10, Some(19)));
     // The position does not depend on when the caller noticed: the same stream advanced in one
     // step far beyond closes at the same offset.
     let mut j = Joiner::new(limits);
     let mut late = Vec::new();
-    for (i, e) in events(&ARP).into_iter().enumerate() {
+    for (i, e) in events(&ARP[..5]).into_iter().enumerate() {
         j.push(10 + i as u64, e, &mut late);
     }
     j.advance(5000, &mut late);
-    assert_eq!(late[0].closed_at, Some(20));
+    assert_eq!(late[0].closed_at, Some(19));
     assert_eq!(late[0].event, out[0].event);
 }
 
@@ -262,6 +274,10 @@ fn single_records_join_nothing_but_a_lone_execve_record_is_a_process_start() {
         JoinLimits::default(),
     );
     assert_eq!((all.len(), joined.len()), (2, 0));
+    // User-space messages are whole events: they are not even held.
+    let mut j = Joiner::new(JoinLimits::default());
+    j.push(0, all[0].clone(), &mut Vec::new());
+    assert_eq!(j.open_groups(), 0);
     // An excerpt with only the EXECVE record (grep EXECVE audit.log): its arguments are still
     // a process start for process_creation rules.
     let (_, joined) = join(&[ARP[1]], JoinLimits::default());
@@ -331,7 +347,7 @@ fn failed_execve_and_other_system_calls_are_no_process_start() {
 }
 
 #[test]
-fn context_comes_from_the_first_record_and_tenants_stay_apart() {
+fn context_comes_from_the_syscall_record_and_tenants_stay_apart() {
     let mut evs = events(&ARP);
     for e in &mut evs {
         e.organization = Some("agency-a".into());
@@ -405,4 +421,25 @@ fn restarting_from_the_oldest_open_record_joins_the_same_events() {
     got.extend(after.iter().filter(|x| x.closed_at.is_some_and(|c| c >= cut as u64)).map(key));
     let want: Vec<_> = whole.iter().map(key).collect();
     assert_eq!(got, want);
+}
+
+#[test]
+fn without_a_syscall_record_the_first_record_leads() {
+    // A filtered log that kept only the PATH records of a file creation.
+    let (_, joined) = join(
+        &[
+            "type=PATH msg=audit(1.5:10): item=0 name=\"/etc/\" inode=1 nametype=PARENT",
+            "type=PATH msg=audit(1.5:10): item=1 name=\"/etc/ld.so.preload\" inode=2 nametype=CREATE",
+        ],
+        JoinLimits::default(),
+    );
+    let e = &joined[0];
+    assert_eq!(s(e, "auditd.message_type"), Some("path"));
+    assert_eq!(s(e, "file.path"), Some("/etc/ld.so.preload"));
+    assert_eq!(s(e, "file.inode"), Some("2"));
+    assert!(e.get("event.category").is_none(), "file categories stay on the PATH records");
+    let Some(FieldRef::Json(paths)) = e.get("auditd.paths") else { panic!("auditd.paths") };
+    let names: Vec<&str> =
+        paths.as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(names, ["/etc/", "/etc/ld.so.preload"]);
 }

@@ -262,7 +262,7 @@ fn parse(format: &str, timezone: &str) -> Result<()> {
     let mut reader = stdin.lock();
     let mut n: u64 = 0;
     // Audit records: the joined event of each kernel event is printed once its records are in
-    // (after its EOE, 512 lines later, or at the end of the input).
+    // (after its PROCTITLE or EOE, 512 lines later, or at the end of the input).
     let mut joiner = sen_parse::auditd::join::Joiner::default();
     let mut joined = Vec::new();
     loop {

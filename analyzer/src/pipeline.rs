@@ -13,7 +13,8 @@
 //! # Joined audit events
 //! Each partition has a [`Joiner`] that sees its audit record events in bus order and adds one
 //! event per kernel event (sen-parse's `auditd::join`). A joined event's position is the offset
-//! it closed at (its EOE record, or the end of its window), which depends on the records only,
+//! it closed at (its PROCTITLE or EOE record, or the end of its window), which depends on the
+//! records only,
 //! so a replay rebuilds it at the same position and the index skips it like any replayed
 //! record. Records of events still open are not committed on the bus: the bus offset committed
 //! is at most the first record of the oldest open event, so after a restart the replay (whose
@@ -57,7 +58,8 @@ pub struct PipelineConfig {
     /// Close a day's index writer after this many seconds without writes.
     pub writer_idle_secs: u64,
     /// Join the audit records a partition holds open (records of a kernel event still waiting
-    /// for their EOE) once the partition received nothing for this long, in milliseconds.
+    /// for their PROCTITLE or EOE) once the partition received nothing for this long, in
+    /// milliseconds.
     pub auditd_join_idle_ms: u64,
 }
 
@@ -648,7 +650,8 @@ fn prepare(
         audit.extend(a);
     }
     // Join in bus order. A joined event goes before the record whose arrival showed its window
-    // had ended, or after the EOE that closed it: next to its records in the doc store.
+    // had ended, or after the PROCTITLE or EOE that closed it: next to its records in the doc
+    // store.
     let mut joined: Vec<(usize, Joined)> = Vec::new();
     let mut out = Vec::new();
     for (i, e) in audit {

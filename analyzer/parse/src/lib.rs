@@ -95,9 +95,11 @@
 //!   `audit(time:serial)` stamp is a parse failure saying why.
 //! * **Joined events** (`event.dataset` `auditd.event`, module [`auditd::join`]): the records
 //!   of one source (tenant, sender address without port, `host.name`), time stamp and serial,
-//!   closed at their EOE record, or once the stream is 512 records past the last one, or when
-//!   the caller flushes (end of a file, an idle source); one-record events make none, except the
-//!   records of an `execve` (a lone EXECVE or SYSCALL in an excerpt). Fields: `auditd.sequence`, `auditd.message_type` (the SYSCALL record's,
+//!   closed at their PROCTITLE record (the kernel's last before EOE) or EOE, or once the stream
+//!   is 512 records past the last one, or when the caller flushes (end of a file, an idle
+//!   source); user-space messages (logins, PAM, services: one record each) are not grouped, and
+//!   one-record events make none, except the records of an `execve` (a lone EXECVE or SYSCALL
+//!   in an excerpt). Fields: `auditd.sequence`, `auditd.message_type` (the SYSCALL record's,
 //!   else the first's), `auditd.records` (the record types in order), `auditd.data.*` of the
 //!   SYSCALL record, `auditd.paths` (each PATH record's fields), `auditd.records_dropped`
 //!   (records past 64); `process.*` and `user.*` of the records, the SYSCALL's first

@@ -14,9 +14,8 @@
 //! Each partition has a [`Joiner`] that sees its audit record events in bus order and adds one
 //! event per kernel event (sen-parse's `auditd::join`). A joined event's position is the offset
 //! it closed at (its PROCTITLE or EOE record, or the end of its window), which depends on the
-//! records only,
-//! so a replay rebuilds it at the same position and the index skips it like any replayed
-//! record. Records of events still open are not committed on the bus: the bus offset committed
+//! records only, so a replay rebuilds it at the same position and the index skips it like any
+//! replayed record. Records of events still open are not committed on the bus: the bus offset committed
 //! is at most the first record of the oldest open event, so after a restart the replay (whose
 //! records the index skips) hands the joiner every record of those events again. A partition
 //! idle for `auditd_join_idle_ms` has its open events joined without a position; they are

@@ -357,6 +357,32 @@ fn auditd_records_are_joined_into_process_starts() {
         srv.count("event.dataset:\"auditd.event\" AND process.executable:\"/usr/sbin/arp\" AND process.command_line:\"arp -a\" AND event.type:start"),
         1
     );
+    // Importing the file again replaces its records and its joined event (same ids): the
+    // analyzer indexes 5 + 1 events, the index still holds one of each.
+    let indexed = |srv: &Server| {
+        let metrics = client().get(srv.url("/metrics")).send().unwrap().text().unwrap();
+        metrics
+            .lines()
+            .find(|l| l.starts_with("sen_analyzer_events_total"))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let before = indexed(&srv);
+    let out = Command::new(env!("CARGO_BIN_EXE_sen"))
+        .args(["ingest", "--server", &format!("http://{}", srv.http)])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while indexed(&srv) < before + 6 {
+        assert!(Instant::now() < deadline, "re-import not indexed: {}", indexed(&srv) - before);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(srv.count("event.dataset:\"auditd.log\""), 10);
+    assert_eq!(srv.count("event.dataset:\"auditd.event\""), 2);
     if rule.is_some() {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !alert_titles(&srv).iter().any(|t| t == "Linux Remote System Discovery") {

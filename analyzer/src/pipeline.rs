@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sen_core::bus::{Bus, BusError, Delivered};
-use sen_core::raw::{Body, RAW_TOPIC, RawRecord};
+use sen_core::raw::{Body, RAW_TOPIC, RawRecord, Transport};
 use sen_core::{Event, Value, derive_id, metrics};
 use sen_parse::auditd::join::{Joined, Joiner, joinable};
 use sen_parse::{Context, Format};
@@ -685,7 +685,9 @@ fn prepare(
 /// Match and build the documents of joined audit events (each with the place it goes). An
 /// event's position is the offset it closed at; it is matched unless that offset is below
 /// `replay_below` (a replay of what was matched before a restart). One closed by a flush has
-/// no position and is always matched.
+/// no position and is always matched. Joined events of records from the HTTP ingest API are
+/// upserted: their id derives from the first record's, which a batch id makes the sender's, so
+/// a retried or re-imported batch replaces them as it replaces its records.
 fn prepare_joined(
     index: &IndexStore,
     detector: Option<&Detector>,
@@ -706,7 +708,8 @@ fn prepare_joined(
                 det.scan(&j.event, intel.as_deref(), &mut hits, &mut scan);
             }
             let pos = j.closed_at.map(|offset| Position { partition, offset });
-            (at, index.prepare(&j.event, pos, false, now))
+            let upsert = j.event.get_str("input.type") == Some(Transport::Http.as_str());
+            (at, index.prepare(&j.event, pos, upsert, now))
         })
         .collect();
     (docs, scan)

@@ -57,7 +57,8 @@ enum Cmd {
         #[arg(long)]
         commit_interval_ms: Option<u64>,
     },
-    /// Parse log lines from stdin and print one normalized JSON event per line.
+    /// Parse log lines from stdin and print one normalized JSON event per line (and, for Linux
+    /// audit records, the joined event of each kernel event after its records).
     Parse {
         /// Input format.
         #[arg(long, default_value = "auto")]
@@ -260,6 +261,10 @@ fn parse(format: &str, timezone: &str) -> Result<()> {
     let mut buf = Vec::new();
     let mut reader = stdin.lock();
     let mut n: u64 = 0;
+    // Audit records: the joined event of each kernel event is printed once its records are in
+    // (after its PROCTITLE or EOE, 512 lines later, or at the end of the input).
+    let mut joiner = sen_parse::auditd::join::Joiner::default();
+    let mut joined = Vec::new();
     loop {
         buf.clear();
         if reader.read_until(b'\n', &mut buf)? == 0 {
@@ -276,7 +281,24 @@ fn parse(format: &str, timezone: &str) -> Result<()> {
         let mut event = sen_core::Event::new(id, now, line);
         let ctx = sen_parse::Context { received: now, timezone: tz, peer_ip: None };
         sen_parse::normalize_line(&mut event, format, &ctx);
+        joiner.advance(n, &mut joined);
+        for j in joined.drain(..) {
+            serde_json::to_writer(&mut out, &j.event)?;
+            out.write_all(b"\n")?;
+        }
         serde_json::to_writer(&mut out, &event)?;
+        out.write_all(b"\n")?;
+        if sen_parse::auditd::join::joinable(&event) {
+            joiner.push(n, event, &mut joined);
+        }
+        for j in joined.drain(..) {
+            serde_json::to_writer(&mut out, &j.event)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    joiner.flush(&mut joined);
+    for j in joined {
+        serde_json::to_writer(&mut out, &j.event)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;

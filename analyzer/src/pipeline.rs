@@ -9,6 +9,17 @@
 //!
 //! CPU-bound work (parsing, document building, index commits) runs on blocking threads, never
 //! on the async reactor.
+//!
+//! # Joined audit events
+//! Each partition has a [`Joiner`] that sees its audit record events in bus order and adds one
+//! event per kernel event (sen-parse's `auditd::join`). A joined event's position is the offset
+//! it closed at (its PROCTITLE or EOE record, or the end of its window), which depends on the
+//! records only, so a replay rebuilds it at the same position and the index skips it like any
+//! replayed record. Records of events still open are not committed on the bus: the bus offset committed
+//! is at most the first record of the oldest open event, so after a restart the replay (whose
+//! records the index skips) hands the joiner every record of those events again. A partition
+//! idle for `auditd_join_idle_ms` has its open events joined without a position; they are
+//! matched when joined, and a restart after that commit does not rebuild them.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -17,8 +28,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sen_core::bus::{Bus, BusError, Delivered};
-use sen_core::raw::{Body, RAW_TOPIC, RawRecord};
+use sen_core::raw::{Body, RAW_TOPIC, RawRecord, Transport};
 use sen_core::{Event, Value, derive_id, metrics};
+use sen_parse::auditd::join::{Joined, Joiner, joinable};
 use sen_parse::{Context, Format};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -44,6 +56,10 @@ pub struct PipelineConfig {
     pub default_timezone: String,
     /// Close a day's index writer after this many seconds without writes.
     pub writer_idle_secs: u64,
+    /// Join the audit records a partition holds open (records of a kernel event still waiting
+    /// for their PROCTITLE or EOE) once the partition received nothing for this long, in
+    /// milliseconds.
+    pub auditd_join_idle_ms: u64,
 }
 
 impl Default for PipelineConfig {
@@ -55,6 +71,7 @@ impl Default for PipelineConfig {
             batch_max: 8192,
             default_timezone: "UTC".into(),
             writer_idle_secs: 600,
+            auditd_join_idle_ms: 2000,
         }
     }
 }
@@ -284,6 +301,7 @@ impl Pipeline {
             self.detector.clone(),
             self.tz,
             self.cfg.batch_max,
+            Duration::from_millis(self.cfg.auditd_join_idle_ms),
             start.clone(),
             partitions,
             tx,
@@ -312,6 +330,8 @@ impl Pipeline {
         let mut pending_alerts: Vec<AlertUpdate> = Vec::new();
         let mut pending_index: std::collections::HashMap<String, usize> = Default::default();
         let mut newest_event: Option<DateTime<Utc>> = None;
+        // Per partition, the first record of the oldest audit event still open.
+        let mut holds: BTreeMap<u32, u64> = BTreeMap::new();
         loop {
             let wait = if dirty {
                 interval.saturating_sub(last_commit.elapsed())
@@ -322,7 +342,12 @@ impl Pipeline {
             let closed = matches!(received, Ok(None));
             if let Ok(Some(batch)) = received {
                 let index = self.index.clone();
-                let Batch { partition, next_offset, newest_ms: newest, docs, failed, scan } = batch;
+                let Batch { partition, next_offset, newest_ms: newest, docs, failed, scan, hold } =
+                    batch;
+                match hold {
+                    Some(h) => holds.insert(partition, h),
+                    None => holds.remove(&partition),
+                };
                 if let Some(det) = &self.detector {
                     let ScanOutput { mut detections, correlate } = scan;
                     if let Some(t) = detections.iter().map(|d| d.event.timestamp).max() {
@@ -388,7 +413,16 @@ impl Pipeline {
             }
             let full = since_commit >= self.cfg.commit_max_docs.max(1);
             if dirty && (last_commit.elapsed() >= interval || closed || full) {
-                self.commit(&next, &floor, newest_ms, &m).await?;
+                // The bus offset: held at open audit events, and never moved back below where
+                // this run started (a correlation replay re-reads records below it).
+                let bus_upto: BTreeMap<u32, u64> = next
+                    .iter()
+                    .map(|(p, o)| {
+                        let held = holds.get(p).map_or(*o, |h| (*h).min(*o));
+                        (*p, held.max(floor.get(p).copied().unwrap_or(0)))
+                    })
+                    .collect();
+                self.commit(&next, &bus_upto, newest_ms, &m).await?;
                 if let Some(ai) = &self.alerts_index {
                     let ai = ai.clone();
                     let idle = Duration::from_secs(self.cfg.writer_idle_secs);
@@ -425,10 +459,13 @@ impl Pipeline {
         }
     }
 
+    /// Commit the index at `next` (per partition, the next offset to index), then the bus at
+    /// `bus_upto` (at most `next`: records of audit events still open are read again after a
+    /// restart).
     async fn commit(
         &self,
         next: &BTreeMap<u32, u64>,
-        floor: &BTreeMap<u32, u64>,
+        bus_upto: &BTreeMap<u32, u64>,
         newest_ms: i64,
         m: &Metrics,
     ) -> Result<(), PipelineError> {
@@ -438,10 +475,8 @@ impl Pipeline {
         tokio::task::spawn_blocking(move || index.commit(idle))
             .await
             .map_err(|e| PipelineError::Worker(e.to_string()))??;
-        for (p, o) in next {
-            // A correlation replay re-reads records below the group's offset: never move it back.
-            let o = (*o).max(floor.get(p).copied().unwrap_or(0));
-            self.bus.commit(&self.cfg.group, RAW_TOPIC, *p, o).await?;
+        for (p, o) in bus_upto {
+            self.bus.commit(&self.cfg.group, RAW_TOPIC, *p, *o).await?;
         }
         let now_ms = Utc::now().timestamp_millis();
         m.commits.inc();
@@ -465,6 +500,8 @@ struct Batch {
     docs: Vec<PreparedDoc>,
     failed: usize,
     scan: ScanOutput,
+    /// The first record of the oldest audit event the partition's joiner holds open.
+    hold: Option<u64>,
 }
 
 async fn read_stage(
@@ -474,15 +511,21 @@ async fn read_stage(
     detector: Option<Arc<Detector>>,
     tz: chrono_tz::Tz,
     batch_max: usize,
+    join_idle: Duration,
     mut next: BTreeMap<u32, u64>,
     partitions: u32,
     tx: tokio::sync::mpsc::Sender<Batch>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), PipelineError> {
+    // One joiner per partition: a sender's records all go to one partition, in order.
+    let mut joiners: Vec<Option<Joiner>> =
+        (0..partitions).map(|_| Some(Joiner::default())).collect();
+    let mut last_records: Vec<Instant> = (0..partitions).map(|_| Instant::now()).collect();
     loop {
         let stopping = *shutdown.borrow();
         let mut got_any = false;
         for p in 0..partitions {
+            let slot = p as usize;
             let from = next[&p];
             let recs = match bus.fetch(RAW_TOPIC, p, from, batch_max, Duration::ZERO).await {
                 Ok(r) => r,
@@ -498,19 +541,56 @@ async fn read_stage(
                 }
                 Err(e) => return Err(e.into()),
             };
-            let Some(last) = recs.last() else { continue };
+            let Some(last) = recs.last() else {
+                // Idle: join what the partition holds open once it has been quiet long enough.
+                let open = joiners[slot].as_ref().is_some_and(|j| j.open_groups() > 0);
+                if open && last_records[slot].elapsed() >= join_idle {
+                    let Some(mut joiner) = joiners[slot].take() else { continue };
+                    let (index, detector) = (index.clone(), detector.clone());
+                    let (docs, scan, joiner) = tokio::task::spawn_blocking(move || {
+                        let mut joined = Vec::new();
+                        joiner.flush(&mut joined);
+                        let joined = joined.into_iter().map(|j| (0, j)).collect();
+                        let (docs, scan) =
+                            prepare_joined(&index, detector.as_deref(), p, 0, None, joined);
+                        (docs, scan, joiner)
+                    })
+                    .await
+                    .map_err(|e| PipelineError::Worker(e.to_string()))?;
+                    joiners[slot] = Some(joiner);
+                    let batch = Batch {
+                        partition: p,
+                        next_offset: from,
+                        newest_ms: 0,
+                        docs: docs.into_iter().map(|(_, d)| d).collect(),
+                        failed: 0,
+                        scan,
+                        hold: None,
+                    };
+                    if tx.send(batch).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                continue;
+            };
             got_any = true;
+            last_records[slot] = Instant::now();
             let next_offset = last.offset + 1;
             next.insert(p, next_offset);
             let newest_ms = last.timestamp_ms;
             let (index, enricher, detector) = (index.clone(), enricher.clone(), detector.clone());
-            let (docs, failed, scan) = tokio::task::spawn_blocking(move || {
-                prepare(&index, &enricher, detector.as_deref(), tz, p, recs)
+            let mut joiner = joiners[slot].take().unwrap_or_default();
+            let (docs, failed, scan, joiner) = tokio::task::spawn_blocking(move || {
+                let (docs, failed, scan) =
+                    prepare(&index, &enricher, detector.as_deref(), tz, p, recs, &mut joiner);
+                (docs, failed, scan, joiner)
             })
             .await
             .map_err(|e| PipelineError::Worker(e.to_string()))?;
+            let hold = joiner.oldest_open();
+            joiners[slot] = Some(joiner);
             if tx
-                .send(Batch { partition: p, next_offset, newest_ms, docs, failed, scan })
+                .send(Batch { partition: p, next_offset, newest_ms, docs, failed, scan, hold })
                 .await
                 .is_err()
             {
@@ -530,7 +610,13 @@ async fn read_stage(
     }
 }
 
-/// Parse, enrich, match and build index documents for one fetched batch, on all cores.
+/// The output of one parse worker: documents, parse failures, matches, and the audit record
+/// events (with their index in the batch) for the joiner.
+type Part = (Vec<PreparedDoc>, usize, ScanOutput, Vec<(usize, Event)>);
+
+/// Parse, enrich, match and build index documents for one fetched batch, on all cores; then
+/// join the batch's audit records in bus order (`joiner` carries the partition's open events
+/// from batch to batch) and add the joined events after the record each closed at.
 fn prepare(
     index: &IndexStore,
     enricher: &Enricher,
@@ -538,6 +624,7 @@ fn prepare(
     tz: chrono_tz::Tz,
     partition: u32,
     recs: Vec<Delivered>,
+    joiner: &mut Joiner,
 ) -> (Vec<PreparedDoc>, usize, ScanOutput) {
     let now = Utc::now();
     // Records the index already holds were matched before the restart that replays them;
@@ -547,18 +634,21 @@ fn prepare(
         detector.and_then(|d| d.correlation_resume()).and_then(|r| r.get(&partition)).copied();
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let chunk = recs.len().div_ceil(workers).max(256);
-    let parts: Vec<(Vec<PreparedDoc>, usize, ScanOutput)> = std::thread::scope(|s| {
+    let parts: Vec<Part> = std::thread::scope(|s| {
         let handles: Vec<_> = recs
             .chunks(chunk)
-            .map(|part| {
+            .enumerate()
+            .map(|(n, part)| {
                 s.spawn(move || {
                     let mut failed = 0;
                     let mut scan = ScanOutput::default();
                     let mut hits = Vec::new();
+                    let mut audit = Vec::new();
                     let intel = detector.and_then(Detector::intel_snapshot);
                     let docs = part
                         .iter()
-                        .map(|d| {
+                        .enumerate()
+                        .map(|(i, d)| {
                             let (e, pos, upsert) = convert(d, partition, tz, enricher, now);
                             if e.has_tag(sen_core::event::TAG_PARSE_FAILURE) {
                                 failed += 1;
@@ -570,10 +660,14 @@ fn prepare(
                                     det.scan_replay(&e, &mut hits, &mut scan);
                                 }
                             }
-                            index.prepare(&e, pos, upsert, now)
+                            let doc = index.prepare(&e, pos, upsert, now);
+                            if joinable(&e) {
+                                audit.push((n * chunk + i, e));
+                            }
+                            doc
                         })
                         .collect::<Vec<_>>();
-                    (docs, failed, scan)
+                    (docs, failed, scan, audit)
                 })
             })
             .collect();
@@ -582,13 +676,83 @@ fn prepare(
     let mut failed = 0;
     let mut docs = Vec::with_capacity(recs.len());
     let mut scan = ScanOutput::default();
-    for (d, f, s) in parts {
+    let mut audit = Vec::new();
+    for (d, f, s, a) in parts {
         docs.extend(d);
         failed += f;
         scan.detections.extend(s.detections);
         scan.correlate.extend(s.correlate);
+        audit.extend(a);
     }
-    (docs, failed, scan)
+    // Join in bus order. A joined event goes before the record whose arrival showed its window
+    // had ended, or after the PROCTITLE or EOE that closed it: next to its records in the doc
+    // store.
+    let mut joined: Vec<(usize, Joined)> = Vec::new();
+    let mut out = Vec::new();
+    for (i, e) in audit {
+        let offset = recs[i].offset;
+        joiner.advance(offset, &mut out);
+        joined.extend(out.drain(..).map(|j| (i, j)));
+        joiner.push(offset, e, &mut out);
+        joined.extend(out.drain(..).map(|j| (i + 1, j)));
+    }
+    if let Some(last) = recs.last() {
+        joiner.advance(last.offset, &mut out);
+        joined.extend(out.drain(..).map(|j| (recs.len(), j)));
+    }
+    if joined.is_empty() {
+        return (docs, failed, scan);
+    }
+    let (jdocs, jscan) =
+        prepare_joined(index, detector, partition, replay_below, correlate_from, joined);
+    scan.detections.extend(jscan.detections);
+    scan.correlate.extend(jscan.correlate);
+    let mut merged = Vec::with_capacity(docs.len() + jdocs.len());
+    let mut jdocs = jdocs.into_iter().peekable();
+    for (i, d) in docs.into_iter().enumerate() {
+        while let Some((_, j)) = jdocs.next_if(|(at, _)| *at <= i) {
+            merged.push(j);
+        }
+        merged.push(d);
+    }
+    merged.extend(jdocs.map(|(_, j)| j));
+    (merged, failed, scan)
+}
+
+/// Match and build the documents of joined audit events (each with the place it goes). An
+/// event's position is the offset it closed at; it is matched unless that offset is below
+/// `replay_below` (a replay of what was matched before a restart). One closed by a flush has
+/// no position and is always matched. Joined events of records from the HTTP ingest API are
+/// upserted: their id derives from the first record's, which a batch id makes the sender's, so
+/// a retried or re-imported batch replaces them as it replaces its records.
+fn prepare_joined(
+    index: &IndexStore,
+    detector: Option<&Detector>,
+    partition: u32,
+    replay_below: u64,
+    correlate_from: Option<u64>,
+    joined: Vec<(usize, Joined)>,
+) -> (Vec<(usize, PreparedDoc)>, ScanOutput) {
+    let now = Utc::now();
+    let mut scan = ScanOutput::default();
+    let mut hits = Vec::new();
+    let intel = detector.and_then(Detector::intel_snapshot);
+    let docs = joined
+        .into_iter()
+        .map(|(at, j)| {
+            if let Some(det) = detector {
+                if j.closed_at.is_none_or(|c| c >= replay_below) {
+                    det.scan(&j.event, intel.as_deref(), &mut hits, &mut scan);
+                } else if j.closed_at.is_some_and(|c| correlate_from.is_some_and(|f| c >= f)) {
+                    det.scan_replay(&j.event, &mut hits, &mut scan);
+                }
+            }
+            let pos = j.closed_at.map(|offset| Position { partition, offset });
+            let upsert = j.event.get_str("input.type") == Some(Transport::Http.as_str());
+            (at, index.prepare(&j.event, pos, upsert, now))
+        })
+        .collect();
+    (docs, scan)
 }
 
 fn convert(

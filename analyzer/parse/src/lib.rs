@@ -56,12 +56,16 @@
 //! (`type=AUOMS_EXECVE audit(…)`, usually inside a Sentinel `Syslog` row). The names follow
 //! Auditbeat's auditd module.
 //!
-//! * **One event per record.** auditd writes one kernel event as several records (SYSCALL,
-//!   EXECVE, CWD, PATH…, PROCTITLE) sharing `msg=audit(time:serial)`; each is its own event,
-//!   and `auditd.sequence` (the serial) finds the others. SigmaHQ's auditd rules are written
-//!   per record (`type: EXECVE` with `a0`…, `type: SYSCALL` with `exe`, `type: PATH` with
-//!   `name`), so they match as intended; a rule that needs fields of two records (the SYSCALL's
-//!   `exe` and the EXECVE's arguments) does not (auoms records hold both).
+//! * **One event per record, plus one per kernel event.** auditd writes one kernel event as
+//!   several records (SYSCALL, EXECVE, CWD, PATH…, PROCTITLE, EOE) sharing
+//!   `msg=audit(time:serial)`; [`normalize_line`] makes each record its own event
+//!   (`event.dataset` `auditd.log`), and `auditd.sequence` (the serial) finds the others.
+//!   SigmaHQ's auditd rules are written per record (`type: EXECVE` with `a0`…, `type: SYSCALL`
+//!   with `exe`, `type: PATH` with `name`), so they match as intended. A stateful
+//!   [`auditd::join::Joiner`], run by the analyzer pipeline and the tools over each stream in
+//!   order, adds one *joined* event per multi-record kernel event (below), which holds what
+//!   rules that need fields of two records read (the SYSCALL's `exe` and the EXECVE's
+//!   arguments: `Image` and `CommandLine`). auoms records hold the whole event already.
 //! * `event.module` `auditd`, `event.dataset` `auditd.log`, `@timestamp` from `audit(epoch)`
 //!   (it wins over a syslog header's time), `auditd.message_type` (the record type in lower
 //!   case: `syscall`, `execve`, `user_login`, `auoms_execve`), `auditd.sequence` (integer),
@@ -82,13 +86,31 @@
 //!   `file.inode`, `file.uid`, `file.gid` (PATH), `source.ip`/`source.domain` (`addr`,
 //!   `hostname`), `user.name` (`acct`; `user.target.name` for account management),
 //!   `event.outcome` from `success=yes|no` or `res=success|failed`.
-//! * Categories: a successful `execve`/`execveat` SYSCALL, every EXECVE and a successful
-//!   AUOMS_EXECVE are `process`/`start`; PATH records of a created or deleted file
+//! * Categories: a successful AUOMS_EXECVE is `process`/`start` (for the records of an
+//!   `execve`, the joined event is); PATH records of a created or deleted file
 //!   `file`/`creation` or `deletion`; USER_AUTH, USER_ACCT, CRED_*, LOGIN `authentication`;
 //!   USER_LOGIN/USER_LOGOUT `authentication` + `session` start/end; USER_START/USER_END
 //!   `session`; ADD_/DEL_USER and _GROUP, USER_MGMT, USER_CHAUTHTOK `iam`.
 //! * A line that starts like a record (`type=`, `node=… type=`) but has no valid
 //!   `audit(time:serial)` stamp is a parse failure saying why.
+//! * **Joined events** (`event.dataset` `auditd.event`, module [`auditd::join`]): the records
+//!   of one source (tenant, sender address without port, `host.name`), time stamp and serial,
+//!   closed at their PROCTITLE record (the kernel's last before EOE) or EOE, or once the stream
+//!   is 512 records past the last one, or when the caller flushes (end of a file, an idle
+//!   source); user-space messages (logins, PAM, services: one record each) are not grouped, and
+//!   one-record events make none, except the records of an `execve` (a lone EXECVE or SYSCALL
+//!   in an excerpt). Fields: `auditd.sequence`, `auditd.message_type` (the SYSCALL record's,
+//!   else the first's), `auditd.records` (the record types in order), `auditd.data.*` of the
+//!   SYSCALL record, `auditd.paths` (each PATH record's fields), `auditd.records_dropped`
+//!   (records past 64); `process.*` and `user.*` of the records, the SYSCALL's first
+//!   (`process.executable`, `process.name`, `process.pid`, `process.parent.pid`,
+//!   `process.working_directory` from CWD, `process.title` from PROCTITLE, `process.args`,
+//!   `process.args_count` and `process.command_line` from every EXECVE record together),
+//!   `file.*` of the first PATH record that is not a `PARENT` directory, `event.outcome`,
+//!   `event.category: process` / `event.type: start` for an `execve` that did not fail; the
+//!   SYSCALL record's (else the first record's) other fields: context such as `host.*`,
+//!   `log.*`, `input.type`, `event.ingested`, enrichment (not its `message`);
+//!   `event.original` the records' lines; the id derived from the first record's id.
 //!
 //! # Windows event logs
 //!

@@ -135,6 +135,63 @@ proptest! {
         }
     }
 
+    /// Audit record streams, records of several events and hosts interleaved with bad lines:
+    /// joining keeps every event as it was, in order, builds joined events only from records
+    /// of the stream, and never holds more groups than its window allows.
+    #[test]
+    fn audit_streams_join_without_loss(
+        recs in proptest::collection::vec(
+            (0usize..7, 0u64..4, 0usize..2, "[ -~]{0,12}"),
+            0..60,
+        ),
+        window in 1u64..12,
+        max_records in 1usize..6,
+    ) {
+        use sen_parse::auditd::join::{JoinLimits, Joiner, JOINED_DATASET, joinable, with_joined};
+        const TYPES: [&str; 7] = ["SYSCALL", "EXECVE", "CWD", "PATH", "PROCTITLE", "EOE", "BAD"];
+        let ctx = Context::new(Utc::now());
+        let lines: Vec<String> = recs
+            .iter()
+            .map(|(t, serial, host, arg)| match TYPES[*t] {
+                "BAD" => format!("type=SYSCALL msg=audit(x:{serial}): {arg}"),
+                "SYSCALL" => format!("node=h{host} type=SYSCALL msg=audit(1.5:{serial}): syscall=59 success=yes exe=\"/bin/{arg}\""),
+                "EXECVE" => format!("node=h{host} type=EXECVE msg=audit(1.5:{serial}): argc=2 a0=\"{arg}\" a1=\"-x\""),
+                kind => format!("node=h{host} type={kind} msg=audit(1.5:{serial}): name=\"{arg}\""),
+            })
+            .collect();
+        let events: Vec<Event> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let mut e = Event::new(format!("r{i}"), ctx.received, l.as_str());
+                normalize_line(&mut e, Format::Auto, &ctx);
+                e
+            })
+            .collect();
+        let limits = JoinLimits { window, max_records };
+        let out = with_joined(events.clone(), limits);
+        let (joined, kept): (Vec<&Event>, Vec<&Event>) =
+            out.iter().partition(|e| e.get_str("event.dataset") == Some(JOINED_DATASET));
+        prop_assert_eq!(kept.len(), events.len());
+        for (a, b) in kept.iter().zip(&events) {
+            prop_assert_eq!(*a, b);
+        }
+        for j in &joined {
+            prop_assert!(j.original.lines().all(|l| lines.iter().any(|x| x == l)), "{}", j.original);
+        }
+        let mut joiner = Joiner::new(limits);
+        let mut sink = Vec::new();
+        for (i, e) in events.into_iter().enumerate() {
+            if joinable(&e) {
+                joiner.push(i as u64, e, &mut sink);
+            }
+            prop_assert!(joiner.open_groups() as u64 <= window + 1);
+        }
+        joiner.flush(&mut sink);
+        prop_assert_eq!(joiner.open_groups(), 0);
+        prop_assert_eq!(sink.len(), joined.len());
+    }
+
     #[test]
     fn json_objects(k in "[a-z@.]{0,12}", v in "\\PC{0,40}", n in any::<i64>()) {
         let ctx = Context::new(Utc::now());

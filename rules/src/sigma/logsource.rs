@@ -18,12 +18,17 @@
 //!   crontab, `clamav` for clamd, `guacamole` for guacd) for Linux syslog records; the Zeek log for Zeek), and
 //!   `event.dataset` / `event.category` / `event.type` the categories (`webserver` for access
 //!   logs and any `web` event, `firewall`, `dns`, `process_creation` for ECS process start
-//!   events — Windows 4688, Sysmon 1, and the auditd records of a successful `execve`:
-//!   SYSCALL, EXECVE, AUOMS_EXECVE —, `network_connection`, `file_event` (also auditd PATH
+//!   events — Windows 4688, Sysmon 1, AUOMS_EXECVE records and the joined event of the auditd
+//!   records of an `execve` —, `network_connection`, `file_event` (also auditd PATH
 //!   records of a created file), `proxy`). Zeek's `http` log is also a `proxy` source (a sensor
 //!   sees the requests a proxy would log; the SigmaHQ Zeek configurations of sigmac mapped it
 //!   the same way) and, being `web`, a `webserver` one; its `dns` log is a `dns` source. Those
 //!   generic rules read the ECS fields sen-parse fills for Zeek.
+//! * **Derived events**: the joined event of a kernel event's audit records
+//!   (`event.dataset: auditd.event`) is `product: linux` with its categories and no service,
+//!   and only rules naming one of its categories apply ([`LogClass::derived`]): the records
+//!   stay `service: auditd` for SigmaHQ's per-record rules, and rules for every Linux log
+//!   (keywords) read the records, not their copy a second time.
 
 use std::hash::Hasher;
 use std::sync::OnceLock;
@@ -95,6 +100,10 @@ pub struct LogClass {
     pub services: Vec<String>,
     /// Categories (`process_creation`, `webserver`, …).
     pub categories: Vec<String>,
+    /// An event Sen assembled from other events it also keeps (auditd's joined kernel events):
+    /// only rules that name one of its categories apply, so a rule for every Linux log does not
+    /// read the same records a second time.
+    pub derived: bool,
 }
 
 impl LogClass {
@@ -107,6 +116,9 @@ impl LogClass {
         category: Option<&str>,
     ) -> bool {
         let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        if self.derived && category.is_none() {
+            return false;
+        }
         product.is_none_or(|p| self.product.as_deref().is_some_and(|q| eq(p, q)))
             && service.is_none_or(|s| self.services.iter().any(|q| eq(s, q)))
             && category.is_none_or(|c| self.categories.iter().any(|q| eq(c, q)))
@@ -199,6 +211,9 @@ const FIREWALL_PRODUCTS: &[&str] = &[
     "firepower",
 ];
 
+/// sen-parse's dataset of a joined audit event (`sen_parse::auditd::join::JOINED_DATASET`).
+const AUDITD_JOINED: &str = "auditd.event";
+
 const LINUX_AUTH_MODULES: &[&str] = &["sshd", "pam", "sudo", "su", "systemd-logind"];
 const LINUX_MODULES: &[&str] =
     &["sshd", "pam", "sudo", "su", "systemd-logind", "iptables", "dnsmasq", "auditd"];
@@ -259,6 +274,11 @@ pub fn classify(e: &Event) -> LogClass {
             "LDP" => c.add_service("ldp"),
             _ => {}
         }
+    } else if module_l == "auditd" && dataset == AUDITD_JOINED {
+        // The joined event of a kernel event's records: its categories only (a process start is
+        // `process_creation`); the records themselves are `service: auditd`.
+        c.product.get_or_insert_with(|| "linux".into());
+        c.derived = true;
     } else if LINUX_MODULES.contains(&module_l.as_str()) {
         c.product.get_or_insert_with(|| "linux".into());
         if LINUX_AUTH_MODULES.contains(&module_l.as_str()) {
@@ -268,7 +288,7 @@ pub fn classify(e: &Event) -> LogClass {
     } else if !module_l.is_empty() {
         c.add_service(&module_l);
     }
-    if let Some(app) = e.fields.get("log.syslog.appname") {
+    if let Some(app) = e.fields.get("log.syslog.appname").filter(|_| !c.derived) {
         if c.product.is_none() && !matches!(module_l.as_str(), "cisco" | "cef" | "leef") {
             c.product = Some("linux".into());
         }
@@ -395,14 +415,39 @@ mod tests {
         assert!(c.admits(Some("linux"), Some("auditd"), None));
         assert!(!c.admits(Some("linux"), None, Some("process_creation")));
         assert!(!c.admits(Some("linux"), Some("auth"), None));
-        let exec = ev(&[
+        // auoms: one record holds the whole execve.
+        let auoms = ev(&[
             ("event.module", Value::Str("auditd".into())),
+            ("event.dataset", Value::Str("auditd.log".into())),
             ("event.category", Value::List(vec![Value::Str("process".into())])),
             ("event.type", Value::List(vec![Value::Str("start".into())])),
         ]);
-        let c = classify(&exec);
+        let c = classify(&auoms);
         assert!(c.admits(Some("linux"), Some("auditd"), Some("process_creation")));
-        assert_ne!(class_key(&path), class_key(&exec));
+        assert_ne!(class_key(&path), class_key(&auoms));
+        // The joined event of an execve's records: process_creation only, whatever carried it.
+        let joined = ev(&[
+            ("event.module", Value::Str("auditd".into())),
+            ("event.dataset", Value::Str(sen_parse::auditd::join::JOINED_DATASET.into())),
+            ("event.category", Value::List(vec![Value::Str("process".into())])),
+            ("event.type", Value::List(vec![Value::Str("start".into())])),
+            ("log.syslog.appname", Value::Str("audispd".into())),
+        ]);
+        let c = classify(&joined);
+        assert!(c.derived);
+        assert!(c.admits(Some("linux"), None, Some("process_creation")));
+        assert!(!c.admits(Some("linux"), Some("auditd"), None), "records are auditd's");
+        assert!(!c.admits(Some("linux"), Some("syslog"), None));
+        assert!(!c.admits(Some("linux"), None, None), "a rule for any Linux log");
+        assert!(!c.admits(None, None, None));
+        assert_ne!(class_key(&joined), class_key(&auoms));
+        // Other joined events (an unlink's records) answer no rule.
+        let other = ev(&[
+            ("event.module", Value::Str("auditd".into())),
+            ("event.dataset", Value::Str("auditd.event".into())),
+        ]);
+        let c = classify(&other);
+        assert!(!c.admits(Some("linux"), None, None) && !c.admits(None, None, Some("file_event")));
     }
 
     #[test]

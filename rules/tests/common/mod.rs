@@ -19,7 +19,8 @@ pub fn corpus() -> Option<PathBuf> {
 }
 
 /// Normalize each line of a file: JSON objects as structured events, anything else as a log
-/// line (syslog, access log, CEF …). Event ids are `<file>:<line>`.
+/// line (syslog, access log, CEF …), and join audit records as the pipeline does (the joined
+/// event of a kernel event follows its records). Event ids are `<file>:<line>`.
 pub fn events(path: &Path, timezone: chrono_tz::Tz) -> Vec<Event> {
     let ctx = sen_parse::Context {
         received: chrono::DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").unwrap().to_utc(),
@@ -44,7 +45,7 @@ pub fn events(path: &Path, timezone: chrono_tz::Tz) -> Vec<Event> {
         }
         out.push(e);
     }
-    out
+    sen_parse::auditd::join::with_joined(out, Default::default())
 }
 
 /// Every file under `dir` (recursively) whose extension is one of `exts`, sorted.

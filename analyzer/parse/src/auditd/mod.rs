@@ -3,9 +3,10 @@
 //! and Microsoft's auoms (Azure Monitor agent) `AUOMS_*` records.
 //!
 //! One record is one event: auditd writes the records of one kernel event (SYSCALL, EXECVE,
-//! CWD, PATH…, PROCTITLE) as separate lines that share the `msg=audit(time:serial)` stamp, and
-//! [`parse`] reads one of them. The serial is kept (`auditd.sequence`) so a search for it finds
-//! the whole event. The field layout is described in the crate docs ("Linux audit").
+//! CWD, PATH…, PROCTITLE, EOE) as separate lines that share the `msg=audit(time:serial)` stamp,
+//! and [`parse`] reads one of them. The serial is kept (`auditd.sequence`) so a search for it
+//! finds the whole event, and [`join::Joiner`] builds one more event from the records of each
+//! kernel event. The field layout is described in the crate docs ("Linux audit").
 //!
 //! Values are written by the kernel either double-quoted, or unquoted, or (for strings that
 //! could hold spaces, quotes or control bytes: file names, command arguments, `proctitle` …)
@@ -19,6 +20,7 @@ use sen_core::event::{Event, Value};
 
 use crate::ecs::{self, categorize, set_int, set_int_str, set_str};
 
+pub mod join;
 mod tables;
 
 #[cfg(test)]
@@ -597,34 +599,13 @@ pub(crate) fn apply(e: &mut Event, rec: &Record) {
     }
 
     match kind {
-        "SYSCALL" => {
-            if matches!(syscall.as_deref(), Some("execve" | "execveat"))
-                && outcome != Some("failure")
-            {
-                categorize(e, &["process"], &["start"]);
-            }
-        }
+        // A process start is the joined event of the execve's records ([`join`]), not each
+        // of its records: SYSCALL and EXECVE get no category of their own.
+        "SYSCALL" => {}
         "EXECVE" => {
             let argc: Option<usize> = rec.get("argc").and_then(|n| n.parse().ok());
-            let mut args: Vec<(usize, &str)> = rec
-                .fields
-                .iter()
-                .filter(|(k, _)| is_arg(k))
-                .filter_map(|(k, v)| Some((k[1..].parse().ok()?, v.as_str()?)))
-                .filter(|(n, _)| argc.is_none_or(|c| *n < c))
-                .collect();
-            args.sort_by_key(|(n, _)| *n);
-            if !args.is_empty() {
-                let list: Vec<Value> =
-                    args.iter().map(|(_, a)| Value::Str((*a).to_owned())).collect();
-                let line: Vec<&str> = args.iter().map(|(_, a)| *a).collect();
-                e.fields.insert("process.args".to_owned(), Value::List(list));
-                set_str(e, "process.command_line", &line.join(" "));
-            }
-            if let Some(c) = argc {
-                set_int(e, "process.args_count", c as i64);
-            }
-            categorize(e, &["process"], &["start"]);
+            let args = rec.fields.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)));
+            set_args(e, argc, args);
         }
         "AUOMS_EXECVE" => {
             if let Some(cmd) = get("cmdline") {
@@ -659,6 +640,32 @@ pub(crate) fn apply(e: &mut Event, rec: &Record) {
             }
         }
         _ => other(e, rec, kind),
+    }
+}
+
+/// `process.args`, `process.command_line` (the arguments joined by spaces) and
+/// `process.args_count` from EXECVE `a<n>` fields (any order; those at or past `argc` are not
+/// arguments).
+fn set_args<'a>(
+    e: &mut Event,
+    argc: Option<usize>,
+    fields: impl Iterator<Item = (&'a str, &'a str)>,
+) {
+    let mut args: Vec<(usize, &str)> = fields
+        .filter(|(k, _)| is_arg(k))
+        .filter_map(|(k, v)| Some((k[1..].parse().ok()?, v)))
+        .filter(|(n, _)| argc.is_none_or(|c| *n < c))
+        .collect();
+    args.sort_by_key(|(n, _)| *n);
+    args.dedup_by_key(|(n, _)| *n);
+    if !args.is_empty() {
+        let list: Vec<Value> = args.iter().map(|(_, a)| Value::Str((*a).to_owned())).collect();
+        let line: Vec<&str> = args.iter().map(|(_, a)| *a).collect();
+        e.fields.insert("process.args".to_owned(), Value::List(list));
+        set_str(e, "process.command_line", &line.join(" "));
+    }
+    if let Some(c) = argc {
+        set_int(e, "process.args_count", c as i64);
     }
 }
 

@@ -4,6 +4,8 @@
 //! `asm/unistd_64.h` (through `set_mempolicy_home_node`, 450); the record types are the kernel's
 //! (`linux/audit.h`) and the common user-space ones of the audit user-space tools.
 
+use std::sync::LazyLock;
+
 /// x86_64 system calls: (number, name), sorted by number.
 pub(crate) const SYSCALLS_X86_64: &[(u16, &str)] = &[
     (0, "read"),
@@ -488,4 +490,22 @@ pub(crate) fn syscall_x86_64(n: u16) -> Option<&'static str> {
 /// The name of numeric record type `n`.
 pub(crate) fn record_type(n: u16) -> Option<&'static str> {
     RECORD_TYPES.binary_search_by_key(&n, |(k, _)| *k).ok().map(|i| RECORD_TYPES[i].1)
+}
+
+/// Whether the record type `name` (lower case, as in `auditd.message_type`) is a user-space
+/// message: types 1100–1299 and 2100–2999, which the kernel logs as one record with a serial
+/// of its own, never among the records of a system call. Unnamed types (`unknown[1130]`) are
+/// read by number.
+pub(crate) fn user_space(name: &str) -> bool {
+    static BY_NAME: LazyLock<Vec<(String, u16)>> = LazyLock::new(|| {
+        let mut v: Vec<(String, u16)> =
+            RECORD_TYPES.iter().map(|(n, s)| (s.to_ascii_lowercase(), *n)).collect();
+        v.sort();
+        v
+    });
+    let number = match name.strip_prefix("unknown[").and_then(|r| r.strip_suffix(']')) {
+        Some(n) => n.parse().ok(),
+        None => BY_NAME.binary_search_by(|(k, _)| k.as_str().cmp(name)).ok().map(|i| BY_NAME[i].1),
+    };
+    number.is_some_and(|n: u16| (1100..=1299).contains(&n) || (2100..=2999).contains(&n))
 }

@@ -1,0 +1,404 @@
+//! Joining the records of one kernel event into one event.
+//!
+//! The kernel writes one audited system call as several records (SYSCALL, EXECVE, CWD,
+//! PATH…, PROCTITLE, then EOE) that share `msg=audit(time:serial)`. [`super::apply`] makes one
+//! event per record; a [`Joiner`] watches those events in the order they were received and,
+//! once the records of an event are all in, builds one more event from them: the process (the
+//! SYSCALL's `exe`, `pid`, `ppid`, users), its arguments (every EXECVE record), its working
+//! directory (CWD), the files (PATH) and, for an `execve`, `event.category: process` /
+//! `event.type: start`. The record events stay as they are; the joined one comes in addition
+//! (see "Linux audit" in the crate docs for its fields).
+//!
+//! Records are grouped by source (tenant, sender address, host), time stamp and serial. A
+//! group is complete at its PROCTITLE record (the kernel writes it last, just before EOE) or
+//! its EOE. Not every group has them (filtered logs, excerpts, records of other kinds of
+//! events), and the kernel and syslog can deliver records of several events interleaved, so a
+//! group is also closed once `window` offsets have passed since its last record
+//! ([`JoinLimits::window`]); [`Joiner::flush`] closes whatever is open (end of a file, an idle
+//! source). User-space messages (types 1100–1299 and 2100–2999: logins, PAM, services) are one
+//! record each and are not grouped. Offsets are
+//! positions in the caller's stream (bus offsets, line numbers): a group closes at a position
+//! that depends on the stream only, so replaying the same stream joins the same way.
+//!
+//! Memory is bounded: at most `window` groups can be open (each has a record among the last
+//! `window` offsets), and a group keeps at most `max_records` records; the records past that
+//! are counted in `auditd.records_dropped` of the joined event (their own events are kept as
+//! always).
+//!
+//! Pure code: no clock, no I/O. The caller decides when a source is idle.
+
+use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::net::SocketAddr;
+use std::ops::Bound;
+
+use sen_core::event::{Event, Value};
+
+use super::tables;
+use crate::ecs::{self, categorize, set_int, set_str};
+
+/// The dataset of a joined event (`auditd.log` is one record).
+pub const JOINED_DATASET: &str = "auditd.event";
+
+/// Bounds of a [`Joiner`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinLimits {
+    /// A group without EOE is closed once the stream is this many offsets past its last record.
+    /// It also bounds the number of open groups.
+    pub window: u64,
+    /// Records kept per group; more are counted, not kept.
+    pub max_records: usize,
+}
+
+impl Default for JoinLimits {
+    /// 512 offsets, 64 records.
+    fn default() -> Self {
+        JoinLimits { window: 512, max_records: 64 }
+    }
+}
+
+/// A joined event and where it closed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Joined {
+    /// The event.
+    pub event: Event,
+    /// Offset of the group's first record.
+    pub first: u64,
+    /// The stream offset the group closed at: its PROCTITLE or EOE record, or the first offset
+    /// past its window. `None` when [`Joiner::flush`] closed it.
+    pub closed_at: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    source: u64,
+    secs: i64,
+    nanos: u32,
+    serial: i64,
+}
+
+#[derive(Debug)]
+struct Group {
+    first: u64,
+    last: u64,
+    records: Vec<Event>,
+    dropped: u64,
+}
+
+/// Joins audit record events (see the module docs). Feed it every record event of one stream in
+/// order with [`Joiner::push`]; call [`Joiner::advance`] when the stream moved on without audit
+/// records and [`Joiner::flush`] at its end.
+#[derive(Debug, Default)]
+pub struct Joiner {
+    limits: JoinLimits,
+    open: HashMap<Key, Group>,
+    /// (group, offset of a record added to it), in stream order. An entry whose group has a
+    /// later record, or is closed, is stale and skipped.
+    order: VecDeque<(Key, u64)>,
+}
+
+/// Whether `e` is an audit record a [`Joiner`] takes: an auditd log record with a serial
+/// (auoms records are whole events already; journald's lines carry no serial).
+pub fn joinable(e: &Event) -> bool {
+    // A line that failed to parse has no dataset: it is never a record here.
+    e.fields.get("event.dataset").and_then(Value::as_str) == Some("auditd.log")
+        && matches!(e.fields.get("auditd.sequence"), Some(Value::Int(_)))
+        && !record_type(e).starts_with("auoms_")
+}
+
+fn record_type(e: &Event) -> &str {
+    e.fields.get("auditd.message_type").and_then(Value::as_str).unwrap_or("")
+}
+
+fn key_of(e: &Event) -> Option<Key> {
+    let Some(Value::Int(serial)) = e.fields.get("auditd.sequence") else { return None };
+    let mut h = DefaultHasher::new();
+    e.organization.hash(&mut h);
+    // The sender's address without its port: a reconnecting sender is the same source.
+    match e.fields.get("log.source.address").and_then(Value::as_str) {
+        Some(a) => match a.parse::<SocketAddr>() {
+            Ok(sa) => sa.ip().to_string().hash(&mut h),
+            Err(_) => a.hash(&mut h),
+        },
+        None => 0u8.hash(&mut h),
+    }
+    e.fields.get("host.name").and_then(Value::as_str).hash(&mut h);
+    Some(Key {
+        source: h.finish(),
+        secs: e.timestamp.timestamp(),
+        nanos: e.timestamp.timestamp_subsec_nanos(),
+        serial: *serial,
+    })
+}
+
+impl Joiner {
+    /// A joiner with these bounds (a window of at least 1 offset and 1 record).
+    pub fn new(limits: JoinLimits) -> Joiner {
+        let limits =
+            JoinLimits { window: limits.window.max(1), max_records: limits.max_records.max(1) };
+        Joiner { limits, open: HashMap::new(), order: VecDeque::new() }
+    }
+
+    /// The bounds in use.
+    pub fn limits(&self) -> JoinLimits {
+        self.limits
+    }
+
+    /// Add the record event at stream offset `offset` (offsets increase). Joined events that
+    /// close, because the stream reached `offset` or because this record is a PROCTITLE or an
+    /// EOE, are appended to `out`. An event that is not [`joinable`], or a user-space message,
+    /// only advances the stream.
+    pub fn push(&mut self, offset: u64, e: Event, out: &mut Vec<Joined>) {
+        self.advance(offset, out);
+        if !joinable(&e) {
+            return;
+        }
+        let kind = record_type(&e);
+        // A user-space message is a whole event: its own record says it all.
+        if tables::user_space(kind) {
+            return;
+        }
+        let Some(key) = key_of(&e) else { return };
+        let eoe = kind == "eoe";
+        // The kernel writes PROCTITLE last before EOE: the records are all in.
+        let last = eoe || kind == "proctitle";
+        let max = self.limits.max_records;
+        let group = match self.open.entry(key) {
+            Entry::Occupied(o) => o.into_mut(),
+            // An EOE without its records (or after a PROCTITLE closed them) closes nothing.
+            Entry::Vacant(_) if eoe => return,
+            Entry::Vacant(v) => {
+                v.insert(Group { first: offset, last: offset, records: Vec::new(), dropped: 0 })
+            }
+        };
+        if group.records.len() < max || eoe {
+            group.records.push(e);
+        } else {
+            group.dropped += 1;
+        }
+        if last {
+            if let Some(g) = self.open.remove(&key) {
+                out.extend(build(g, Some(offset)));
+            }
+            return;
+        }
+        group.last = offset;
+        self.order.push_back((key, offset));
+    }
+
+    /// The stream reached `offset` (records that are no audit records, the end of a batch):
+    /// close the groups whose window ended before it.
+    pub fn advance(&mut self, offset: u64, out: &mut Vec<Joined>) {
+        while let Some(&(key, at)) = self.order.front() {
+            let current = self.open.get(&key).is_some_and(|g| g.last == at);
+            if !current {
+                self.order.pop_front();
+                continue;
+            }
+            let end = at.saturating_add(self.limits.window);
+            if end >= offset {
+                break;
+            }
+            self.order.pop_front();
+            if let Some(g) = self.open.remove(&key) {
+                out.extend(build(g, Some(end + 1)));
+            }
+        }
+    }
+
+    /// Close every open group (end of input, or a source gone quiet), oldest first.
+    pub fn flush(&mut self, out: &mut Vec<Joined>) {
+        let mut groups: Vec<Group> = self.open.drain().map(|(_, g)| g).collect();
+        groups.sort_by_key(|g| g.first);
+        self.order.clear();
+        for g in groups {
+            out.extend(build(g, None));
+        }
+    }
+
+    /// The offset of the first record of the oldest open group: a consumer that restarts from
+    /// there sees every record of every group still open.
+    pub fn oldest_open(&self) -> Option<u64> {
+        self.open.values().map(|g| g.first).min()
+    }
+
+    /// Groups open now.
+    pub fn open_groups(&self) -> usize {
+        self.open.len()
+    }
+}
+
+/// Join a whole stream: `events` with each joined event inserted after the record its group
+/// closed at (the rest at the end), offsets being positions in `events`.
+pub fn with_joined(events: Vec<Event>, limits: JoinLimits) -> Vec<Event> {
+    let mut j = Joiner::new(limits);
+    let mut joined = Vec::new();
+    let mut out = Vec::with_capacity(events.len() + events.len() / 4);
+    for (i, e) in events.into_iter().enumerate() {
+        let i = i as u64;
+        let take = joinable(&e);
+        j.advance(i, &mut joined);
+        out.extend(joined.drain(..).map(|x| x.event));
+        if take {
+            j.push(i, e.clone(), &mut joined);
+        }
+        out.push(e);
+        out.extend(joined.drain(..).map(|x| x.event));
+    }
+    j.flush(&mut joined);
+    out.extend(joined.into_iter().map(|x| x.event));
+    out
+}
+
+/// Fields of the primary record a joined event does not take: the text of that one record
+/// (a syslog message, a sender's id for it) and its categories.
+fn dropped(path: &str) -> bool {
+    matches!(
+        path,
+        "message" | "labels.sender_event_id" | "event.category" | "event.type" | "event.action"
+    )
+}
+
+/// What a record is to the joined event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Syscall,
+    Execve,
+    Path,
+    Eoe,
+    Other,
+}
+
+/// The joined event of a closed group; `None` for a group that is one record, unless that
+/// record is part of an `execve` (an excerpt of a log may hold only the EXECVE or the SYSCALL
+/// record): a process start is always a joined event. The records are consumed: their values
+/// move into the joined event rather than being copied.
+fn build(g: Group, closed_at: Option<u64>) -> Option<Joined> {
+    let mut recs = g.records;
+    // The record types, moved out (they become `auditd.records`).
+    let types: Vec<Value> = recs
+        .iter_mut()
+        .map(|r| r.fields.remove("auditd.message_type").unwrap_or(Value::Str(String::new())))
+        .collect();
+    let kinds: Vec<Kind> = types
+        .iter()
+        .map(|t| match t.as_str().unwrap_or("") {
+            "syscall" => Kind::Syscall,
+            "execve" => Kind::Execve,
+            "path" => Kind::Path,
+            "eoe" => Kind::Eoe,
+            _ => Kind::Other,
+        })
+        .collect();
+    let data = kinds.iter().filter(|k| **k != Kind::Eoe).count();
+    let execve = kinds.contains(&Kind::Execve);
+    let primary = kinds.iter().position(|k| *k == Kind::Syscall).unwrap_or(0);
+    let syscall = recs.get(primary)?.fields.get("auditd.data.SYSCALL").and_then(Value::as_str);
+    let exec = execve
+        || (kinds.get(primary) == Some(&Kind::Syscall)
+            && matches!(syscall, Some("execve" | "execveat")));
+    if data < 2 && !exec {
+        return None;
+    }
+    let first = recs.first()?;
+    let id = sen_core::derive_id(&[b"auditd.join", first.id.as_bytes()]);
+    let mut original = String::with_capacity(recs.iter().map(|r| r.original.len() + 1).sum());
+    for (i, r) in recs.iter().enumerate() {
+        if i > 0 {
+            original.push('\n');
+        }
+        original.push_str(&r.original);
+    }
+    let mut e = Event::new(id, recs[primary].timestamp, original);
+    // Arguments: the EXECVE records together (long argument lists take several).
+    if execve {
+        let execs = || recs.iter().zip(&kinds).filter(|(_, k)| **k == Kind::Execve);
+        let argc = execs().find_map(|(r, _)| {
+            r.fields.get("auditd.data.argc").and_then(Value::as_str).and_then(|n| n.parse().ok())
+        });
+        let args = execs().flat_map(|(r, _)| {
+            r.fields
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("auditd.data.")?, v.as_str()?)))
+        });
+        super::set_args(&mut e, argc, args);
+    }
+    // Files: the first PATH record that names the object (not its parent directory).
+    let is_path = |i: usize| kinds[i] == Kind::Path;
+    let object = (0..recs.len())
+        .filter(|i| is_path(*i))
+        .find(|i| {
+            recs[*i].fields.get("auditd.data.nametype").and_then(Value::as_str) != Some("PARENT")
+        })
+        .or_else(|| (0..recs.len()).find(|i| is_path(*i)));
+    // The primary record's fields are the base: its data, process, users and context (the
+    // arguments just read win over those of an EXECVE primary).
+    e.organization = recs[primary].organization.take();
+    let args = std::mem::replace(&mut e.fields, std::mem::take(&mut recs[primary].fields));
+    e.fields.retain(|k, _| !dropped(k));
+    e.fields.extend(args);
+    let mut paths: Vec<serde_json::Value> = Vec::new();
+    // The other records in order: process and user fields the primary lacks (CWD's working
+    // directory, PROCTITLE's title …), user names, the object's file, every PATH's data.
+    for i in (0..recs.len()).filter(|i| *i != primary) {
+        let fields = std::mem::take(&mut recs[i].fields);
+        let mut path_data = serde_json::Map::new();
+        for (k, v) in fields {
+            if k.starts_with("process.") || k.starts_with("user.") {
+                e.fields.entry(k).or_insert(v);
+            } else if k == "related.user" {
+                let names = match v {
+                    Value::List(names) => names,
+                    other => vec![other],
+                };
+                for n in names.iter().filter_map(Value::as_str) {
+                    e.push("related.user", n);
+                }
+            } else if kinds[i] == Kind::Path && k.starts_with("auditd.data.") {
+                let mut name = k;
+                name.drain(.."auditd.data.".len());
+                path_data.insert(name, into_json(v));
+            } else if Some(i) == object && k.starts_with("file.") {
+                e.fields.insert(k, v);
+            }
+        }
+        if kinds[i] == Kind::Path {
+            paths.push(serde_json::Value::Object(path_data));
+        }
+    }
+    if kinds[primary] == Kind::Path {
+        // A group without SYSCALL whose first record is a PATH: its data is the base already.
+        let from = (Bound::Included("auditd.data."), Bound::Unbounded);
+        let data =
+            e.fields.range::<str, _>(from).take_while(|(k, _)| k.starts_with("auditd.data."));
+        let item = data.map(|(k, v)| (k["auditd.data.".len()..].to_owned(), v.to_json())).collect();
+        paths.insert(0, serde_json::Value::Object(item));
+    }
+    if !paths.is_empty() {
+        e.fields.insert("auditd.paths".to_owned(), Value::Json(serde_json::Value::Array(paths)));
+    }
+    ecs::module(&mut e, "auditd", JOINED_DATASET);
+    set_str(&mut e, "event.kind", "event");
+    e.fields.insert("auditd.message_type".to_owned(), types[primary].clone());
+    e.fields.insert("auditd.records".to_owned(), Value::List(types));
+    if g.dropped > 0 {
+        set_int(&mut e, "auditd.records_dropped", i64::try_from(g.dropped).unwrap_or(i64::MAX));
+    }
+    let failed = e.fields.get("event.outcome").and_then(Value::as_str) == Some("failure");
+    if exec && !failed {
+        categorize(&mut e, &["process"], &["start"]);
+    }
+    Some(Joined { event: e, first: g.first, closed_at })
+}
+
+/// A field value as JSON, moving its text.
+fn into_json(v: Value) -> serde_json::Value {
+    match v {
+        Value::Str(s) => serde_json::Value::String(s),
+        other => other.to_json(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

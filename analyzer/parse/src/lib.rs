@@ -103,7 +103,8 @@
 //!   else the first's), `auditd.records` (the record types in order), `auditd.data.*` of the
 //!   SYSCALL record, `auditd.paths` (each PATH record's fields), `auditd.records_dropped`
 //!   (records past 64); `process.*` and `user.*` of the records, the SYSCALL's first
-//!   (`process.executable`, `process.name`, `process.pid`, `process.parent.pid`,
+//!   (`process.executable`, `process.name`, `process.pid`, `process.parent.pid`; the parent's
+//!   `process.parent.executable`, `command_line` and `name` when its start was joined before,
 //!   `process.working_directory` from CWD, `process.title` from PROCTITLE, `process.args`,
 //!   `process.args_count` and `process.command_line` from every EXECVE record together),
 //!   `file.*` of the first PATH record that is not a `PARENT` directory, `event.outcome`,

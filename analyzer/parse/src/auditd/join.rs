@@ -25,6 +25,14 @@
 //! are counted in `auditd.records_dropped` of the joined event (their own events are kept as
 //! always).
 //!
+//! **Parent processes.** Audit records name the parent by pid only (`ppid`). The joiner keeps
+//! the process starts it has joined, by source and pid (the newest start of a pid wins, as
+//! after pid reuse), and fills a joined event's `process.parent.executable`,
+//! `process.parent.command_line` and `process.parent.name` from its parent's start when it saw
+//! it, so SigmaHQ's `ParentImage` / `ParentCommandLine` rules work on Linux. The table is
+//! bounded ([`PROCESS_TABLE`] starts per generation, two generations) and starts empty: a
+//! parent started before the joiner did (or before a restart) stays unnamed.
+//!
 //! Pure code: no clock, no I/O. The caller decides when a source is idle.
 
 use std::collections::hash_map::{DefaultHasher, Entry};
@@ -37,6 +45,38 @@ use sen_core::event::{Event, Value};
 
 use super::tables;
 use crate::ecs::{self, categorize, set_int, set_str};
+
+/// Process starts remembered per generation for naming parents (two generations are kept: at
+/// most twice this many entries).
+pub const PROCESS_TABLE: usize = 32_768;
+
+/// A process start the joiner saw: what its children's events name as their parent.
+#[derive(Debug, Clone)]
+struct Started {
+    executable: Option<String>,
+    command_line: Option<String>,
+    name: Option<String>,
+}
+
+/// Process starts by (source, pid): the current generation and the one before.
+#[derive(Debug, Default)]
+struct Processes {
+    current: HashMap<(u64, i64), Started>,
+    previous: HashMap<(u64, i64), Started>,
+}
+
+impl Processes {
+    fn get(&self, k: &(u64, i64)) -> Option<&Started> {
+        self.current.get(k).or_else(|| self.previous.get(k))
+    }
+
+    fn insert(&mut self, k: (u64, i64), v: Started) {
+        if self.current.len() >= PROCESS_TABLE {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(k, v);
+    }
+}
 
 /// The dataset of a joined event (`auditd.log` is one record).
 pub const JOINED_DATASET: &str = "auditd.event";
@@ -96,6 +136,8 @@ pub struct Joiner {
     /// (group, offset of a record added to it), in stream order. An entry whose group has a
     /// later record, or is closed, is stale and skipped.
     order: VecDeque<(Key, u64)>,
+    /// Process starts, for naming parents.
+    processes: Processes,
 }
 
 /// Whether `e` is an audit record a [`Joiner`] takes: an auditd log record with a serial
@@ -113,6 +155,16 @@ fn record_type(e: &Event) -> &str {
 
 fn key_of(e: &Event) -> Option<Key> {
     let Some(Value::Int(serial)) = e.fields.get("auditd.sequence") else { return None };
+    Some(Key {
+        source: source_of(e),
+        secs: e.timestamp.timestamp(),
+        nanos: e.timestamp.timestamp_subsec_nanos(),
+        serial: *serial,
+    })
+}
+
+/// The source of a record (tenant, sender address, host), hashed.
+fn source_of(e: &Event) -> u64 {
     let mut h = DefaultHasher::new();
     e.organization.hash(&mut h);
     // The sender's address without its port: a reconnecting sender is the same source.
@@ -124,12 +176,7 @@ fn key_of(e: &Event) -> Option<Key> {
         None => 0u8.hash(&mut h),
     }
     e.fields.get("host.name").and_then(Value::as_str).hash(&mut h);
-    Some(Key {
-        source: h.finish(),
-        secs: e.timestamp.timestamp(),
-        nanos: e.timestamp.timestamp_subsec_nanos(),
-        serial: *serial,
-    })
+    h.finish()
 }
 
 impl Joiner {
@@ -137,7 +184,12 @@ impl Joiner {
     pub fn new(limits: JoinLimits) -> Joiner {
         let limits =
             JoinLimits { window: limits.window.max(1), max_records: limits.max_records.max(1) };
-        Joiner { limits, open: HashMap::new(), order: VecDeque::new() }
+        Joiner {
+            limits,
+            open: HashMap::new(),
+            order: VecDeque::new(),
+            processes: Processes::default(),
+        }
     }
 
     /// The bounds in use.
@@ -179,7 +231,7 @@ impl Joiner {
         }
         if last {
             if let Some(g) = self.open.remove(&key) {
-                out.extend(build(g, Some(offset)));
+                self.emit(build(g, Some(offset)), out);
             }
             return;
         }
@@ -202,7 +254,7 @@ impl Joiner {
             }
             self.order.pop_front();
             if let Some(g) = self.open.remove(&key) {
-                out.extend(build(g, Some(end + 1)));
+                self.emit(build(g, Some(end + 1)), out);
             }
         }
     }
@@ -213,8 +265,50 @@ impl Joiner {
         groups.sort_by_key(|g| g.first);
         self.order.clear();
         for g in groups {
-            out.extend(build(g, None));
+            self.emit(build(g, None), out);
         }
+    }
+
+    /// Name the parent of a joined process event from the starts seen so far, remember the
+    /// start if it is one, and hand the event out.
+    fn emit(&mut self, joined: Option<Joined>, out: &mut Vec<Joined>) {
+        let Some(mut j) = joined else { return };
+        let e = &mut j.event;
+        let source = source_of(e);
+        let int = |e: &Event, k: &str| match e.fields.get(k) {
+            Some(Value::Int(n)) => Some(*n),
+            Some(Value::Str(s)) => s.parse().ok(),
+            _ => None,
+        };
+        if let Some(ppid) = int(e, "process.parent.pid")
+            && let Some(p) = self.processes.get(&(source, ppid))
+        {
+            let p = p.clone();
+            for (k, v) in [
+                ("process.parent.executable", p.executable),
+                ("process.parent.command_line", p.command_line),
+                ("process.parent.name", p.name),
+            ] {
+                if let Some(v) = v {
+                    e.set_default(k, v);
+                }
+            }
+        }
+        let started = e.fields.get("event.type").is_some_and(|t| match t {
+            Value::Str(s) => s == "start",
+            Value::List(l) => l.iter().any(|v| v.as_str() == Some("start")),
+            _ => false,
+        });
+        if started && let Some(pid) = int(e, "process.pid") {
+            let text = |k: &str| e.fields.get(k).and_then(Value::as_str).map(str::to_owned);
+            let start = Started {
+                executable: text("process.executable"),
+                command_line: text("process.command_line"),
+                name: text("process.name"),
+            };
+            self.processes.insert((source, pid), start);
+        }
+        out.push(j);
     }
 
     /// The offset of the first record of the oldest open group: a consumer that restarts from

@@ -443,3 +443,37 @@ fn without_a_syscall_record_the_first_record_leads() {
         paths.as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
     assert_eq!(names, ["/etc/", "/etc/ld.so.preload"]);
 }
+
+#[test]
+fn a_process_start_names_its_parent_from_an_earlier_start() {
+    // The shell (pid 29002) starts first, then `arp -a` (ppid 29002) from it; a third process
+    // whose parent was never seen gets no parent name.
+    let shell: Vec<String> = ARP
+        .iter()
+        .map(|l| serial(l, 92700))
+        .map(|l| l.replace("ppid=29002 pid=1631", "ppid=1 pid=29002"))
+        .map(|l| {
+            l.replace("/usr/sbin/arp", "/usr/bin/bash").replace("comm=\"arp\"", "comm=\"bash\"")
+        })
+        .map(|l| l.replace("a0=\"arp\" a1=\"-a\"", "a0=\"bash\" a1=\"-i\""))
+        .collect();
+    let orphan: Vec<String> =
+        ARP.iter().map(|l| serial(l, 92800).replace("ppid=29002", "ppid=4242")).collect();
+    let mut lines: Vec<&str> = shell.iter().map(String::as_str).collect();
+    lines.extend(ARP.iter().copied());
+    lines.extend(orphan.iter().map(String::as_str));
+    let mut j = Joiner::new(JoinLimits::default());
+    let mut out = Vec::new();
+    for (i, e) in events(&lines).into_iter().enumerate() {
+        j.push(i as u64, e, &mut out);
+    }
+    j.flush(&mut out);
+    assert_eq!(out.len(), 3, "{out:?}");
+    assert_eq!(s(&out[0].event, "process.executable"), Some("/usr/bin/bash"));
+    assert_eq!(s(&out[0].event, "process.parent.executable"), None, "pid 1 was not seen");
+    let arp = &out[1].event;
+    assert_eq!(s(arp, "process.executable"), Some("/usr/sbin/arp"));
+    assert_eq!(s(arp, "process.parent.executable"), Some("/usr/bin/bash"), "{arp:?}");
+    assert_eq!(s(arp, "process.parent.command_line"), Some("bash -i"));
+    assert_eq!(s(&out[2].event, "process.parent.executable"), None);
+}

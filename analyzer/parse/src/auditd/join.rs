@@ -1,7 +1,7 @@
 //! Joining the records of one kernel event into one event.
 //!
 //! The kernel writes one audited system call as several records (SYSCALL, EXECVE, CWD,
-//! PATH…, PROCTITLE, then EOE) that share `msg=audit(time:serial)`. [`super::apply`] makes one
+//! PATH…, PROCTITLE, then EOE) that share `msg=audit(time:serial)`. The parser makes one
 //! event per record; a [`Joiner`] watches those events in the order they were received and,
 //! once the records of an event are all in, builds one more event from them: the process (the
 //! SYSCALL's `exe`, `pid`, `ppid`, users), its arguments (every EXECVE record), its working

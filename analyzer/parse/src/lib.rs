@@ -215,6 +215,7 @@ pub mod auditd;
 pub mod cef;
 mod ecs;
 pub mod errorlog;
+pub mod fortigate;
 mod json;
 pub mod leef;
 mod msg;
@@ -356,6 +357,12 @@ pub enum Parser {
     Auditd,
     /// A Zeek log record as JSON (Zeek's writer, `_path`, `@stream`, or inside an envelope).
     Zeek,
+    /// A Fortinet FortiGate (FortiOS) log: `key=value` pairs, or FortiGate's CEF.
+    Fortigate,
+    /// A Huawei VRP information-center message (`%%01BGP/3/…`).
+    Huawei,
+    /// A Juniper Junos OS message (`rpd`, `mgd`, `RT_FLOW` …, kernel TCP-MD5, structured data).
+    Junos,
 }
 
 impl Parser {
@@ -381,6 +388,9 @@ impl Parser {
             Parser::Windows => "windows",
             Parser::Auditd => "auditd",
             Parser::Zeek => "zeek",
+            Parser::Fortigate => "fortigate",
+            Parser::Huawei => "huawei",
+            Parser::Junos => "junos",
         }
     }
 }
@@ -571,17 +581,28 @@ fn auto(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Resu
         }
         return rfc3164(event, t, ctx, out);
     }
-    if first == b'%'
-        && let Some(c) = msg::cisco::parse(t)
-    {
-        msg::cisco::apply(event, &c, true);
-        out.push(Parser::Cisco);
-        return Ok(());
+    if first == b'%' {
+        if let Some(v) = msg::huawei::parse(t) {
+            msg::huawei::apply(event, &v, true);
+            out.push(Parser::Huawei);
+            return Ok(());
+        }
+        if let Some(c) = msg::cisco::parse(t) {
+            msg::cisco::apply(event, &c, true);
+            out.push(Parser::Cisco);
+            return Ok(());
+        }
     }
     if (first == b't' || first == b'n') && auditd::looks_like(t) {
         let rec = auditd::parse(t).map_err(|e| ParseError::new("auditd", e.to_string()))?;
         auditd::apply(event, &rec);
         out.push(Parser::Auditd);
+        return Ok(());
+    }
+    // A FortiGate log without a syslog header (`date=… time=… logid=… type=…`).
+    if first.is_ascii_alphabetic() && fortigate::looks_like(t) {
+        event.set("message", t);
+        fortigate::normalize(event, t, ctx, out);
         return Ok(());
     }
     if first.is_ascii_digit() && syslog::looks_like_5424_without_pri(b) {
@@ -632,6 +653,11 @@ fn rfc5424(
             let msg = syslog::apply_5424(event, &s, has_pri);
             if let Some(m) = msg {
                 event.set("message", m);
+            }
+            // Junos structured data (the tag is the MSGID, the fields are in `[junos@…]`).
+            if msg::junos::apply_5424(event, &s) {
+                out.push(Parser::Junos);
+            } else if let Some(m) = msg {
                 msg::parse_message(event, s.appname, m, ctx, out);
             }
             Ok(())
@@ -701,9 +727,18 @@ fn cef_with_header(
     let body = line.get(at..).unwrap_or_default();
     let parsed = cef::parse(body).map_err(|e| ParseError::new("cef", e.to_string()))?;
     header_before(event, line, at, ctx, out);
-    out.push(Parser::Cef);
-    cef::apply(event, &parsed, ctx);
+    apply_cef(event, &parsed, ctx, out);
     Ok(())
+}
+
+/// Write a CEF record; FortiGate's CEF also as the FortiOS log it is.
+pub(crate) fn apply_cef(event: &mut Event, c: &cef::Cef<'_>, ctx: &Context, out: &mut Outcome) {
+    out.push(Parser::Cef);
+    cef::apply(event, c, ctx);
+    if let Some(fg) = fortigate::from_cef(c) {
+        fortigate::apply(event, &fg, ctx);
+        out.push(Parser::Fortigate);
+    }
 }
 
 fn leef_with_header(

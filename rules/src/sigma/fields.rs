@@ -15,7 +15,9 @@
 //!   `auditd.data.<name>`; a `product: zeek` rule's Zeek names go to `zeek.<service>.<name>`
 //!   (`query` in a `service: dns` rule reads `zeek.dns.query`, `id.resp_p` reads
 //!   `zeek.dns.id.resp_p`), and the few non-Zeek names SigmaHQ's Zeek rules use to ECS
-//!   ([`ZEEK_ECS`]); any other rule's names with an ECS equivalent in [`ECS_ALIASES`] go to it
+//!   ([`ZEEK_ECS`]); a `product: fortigate` rule's names are FortiOS's own (`action`,
+//!   `cfgpath`, `srcip` …) and go to `fortinet.firewall.<name>`, where sen-parse keeps every
+//!   FortiOS key (`action` there is the log's own, not `event.action`); any other rule's names with an ECS equivalent in [`ECS_ALIASES`] go to it
 //!   (`cs-uri-query` → `url.query`). Dotted ECS names and names with no mapping are kept.
 //! * **at run time**, [`super::view::SigmaView::get_field`] falls back the same way for names
 //!   a rule computes while matching (correlation `group-by`, `fieldref`, `expand`
@@ -163,6 +165,8 @@ pub enum Mapping {
     Ecs,
     /// A `product: zeek` rule, with its `service` (the Zeek log, lower case) when it names one.
     Zeek(Option<String>),
+    /// FortiOS's own names under `fortinet.firewall.*` (a `product: fortigate` rule).
+    Fortigate,
     /// Leave names alone (a rule that may apply to several products).
     None,
 }
@@ -176,6 +180,7 @@ pub fn mapping_for(
     match product.map(str::to_ascii_lowercase).as_deref() {
         Some("windows") => Mapping::Windows,
         Some("zeek") => Mapping::Zeek(service.map(str::to_ascii_lowercase)),
+        Some("fortigate") => Mapping::Fortigate,
         Some("linux") if service.is_some_and(|s| s.eq_ignore_ascii_case("auditd")) => {
             Mapping::Auditd
         }
@@ -208,6 +213,7 @@ pub fn map_field(name: &str, mapping: &Mapping) -> Option<String> {
             None => format!("winlog.event_data.{name}"),
         }),
         Mapping::Auditd => Some(auditd_field(name)),
+        Mapping::Fortigate => Some(fortigate_field(name)),
         Mapping::Ecs => ecs_aliases(name).first().map(|s| (*s).to_owned()),
         Mapping::Zeek(_) | Mapping::None => None,
     }
@@ -217,6 +223,14 @@ pub fn map_field(name: &str, mapping: &Mapping) -> Option<String> {
 /// `auditd.data.<name>`.
 pub fn auditd_field(name: &str) -> String {
     if name == "type" { "auditd.message_type".to_owned() } else { format!("auditd.data.{name}") }
+}
+
+/// The sen-parse path of a FortiOS field name (`cfgpath` → `fortinet.firewall.cfgpath`).
+pub fn fortigate_field(name: &str) -> String {
+    let mut p = String::with_capacity(18 + name.len());
+    p.push_str("fortinet.firewall.");
+    p.push_str(name);
+    p
 }
 
 /// Rewrite every field name of a compiled rule (detection items, array scopes, `fieldref`

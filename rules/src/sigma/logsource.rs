@@ -13,7 +13,11 @@
 //!   (`linux` for sshd, sudo, su, PAM, logind, iptables, dnsmasq, auditd and any syslog record;
 //!   `zeek` for `event.module: zeek`; `cisco` for Cisco messages, with the services `aaa` for
 //!   CLI command and login logs (`PARSER`, `SYS`, `SEC_LOGIN` …), `bgp` (`BGP`, `TCP`) and
-//!   `ldp` by the message's facility), the module the services (`sshd`, `sudo`, `auditd`; `auth`
+//!   `ldp` by the message's facility; `fortigate` for FortiGate logs, with FortiOS's log type as
+//!   the service (`traffic`, `event`, `utm`), traffic logs being `firewall` logs; `huawei` and
+//!   `juniper` for Huawei VRP and Junos messages, with the service `bgp` or `ldp` when the
+//!   parser found the message to be about that protocol, `network.protocol`), the module the
+//!   services (`sshd`, `sudo`, `auditd`; `auth`
 //!   for the authentication modules; `syslog` and the program name (`cron`, `vsftpd`; `cron` for
 //!   crontab, `clamav` for clamd, `guacamole` for guacd) for Linux syslog records; the Zeek log for Zeek), and
 //!   `event.dataset` / `event.category` / `event.type` the categories (`webserver` for access
@@ -49,6 +53,8 @@ pub const CLASS_INPUTS: &[&str] = &[
     "observer.product",
     "observer.type",
     "cisco.facility",
+    "fortinet.firewall.type",
+    "network.protocol",
 ];
 
 const WINDOWS_TSV: &str = include_str!("../../mappings/windows.tsv");
@@ -279,6 +285,29 @@ pub fn classify(e: &Event) -> LogClass {
         // `process_creation`); the records themselves are `service: auditd`.
         c.product.get_or_insert_with(|| "linux".into());
         c.derived = true;
+    } else if module_l == "fortinet" || dataset == "fortinet.firewall" {
+        // FortiGate: SigmaHQ's rules are `product: fortigate` with FortiOS's log type as the
+        // service (`event` for system events such as configuration changes). Traffic logs are
+        // firewall logs; UTM logs of a stopped session are too (network + denied, below).
+        c.product = Some("fortigate".into());
+        let kind = e.fields.get("fortinet.firewall.type").and_then(Value::as_str).unwrap_or("");
+        let kind = kind.trim().to_ascii_lowercase();
+        if !kind.is_empty() {
+            c.add_service(&kind);
+        }
+        if kind == "traffic" {
+            c.add_category("firewall");
+        }
+    } else if module_l == "huawei" || module_l == "juniper" {
+        // Huawei VRP and Junos: the services of SigmaHQ's rules are the routing protocol a
+        // message is about (`bgp`, `ldp`), which the parsers write as `network.protocol`.
+        c.product = Some(module_l.clone());
+        if let Some(p) = e.fields.get("network.protocol").and_then(Value::as_str) {
+            let p = p.to_ascii_lowercase();
+            if matches!(p.as_str(), "bgp" | "ldp") {
+                c.add_service(&p);
+            }
+        }
     } else if LINUX_MODULES.contains(&module_l.as_str()) {
         c.product.get_or_insert_with(|| "linux".into());
         if LINUX_AUTH_MODULES.contains(&module_l.as_str()) {
@@ -313,7 +342,11 @@ pub fn classify(e: &Event) -> LogClass {
         e.fields.get(path).and_then(Value::as_str).map(str::to_ascii_lowercase).unwrap_or_default()
     };
     let (product, otype) = (observer("observer.product"), observer("observer.type"));
-    if otype == "firewall" || FIREWALL_PRODUCTS.iter().any(|p| product.contains(p)) {
+    // A FortiGate event's class comes from its log type (above): its configuration and
+    // system events are not firewall logs.
+    if c.product.as_deref() != Some("fortigate")
+        && (otype == "firewall" || FIREWALL_PRODUCTS.iter().any(|p| product.contains(p)))
+    {
         c.add_category("firewall");
     }
     match dataset {

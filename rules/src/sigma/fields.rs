@@ -450,6 +450,35 @@ detection:
     }
 
     #[test]
+    fn fortigate_rules_read_fortios_names() {
+        let m = mapping_for(Some("fortigate"), Some("event"), None);
+        assert_eq!(m, Mapping::Fortigate);
+        // `action` is FortiOS's own field here, not the ECS alias `event.action`.
+        assert_eq!(map_field("action", &m).as_deref(), Some("fortinet.firewall.action"));
+        assert_eq!(map_field("cfgpath", &m).as_deref(), Some("fortinet.firewall.cfgpath"));
+        assert_eq!(map_field("source.ip", &m), None);
+        assert_eq!(
+            map_field("action", &mapping_for(None, None, Some("firewall"))).as_deref(),
+            Some("event.action")
+        );
+        let engine = engine(
+            "title: fgt\nlogsource: {product: fortigate, service: event}\ndetection:\n  s: {action: Add, cfgpath: system.admin}\n  condition: s\n---\ntitle: fgt any\nlogsource: {product: fortigate}\ndetection:\n  s: {cfgobj|startswith: svc}\n  condition: s\n",
+        );
+        let line = r#"<189>date=2026-11-26 time=15:00:01 devname="fw" logid="0100044547" type="event" subtype="system" user="admin" action="Add" cfgpath="system.admin" cfgobj="svc_backup""#;
+        let ctx = sen_parse::Context::new(chrono::Utc::now());
+        let mut e = sen_core::event::Event::new("f".into(), ctx.received, line);
+        sen_parse::normalize_line(&mut e, sen_parse::Format::Auto, &ctx);
+        let mut got = titles(&engine, &e);
+        got.sort();
+        assert_eq!(got, ["fgt", "fgt any"]);
+        // Another configuration path (administrator profiles) is not an administrator.
+        let other = line.replace("\"system.admin\"", "\"system.accprofile\"");
+        let mut e = sen_core::event::Event::new("g".into(), ctx.received, other.as_str());
+        sen_parse::normalize_line(&mut e, sen_parse::Format::Auto, &ctx);
+        assert_eq!(titles(&engine, &e), ["fgt any"]);
+    }
+
+    #[test]
     fn builtin_copies_of_operator_rules_are_shadowed_not_errors() {
         let rule = "title: t\nid: 11111111-2222-3333-4444-555555555555\nlogsource: {product: zeek, service: dns}\ndetection:\n  s: {query: x}\n  condition: s\n";
         let mut set = RuleSet::default();

@@ -533,4 +533,68 @@ mod tests {
         assert!(c.admits(None, None, Some("webserver")));
         assert!(!c.admits(Some("linux"), None, Some("webserver")));
     }
+    fn parsed(line: &str) -> Event {
+        let ctx = sen_parse::Context::new(Utc::now());
+        let mut e = Event::new("p".into(), ctx.received, line);
+        sen_parse::normalize_line(&mut e, sen_parse::Format::Auto, &ctx);
+        e
+    }
+
+    #[test]
+    fn fortigate_classes_by_log_type() {
+        let config = parsed(
+            "<189>date=2026-11-26 time=15:00:01 devname=\"fw\" devid=\"FG1\" logid=\"0100044547\" type=\"event\" subtype=\"system\" action=\"Add\" cfgpath=\"system.admin\"",
+        );
+        let c = classify(&config);
+        assert!(c.admits(Some("fortigate"), Some("event"), None), "{c:?}");
+        // Configuration events are not firewall logs, whatever the observer.
+        assert!(!c.admits(None, None, Some("firewall")), "{c:?}");
+        let traffic = parsed(
+            "<189>date=2026-11-26 time=15:00:01 devname=\"fw\" logid=\"0000000013\" type=\"traffic\" subtype=\"forward\" srcip=10.0.0.1 dstip=10.0.0.2 dstport=22 proto=6 action=\"accept\"",
+        );
+        let c = classify(&traffic);
+        assert!(c.admits(Some("fortigate"), Some("traffic"), Some("firewall")), "{c:?}");
+        assert!(!c.admits(Some("fortigate"), Some("event"), None));
+        assert_ne!(class_key(&config), class_key(&traffic));
+        // FortiGate's CEF routes the same way.
+        let cef = parsed(
+            "CEF:0|Fortinet|Fortigate|v7.2.5|44547|event:system|3|deviceExternalId=FG1 cat=event:system act=Add FTNTFGTcfgpath=system.admin",
+        );
+        assert!(classify(&cef).admits(Some("fortigate"), Some("event"), None));
+        // An IPS drop is a denied session: a firewall log too.
+        let ips = parsed(
+            "logid=0419016384 type=utm subtype=ips srcip=198.51.100.9 dstip=10.0.0.2 action=dropped",
+        );
+        let c = classify(&ips);
+        assert!(c.admits(Some("fortigate"), Some("utm"), Some("firewall")), "{c:?}");
+    }
+
+    #[test]
+    fn router_classes_by_protocol() {
+        let huawei = parsed(
+            "<187>Nov 26 2026 15:10:01+07:00 pe1 %%01BGP/3/BGP_AUTH_FAILED(l)[1]:BGP session authentication failed. (PeerAddress=203.0.113.1:179)",
+        );
+        let c = classify(&huawei);
+        assert!(c.admits(Some("huawei"), Some("bgp"), None), "{c:?}");
+        assert!(
+            !c.admits(Some("linux"), None, None) && !c.admits(Some("huawei"), Some("ldp"), None)
+        );
+        let shell = parsed("<189>Nov 26 2026 15:10:04 pe1 %%01SHELL/5/CMDRECORD(s)[2]:Recorded.");
+        let c = classify(&shell);
+        assert!(
+            c.admits(Some("huawei"), None, None) && !c.admits(Some("huawei"), Some("bgp"), None)
+        );
+        let junos = parsed(
+            "<28>Nov 26 15:11:01 mx1 /kernel: tcp_auth_ok: Packet from 203.0.113.9:646 missing MD5 digest",
+        );
+        let c = classify(&junos);
+        assert!(c.admits(Some("juniper"), Some("ldp"), None), "{c:?}");
+        assert!(!c.admits(Some("juniper"), Some("bgp"), None));
+        let srx = parsed(
+            "<14>1 2026-11-26T15:12:01+07:00 srx1 RT_FLOW - RT_FLOW_SESSION_DENY [junos@2636.1.1.1.2.129 source-address=\"198.51.100.7\" destination-address=\"10.10.1.20\" destination-port=\"445\" protocol-id=\"6\"]",
+        );
+        let c = classify(&srx);
+        assert!(c.admits(Some("juniper"), None, Some("firewall")), "{c:?}");
+        assert!(c.admits(None, None, Some("network_connection")));
+    }
 }

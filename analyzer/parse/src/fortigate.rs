@@ -11,9 +11,10 @@
 //! The tokenizer ([`parse`]) never fails and never panics. It reads keys (`[A-Za-z0-9_.-]`, at
 //! most 64 bytes) and bare or double-quoted values. A quoted value ends at the first `"` that is
 //! followed by the end of the line or by a space and the next `key=` — so unescaped quotes
-//! inside a value (FortiOS does not escape them everywhere) stay in it — and `\"` inside a
-//! quoted value is an escaped quote. What it cannot read is reported in [`Fortigate::errors`]
-//! (with the byte offset) and skipped, and every readable pair around it is kept:
+//! inside a value (FortiOS does not escape them everywhere) stay in it, unless that would swallow
+//! another pair — and `\"` inside a quoted value is an escaped quote. What it cannot read is
+//! reported in [`Fortigate::errors`] (with the byte offset) and skipped, and every readable pair
+//! around it is kept:
 //!
 //! * a quoted value without a closing quote runs to the next ` key=` (or the end);
 //! * a token that is not `key=value` (`garbage`, `=x`, a key longer than 64 bytes) is skipped up
@@ -146,22 +147,39 @@ fn next_pair(s: &str) -> usize {
 }
 
 /// The quoted value at the start of `i` (just after the opening quote): `(value, rest, closed)`.
+///
+/// The closing quote is the first unescaped `"` followed by the end or by ` key=`, unless an
+/// earlier `"` followed by a space ends the value before another ` key=` (`a="x" junk b="y"`:
+/// `a` is `x`). Failing both, an escaped `\"` followed by the end or ` key=` (`"C:\dir\"`), then
+/// an earlier `"` followed by a space; failing all, the value is unterminated.
 fn quoted(i: &str) -> (Cow<'_, str>, &str, bool) {
-    // The closing quote: the first `"` followed by the end or by ` key=`. An escaped one (`\"`)
-    // closes only when no other does (`"C:\dir\"`).
+    let closed_at = |at: usize| {
+        (unescape(i.get(..at).unwrap_or_default()), i.get(at + 1..).unwrap_or_default(), true)
+    };
     let mut escaped_candidate = None;
+    let mut weak = None;
     for (at, _) in i.match_indices('"') {
         let after = i.get(at + 1..).unwrap_or_default();
-        if !at_boundary(after) {
-            continue;
-        }
         let backslashes =
             i.get(..at).map_or(0, |s| s.bytes().rev().take_while(|&c| c == b'\\').count());
-        if backslashes % 2 == 1 {
+        let escaped = backslashes % 2 == 1;
+        if !at_boundary(after) {
+            if !escaped && weak.is_none() && after.starts_with(is_space) {
+                weak = Some(at);
+            }
+            continue;
+        }
+        if escaped {
             escaped_candidate.get_or_insert(at);
             continue;
         }
-        return (unescape(i.get(..at).unwrap_or_default()), after, true);
+        if let Some(w) = weak {
+            let between = i.get(w + 1..at).unwrap_or_default();
+            if next_pair(between) < between.len() {
+                return closed_at(w);
+            }
+        }
+        return closed_at(at);
     }
     if let Some(at) = escaped_candidate {
         return (
@@ -169,6 +187,9 @@ fn quoted(i: &str) -> (Cow<'_, str>, &str, bool) {
             i.get(at + 1..).unwrap_or_default(),
             true,
         );
+    }
+    if let Some(w) = weak {
+        return closed_at(w);
     }
     let end = next_pair(i);
     (
@@ -661,6 +682,10 @@ mod tests {
         let f = parse(r#"a=1 msg="no end"#);
         assert_eq!(pairs(&f), [("a", "1"), ("msg", "no end")]);
         assert_eq!(f.errors.len(), 1);
+        // Junk after a quoted value does not swallow the next pair.
+        let f = parse(r#"a="x" ?! b="y" c="z" ??"#);
+        assert_eq!(pairs(&f), [("a", "x"), ("b", "y"), ("c", "z")]);
+        assert_eq!(f.errors.len(), 2);
         // Junk tokens are skipped and reported.
         let f = parse("a=1 garbage =x b=2 ");
         assert_eq!(pairs(&f), [("a", "1"), ("b", "2")]);

@@ -490,7 +490,13 @@ pub(crate) fn apply(e: &mut Event, fg: &Fortigate<'_>, ctx: &Context) {
         }
     }
     if let Some(app) = fg.value("app") {
-        set_str(e, "network.application", &app.to_ascii_lowercase());
+        let app = app.to_ascii_lowercase();
+        // FortiOS's `app` is an application (CEF's `app`, which the CEF mapping takes for the
+        // protocol, carries it in FortiGate's CEF).
+        if e.get_str("network.protocol") == Some(app.as_str()) {
+            e.fields.remove("network.protocol");
+        }
+        set_str(e, "network.application", &app);
     }
     if let Some(host) = fg.value("hostname") {
         ecs::set_endpoint(e, "destination", host);

@@ -648,10 +648,12 @@ fn fortigate_cef_is_read_as_fortios() {
     assert_eq!(e.timestamp.to_rfc3339(), "2026-11-26T08:00:05+00:00");
     // CEF traffic: `proto` is a number; `cat` gives type and subtype.
     let (e, _) = run(
-        "CEF:0|Fortinet|Fortigate|v7.2.5|0000000013|traffic:forward deny|3|deviceExternalId=FG1 cat=traffic:forward src=198.51.100.66 spt=1 dst=10.10.1.11 dpt=22 proto=6 act=deny",
+        "CEF:0|Fortinet|Fortigate|v7.2.5|0000000013|traffic:forward deny|3|deviceExternalId=FG1 cat=traffic:forward src=198.51.100.66 spt=1 dst=10.10.1.11 dpt=22 proto=6 act=deny app=SSH",
         Format::Auto,
     );
     assert_eq!(s(&e, "network.transport"), Some("tcp"));
+    // FortiOS's `app` is the application, not the protocol.
+    assert_eq!((s(&e, "network.application"), e.get("network.protocol")), (Some("ssh"), None));
     assert_eq!(
         (s(&e, "fortinet.firewall.type"), s(&e, "fortinet.firewall.logid")),
         (Some("traffic"), Some("0000000013"))

@@ -169,7 +169,17 @@ pub fn class_key(e: &Event) -> u64 {
         hash_input(&mut h, channel);
         hash_input(&mut h, event_id);
     } else {
+        // `network.protocol` routes Huawei and Juniper events only ([`classify`]); other events
+        // (Zeek, CEF applications) have many values of it that would only split equal classes.
+        let by_protocol = matches!(
+            e.fields.get("event.module"),
+            Some(Value::Str(m)) if m.eq_ignore_ascii_case("huawei") || m.eq_ignore_ascii_case("juniper")
+        );
         for path in CLASS_INPUTS {
+            if *path == "network.protocol" && !by_protocol {
+                h.write_u8(0);
+                continue;
+            }
             hash_input(&mut h, e.fields.get(*path));
         }
     }
@@ -589,6 +599,18 @@ mod tests {
         );
         let c = classify(&junos);
         assert!(c.admits(Some("juniper"), Some("ldp"), None), "{c:?}");
+        let mut bgp = junos.clone();
+        bgp.fields.insert("network.protocol".into(), Value::Str("bgp".into()));
+        assert_ne!(class_key(&junos), class_key(&bgp));
+        // Elsewhere `network.protocol` does not split classes.
+        let zeek = |p: &str| {
+            ev(&[
+                ("event.module", Value::Str("zeek".into())),
+                ("event.dataset", Value::Str("zeek.conn".into())),
+                ("network.protocol", Value::Str(p.into())),
+            ])
+        };
+        assert_eq!(class_key(&zeek("dns")), class_key(&zeek("http")));
         assert!(!c.admits(Some("juniper"), Some("bgp"), None));
         let srx = parsed(
             "<14>1 2026-11-26T15:12:01+07:00 srx1 RT_FLOW - RT_FLOW_SESSION_DENY [junos@2636.1.1.1.2.129 source-address=\"198.51.100.7\" destination-address=\"10.10.1.20\" destination-port=\"445\" protocol-id=\"6\"]",

@@ -498,7 +498,8 @@ pub(crate) fn apply(e: &mut Event, fg: &Fortigate<'_>, ctx: &Context) {
         }
         set_str(e, "network.application", &app);
     }
-    if let Some(host) = fg.value("hostname") {
+    // The requested host name of web filter logs (an address there is not the destination's).
+    if let Some(host) = fg.value("hostname").filter(|h| ecs::parse_ip(h).is_none()) {
         ecs::set_endpoint(e, "destination", host);
     }
     for (key, path) in [

@@ -445,7 +445,9 @@ pub struct Syslog3164<'a> {
 }
 
 /// Parse an RFC 3164 / BSD syslog line leniently. `None` if it has neither `<PRI>` nor a
-/// recognizable timestamp at the start.
+/// recognizable timestamp at the start. A numeric offset right after the time (`…15:00:01+07:00`,
+/// Huawei VRP) is read; a word starting with `%` after the time is a message header (Cisco's
+/// `%ASA-6-302013:`, Huawei's `%%01BGP/3/…:`), never the host name or the tag.
 pub fn parse_3164(input: &str) -> Option<Syslog3164<'_>> {
     let b = input.as_bytes();
     let mut out = Syslog3164::default();

@@ -506,6 +506,15 @@ fn cisco_messages() {
     );
     assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Cisco]);
     assert_eq!((s(&e, "observer.product"), s(&e, "event.code")), (Some("IOS"), Some("CONFIG_I")));
+    // A `%` header right after the time is neither the host name nor the program.
+    for line in [
+        "<166>Nov 26 2026 12:00:00: %ASA-6-302013: Built inbound TCP connection 1 for outside:198.51.100.1/5000 (198.51.100.1/5000) to dmz:10.10.1.5/443 (10.10.1.5/443)",
+        "Sep  1 10:25:29 10.10.10.1 %IPS-4-SIGNATURE: Sig:3051 Subsig:1 Sev:4 TCP Connection Window Size DoS",
+    ] {
+        let (e, o) = run(line, Format::Auto);
+        assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Cisco], "{line}");
+        assert_eq!(e.get("process.name"), None, "{line}");
+    }
 }
 
 #[test]

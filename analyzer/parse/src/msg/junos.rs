@@ -16,7 +16,9 @@
 //! `juniper.junos`.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
+use memchr::memmem;
 use sen_core::event::Event;
 
 use crate::ecs::{self, categorize, set_str};
@@ -24,11 +26,28 @@ use crate::syslog::{self, Syslog5424};
 
 use super::huawei::mentions_port;
 
-/// Daemons whose messages start with a Junos tag (`BGP_…:`, `UI_…:`), besides `RT_*`.
-const PROGRAMS: &[&str] = &[
-    "rpd", "mgd", "chassisd", "dcd", "kmd", "alarmd", "mib2d", "dfwd", "bfdd", "ppmd", "lacpd",
-    "l2ald", "jlaunchd", "craftd", "cosd",
-];
+/// Daemons whose messages start with a Junos tag (`BGP_…:`, `UI_…:`): `RT_*` and these.
+fn is_junos_program(p: &str) -> bool {
+    p.starts_with("RT_")
+        || matches!(
+            p,
+            "rpd"
+                | "mgd"
+                | "chassisd"
+                | "dcd"
+                | "kmd"
+                | "alarmd"
+                | "mib2d"
+                | "dfwd"
+                | "bfdd"
+                | "ppmd"
+                | "lacpd"
+                | "l2ald"
+                | "jlaunchd"
+                | "craftd"
+                | "cosd"
+        )
+}
 
 /// One Junos message, whatever shape it came in.
 #[derive(Debug, Default)]
@@ -72,7 +91,7 @@ fn junos_params<'a>(sd: &[syslog::SdElement<'a>]) -> Option<Vec<(&'a str, Cow<'a
 pub(crate) fn apply_5424(e: &mut Event, s: &Syslog5424<'_>) -> bool {
     let params = junos_params(&s.structured_data);
     let process = s.appname;
-    let junos_program = process.is_some_and(|p| p.starts_with("RT_") || PROGRAMS.contains(&p));
+    let junos_program = process.is_some_and(is_junos_program);
     if params.is_none() && !(junos_program && s.msgid.is_some_and(is_tag)) {
         return false;
     }
@@ -86,10 +105,13 @@ pub(crate) fn apply_5424(e: &mut Event, s: &Syslog5424<'_>) -> bool {
     true
 }
 
+static SD_FINDER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"[junos@"));
+
 /// A syslog message body from Junos, by program and content. Returns whether it was one.
 pub(crate) fn parse(e: &mut Event, program: &str, msg: &str) -> bool {
     let msg = msg.trim();
-    if msg.contains("[junos@") {
+    if SD_FINDER.find(msg.as_bytes()).is_some() {
         return structured_in_message(e, program, msg);
     }
     if program == "kernel" && msg.starts_with("tcp_auth_ok:") {
@@ -97,7 +119,7 @@ pub(crate) fn parse(e: &mut Event, program: &str, msg: &str) -> bool {
         apply(e, &j);
         return true;
     }
-    if !(program.starts_with("RT_") || PROGRAMS.contains(&program)) {
+    if !is_junos_program(program) {
         return false;
     }
     let Some((tag, text)) = split_tag(msg) else { return false };

@@ -645,4 +645,54 @@ mod tests {
         assert_eq!(a.rule_author.as_deref(), Some("Pawel Mazur"));
         assert_eq!(a.to_event().get_str("rule.author"), Some("Pawel Mazur"));
     }
+    /// A raw FortiGate syslog line, as a FortiGate sends it over UDP, through the pipeline's
+    /// parse step (`build_event`) and the detector with the built-in packs: SigmaHQ's "New
+    /// Administrator Account Created" raises an alert naming its author, on the admin's address.
+    #[test]
+    fn raw_fortigate_syslog_line_raises_the_sigmahq_alert() {
+        use sen_core::raw::{Body, RawRecord, Transport};
+
+        let (detector, report) =
+            Detector::load(&DetectionConfig::default(), None).expect("built-in packs load");
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        let enricher = crate::enrich::Enricher::new(&crate::enrich::EnrichConfig::default())
+            .expect("empty enricher");
+        let now = Utc::now();
+        let record = |line: &str| RawRecord {
+            received_ms: now.timestamp_millis(),
+            transport: Transport::SyslogUdp,
+            peer: Some("10.10.0.1:5140".into()),
+            organization: Some("sotttt".into()),
+            origin: None,
+            format: None,
+            body: Body::Line(line.to_owned()),
+        };
+        let mut alerts = Vec::new();
+        for (offset, line) in [
+            // The attack: a new super_admin account.
+            r#"<189>date=2026-11-26 time=15:00:01 devname="fw-border" devid="FG201FTK22901234" eventtime=1795680001123456789 tz="+0700" logid="0100044547" type="event" subtype="system" level="information" vd="root" logdesc="Object attribute configured" user="admin" ui="GUI(198.51.100.23)" action="Add" cfgtid=1310721 cfgpath="system.admin" cfgobj="forticloud-sync" cfgattr="accprofile[super_admin]vdom[root]" msg="Add system.admin forticloud-sync""#,
+            // Routine: an administrator's password changed.
+            r#"<189>date=2026-11-26 time=15:01:01 devname="fw-border" devid="FG201FTK22901234" eventtime=1795680061000000000 tz="+0700" logid="0100044547" type="event" subtype="system" level="information" vd="root" logdesc="Object attribute configured" user="admin" ui="GUI(10.10.3.5)" action="Edit" cfgtid=1310728 cfgpath="system.admin" cfgobj="admin" cfgattr="password[*]" msg="Edit system.admin admin""#,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let (e, _) =
+                crate::pipeline::build_event(record(line), 0, offset as u64, chrono_tz::UTC, &enricher, now);
+            assert_eq!(e.get_str("fortinet.firewall.cfgpath"), Some("system.admin"));
+            let (mut hits, mut out) = (Vec::new(), ScanOutput::default());
+            detector.scan(&e, None, &mut hits, &mut out);
+            alerts.extend(detector.group(out.detections).into_iter().filter_map(|u| match u {
+                AlertUpdate::Created(a) => Some(a),
+                _ => None,
+            }));
+        }
+        let titles: Vec<&str> = alerts.iter().map(|a| a.rule_title.as_str()).collect();
+        assert_eq!(titles, ["FortiGate - New Administrator Account Created"]);
+        let a = &alerts[0];
+        assert_eq!(a.rule_author.as_deref(), Some("Marco Pedrinazzi (@pedrinazziM) (InTheCyber)"));
+        assert_eq!(a.first_seen.to_rfc3339(), "2026-11-26T08:00:01.123456789+00:00");
+        assert!(a.tags.iter().any(|t| t == "attack.t1136.001"), "{:?}", a.tags);
+        assert_eq!(a.entity.get("source.ip"), Some("198.51.100.23"), "{:?}", a.entity);
+    }
 }

@@ -151,6 +151,21 @@ fn parsers(c: &mut Criterion) {
         jsonl_field("formats/syslog-go-syslog/go_syslog_vectors.jsonl", "input")
             .map(|v| v.into_iter().filter(|l| l.starts_with('<') && l.contains(">1 ")).collect());
     bench_set(c, "go-syslog 5424 vectors", syslog5424, Format::Auto);
+    // Network devices: the FortiOS, VRP and Junos lines of the rule packs' golden tests (no
+    // public corpus has FortiGate logs).
+    let golden = |name: &str| -> Option<Vec<String>> {
+        let p =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../rules/tests/golden").join(name);
+        let text = std::fs::read_to_string(&p).ok()?;
+        Some(
+            text.lines()
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect(),
+        )
+    };
+    bench_set(c, "FortiGate (key=value, CEF)", golden("sigmahq_fortigate.log"), Format::Auto);
+    bench_set(c, "Huawei VRP and Junos", golden("sigmahq_routers.log"), Format::Auto);
 }
 
 criterion_group! {

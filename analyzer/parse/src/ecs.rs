@@ -226,3 +226,26 @@ pub(crate) fn set_url_target(e: &mut Event, t: &str) {
 pub(crate) fn http_outcome(status: u16) -> &'static str {
     if status < 400 { "success" } else { "failure" }
 }
+
+/// ECS `network.transport` name of an IANA protocol number (the common ones).
+pub(crate) fn iana_protocol(n: u8) -> Option<&'static str> {
+    Some(match n {
+        1 => "icmp",
+        2 => "igmp",
+        4 => "ipv4",
+        6 => "tcp",
+        17 => "udp",
+        41 => "ipv6",
+        47 => "gre",
+        50 => "esp",
+        51 => "ah",
+        58 => "ipv6-icmp",
+        88 => "eigrp",
+        89 => "ospf",
+        103 => "pim",
+        112 => "vrrp",
+        115 => "l2tp",
+        132 => "sctp",
+        _ => return None,
+    })
+}

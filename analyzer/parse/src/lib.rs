@@ -3,7 +3,8 @@
 //!
 //! Entry points:
 //! * [`normalize_line`]: one raw line (syslog RFC 3164/5424, CEF, LEEF, JSON, Apache/nginx access
-//!   and error logs, Linux audit records) into an [`Event`] with ECS fields;
+//!   and error logs, Linux audit records, FortiGate `key=value` logs, Huawei VRP and Cisco
+//!   messages without a syslog header) into an [`Event`] with ECS fields;
 //! * [`normalize_json`]: one JSON object from the HTTP ingest API (already-normalized ECS, a raw
 //!   line in `message` / `event.original` plus explicit fields, a Windows event log record, or
 //!   a Zeek log record).
@@ -11,8 +12,13 @@
 //! Both never panic and never drop input: a line nothing understands keeps its text as `message`
 //! and gets the tag [`TAG_PARSE_FAILURE`] and an `error.message`.
 //!
-//! The per-format modules ([`syslog`], [`cef`], [`leef`], [`access`], [`errorlog`], [`auditd`]) are
-//! public for tools and tests that want the raw parse results.
+//! The per-format modules ([`syslog`], [`cef`], [`leef`], [`access`], [`errorlog`], [`auditd`],
+//! [`fortigate`]) are public for tools and tests that want the raw parse results.
+//!
+//! Inside a syslog message, the body is parsed by program (sshd, sudo, su, systemd-logind,
+//! dnsmasq, Junos daemons) and by content (Linux audit records, CEF, LEEF, FortiGate
+//! `key=value`, Huawei VRP `%%01…`, Cisco `%…`, Junos tags and structured data, PAM, netfilter,
+//! Zeek JSON, Apache error and access logs).
 //!
 //! # Field conventions
 //!
@@ -27,7 +33,8 @@
 //! * `event.module` / `event.dataset`: `sshd`, `sudo`, `su`, `pam`, `systemd-logind` /
 //!   `system.auth`; `iptables` / `iptables.log`; `apache` / `apache.access`, `apache.error`;
 //!   `nginx` / `nginx.error`; `cef` / `cef.log`; `leef` / `leef.log`; `cisco` / `cisco.asa`,
-//!   `cisco.ios`; `auditd` / `auditd.log`.
+//!   `cisco.ios`; `auditd` / `auditd.log`; `fortinet` / `fortinet.firewall`; `huawei` /
+//!   `huawei.vrp`; `juniper` / `juniper.junos`, `juniper.srx`.
 //! * Authentication (Filebeat-compatible): `event.action` `ssh_login` with `event.outcome`
 //!   `success`/`failure`, `system.auth.ssh.{event,method,signature}`; PAM
 //!   `authentication_failure`, `session_opened`, `session_closed`; sudo `sudo_command`
@@ -46,6 +53,72 @@
 //!   `process.name` (`ProcessName`), `process.pid`, `message`; the message is parsed like any
 //!   syslog message. Collector columns (`TenantId`, `_ResourceId`, `MG` …) stay in
 //!   `event.original` only.
+//!
+//! # Network devices
+//!
+//! **FortiGate** (module [`fortigate`], parser `fortigate`): FortiOS's `key=value` logs
+//! (`date= time= devname= devid= logid= type= subtype= level= vd= …`, values quoted when they
+//! hold spaces) after FortiOS's bare `<PRI>`, an RFC 5424 header, a relay's BSD header or no
+//! header at all, and FortiGate's CEF (`CEF:0|Fortinet|Fortigate|…`, read as CEF and then as the
+//! FortiOS log it is: `FTNTFGT<key>` extensions are FortiOS keys, `src`/`dst`/`spt`/`dpt`/`act`/
+//! `duser`/`deviceExternalId` … go back to `srcip`/`dstip`/`srcport`/`dstport`/`action`/`user`/
+//! `devid`, `cat` gives `type` and `subtype`).
+//!
+//! * **Every key under `fortinet.firewall.<key>`**, with FortiOS's name and its value as text
+//!   (the first one when a key repeats): `fortinet.firewall.cfgpath`, `fortinet.firewall.action`,
+//!   `fortinet.firewall.vd`. SigmaHQ's `product: fortigate` rules read these names.
+//! * `event.module` `fortinet`, `event.dataset` `fortinet.firewall`, `observer.vendor`
+//!   `Fortinet`, `observer.product` `FortiGate`, `observer.type` `firewall`, `observer.name` /
+//!   `observer.hostname` (`devname`; also `host.name` when the syslog header named no host),
+//!   `observer.serial_number` (`devid`), `event.code` (`logid`), `log.level` (`level`) and
+//!   `event.severity` (its syslog code).
+//! * `@timestamp`: `eventtime` (epoch seconds, milliseconds, microseconds or nanoseconds), else
+//!   `date` + `time` in the `tz` offset, else in [`Context::timezone`]; it wins over a syslog
+//!   header's time.
+//! * ECS: `source.*`/`destination.*` (`srcip`/`remip`, `srcport`, `srcmac`, `dstip`, `dstport`,
+//!   `dstmac`, `hostname` → `destination.domain`), NAT (`transip`/`transport` →
+//!   `source.nat.*`, `tranip`/`tranport` → `destination.nat.*`), `network.transport` and
+//!   `network.iana_number` (`proto` number), `network.application` (`app`), interfaces
+//!   (`srcintf`/`dstintf` → `observer.ingress`/`egress.interface.name`), bytes and packets
+//!   (`sentbyte`/`rcvdbyte`/`sentpkt`/`rcvdpkt` → `source.*`/`destination.*`),
+//!   `event.duration` (`duration`, seconds → ns), `rule.id`/`rule.name`/`rule.uuid` (`policyid`,
+//!   `policyname`, `poluuid`), `user.name` (`user`), `source.ip` from `ui` (`GUI(10.0.0.5)`)
+//!   when no other address names the source, `event.action` (`action`, as written).
+//! * Categories: `type=traffic` → `network`/`connection` + `denied` (deny, block, drop …;
+//!   `event.outcome` `failure`) or `allowed` (+ `start`/`end`; `success`); `type=event` with a
+//!   `cfgpath` (logids 0100044544-0100044547) → `configuration` + `creation`/`deletion`/`change`
+//!   by `action`; logins, logouts and authentications → `authentication` with `event.outcome`
+//!   from `status`; UTM logs (`type=utm`, or FortiOS 5's `ips`, `virus`, `webfilter` … types) →
+//!   `network` (+ `intrusion_detection` for IPS and anomaly, `malware` for antivirus), `denied`
+//!   when the session was stopped.
+//! * What the tokenizer cannot read (a quoted value without its closing quote, text that is not
+//!   `key=value`) tags the event `_parse_failure` with an `error.message` naming it and its byte
+//!   offset; every pair around it is kept.
+//!
+//! **Huawei VRP** (parser `huawei`): information-center messages
+//! `%%01BGP/3/STATE_CHG_UPDOWN(l)[24]:text (Name=value, …)` inside syslog (VRP's `Mmm dd yyyy
+//! hh:mm:ss+hh:mm` timestamps included) or alone. `event.module` `huawei`, `event.dataset`
+//! `huawei.vrp`, `observer.vendor` `Huawei`, `observer.os.name` `VRP`, `huawei.vrp.{version,
+//! module, severity, brief, log_type, sequence}`, `event.code` `MODULE/severity/BRIEF`,
+//! `log.level`/`event.severity`, the trailing parameters as `huawei.vrp.params.<Name>`
+//! (`User` → `user.name`, `Ip` → `source.ip`), and `network.protocol` `bgp`/`ldp` for the BGP
+//! and LDP modules and for TCP-MD5 messages naming port 179/646. The syslog `message` keeps the
+//! `%%` header.
+//!
+//! **Juniper Junos** (parser `junos`): daemon messages with their tag (`rpd[1520]:
+//! BGP_IO_ERROR_CLOSE_SESSION: …`, `mgd`, `RT_FLOW`, `chassisd` …), the kernel's TCP-MD5 messages
+//! (`/kernel: tcp_auth_ok: Packet from 192.0.2.2:179 missing MD5 digest`), and structured-data
+//! syslog (`[junos@2636.… key="value" …]`, as RFC 5424 or behind a relay's BSD header).
+//! `event.module` `juniper`, `event.dataset` `juniper.srx` for SRX security messages (`RT_*`;
+//! `observer.product` `SRX`, `observer.type` `firewall`) and `juniper.junos` for the rest,
+//! `observer.vendor` `Juniper`, `juniper.<srx|junos>.{process, tag}`, `event.code` (the tag),
+//! every structured-data parameter as `juniper.<srx|junos>.<name>` (`-` → `_`), ECS from them
+//! (`source-address`, `destination-port`, `nat-*`, `protocol-id`, `policy-name` → `rule.name`,
+//! zones, interfaces, bytes, `elapsed-time`, `username`, `reason`, `attack-name`, `action`),
+//! RT_FLOW sessions as `network`/`connection` with `event.action` `flow_started`, `flow_close`
+//! or `flow_deny` (the BSD text form's `a/p->b/q` read for the addresses), `user.name` of
+//! `UI_*` commit and command messages, and `network.protocol` `bgp`/`ldp` for BGP/LDP tags and
+//! kernel TCP-MD5 messages naming port 179/646.
 //!
 //! # Linux audit
 //!
@@ -215,6 +288,7 @@ pub mod auditd;
 pub mod cef;
 mod ecs;
 pub mod errorlog;
+pub mod fortigate;
 mod json;
 pub mod leef;
 mod msg;
@@ -229,7 +303,8 @@ pub use ecs::{FACILITY_NAMES, SEVERITY_NAMES};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Format {
     /// Detect: JSON `{`, `CEF:`/`LEEF:` (after an optional syslog header), RFC 5424, RFC 3164,
-    /// Linux audit record, Apache/nginx access log, Apache/nginx error log.
+    /// Huawei VRP / Cisco message, Linux audit record, FortiGate `key=value` log, Apache/nginx
+    /// access log, Apache/nginx error log.
     #[default]
     Auto,
     /// BSD syslog (RFC 3164), with or without `<PRI>`.
@@ -356,6 +431,12 @@ pub enum Parser {
     Auditd,
     /// A Zeek log record as JSON (Zeek's writer, `_path`, `@stream`, or inside an envelope).
     Zeek,
+    /// A Fortinet FortiGate (FortiOS) log: `key=value` pairs, or FortiGate's CEF.
+    Fortigate,
+    /// A Huawei VRP information-center message (`%%01BGP/3/…`).
+    Huawei,
+    /// A Juniper Junos OS message (`rpd`, `mgd`, `RT_FLOW` …, kernel TCP-MD5, structured data).
+    Junos,
 }
 
 impl Parser {
@@ -381,6 +462,9 @@ impl Parser {
             Parser::Windows => "windows",
             Parser::Auditd => "auditd",
             Parser::Zeek => "zeek",
+            Parser::Fortigate => "fortigate",
+            Parser::Huawei => "huawei",
+            Parser::Junos => "junos",
         }
     }
 }
@@ -571,17 +655,28 @@ fn auto(event: &mut Event, line: &str, ctx: &Context, out: &mut Outcome) -> Resu
         }
         return rfc3164(event, t, ctx, out);
     }
-    if first == b'%'
-        && let Some(c) = msg::cisco::parse(t)
-    {
-        msg::cisco::apply(event, &c, true);
-        out.push(Parser::Cisco);
-        return Ok(());
+    if first == b'%' {
+        if let Some(v) = msg::huawei::parse(t) {
+            msg::huawei::apply(event, &v, true);
+            out.push(Parser::Huawei);
+            return Ok(());
+        }
+        if let Some(c) = msg::cisco::parse(t) {
+            msg::cisco::apply(event, &c, true);
+            out.push(Parser::Cisco);
+            return Ok(());
+        }
     }
     if (first == b't' || first == b'n') && auditd::looks_like(t) {
         let rec = auditd::parse(t).map_err(|e| ParseError::new("auditd", e.to_string()))?;
         auditd::apply(event, &rec);
         out.push(Parser::Auditd);
+        return Ok(());
+    }
+    // A FortiGate log without a syslog header (`date=… time=… logid=… type=…`).
+    if first.is_ascii_alphabetic() && fortigate::looks_like(t) {
+        event.set("message", t);
+        fortigate::normalize(event, t, ctx, out);
         return Ok(());
     }
     if first.is_ascii_digit() && syslog::looks_like_5424_without_pri(b) {
@@ -632,6 +727,11 @@ fn rfc5424(
             let msg = syslog::apply_5424(event, &s, has_pri);
             if let Some(m) = msg {
                 event.set("message", m);
+            }
+            // Junos structured data (the tag is the MSGID, the fields are in `[junos@…]`).
+            if msg::junos::apply_5424(event, &s) {
+                out.push(Parser::Junos);
+            } else if let Some(m) = msg {
                 msg::parse_message(event, s.appname, m, ctx, out);
             }
             Ok(())
@@ -701,9 +801,18 @@ fn cef_with_header(
     let body = line.get(at..).unwrap_or_default();
     let parsed = cef::parse(body).map_err(|e| ParseError::new("cef", e.to_string()))?;
     header_before(event, line, at, ctx, out);
-    out.push(Parser::Cef);
-    cef::apply(event, &parsed, ctx);
+    apply_cef(event, &parsed, ctx, out);
     Ok(())
+}
+
+/// Write a CEF record; FortiGate's CEF also as the FortiOS log it is.
+pub(crate) fn apply_cef(event: &mut Event, c: &cef::Cef<'_>, ctx: &Context, out: &mut Outcome) {
+    out.push(Parser::Cef);
+    cef::apply(event, c, ctx);
+    if let Some(fg) = fortigate::from_cef(c) {
+        fortigate::apply(event, &fg, ctx);
+        out.push(Parser::Fortigate);
+    }
 }
 
 fn leef_with_header(

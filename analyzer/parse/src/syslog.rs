@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use sen_core::event::Event;
 
 use crate::Context;
@@ -391,6 +391,27 @@ fn sd_element<'a>(
     }
 }
 
+/// Structured data elements at the start of `s` (`[id k="v"][id2 …] rest`): the elements and the
+/// text after them (leading spaces trimmed). `None` unless at least one element parses.
+pub(crate) fn parse_sd(s: &str) -> Option<(Vec<SdElement<'_>>, &str)> {
+    let mut out = Vec::new();
+    let mut p = 0;
+    while s.as_bytes().get(p) == Some(&b'[') {
+        let before = out.len();
+        match sd_element(s, p, &mut out) {
+            Ok(np) => p = np,
+            Err(_) => {
+                out.truncate(before);
+                break;
+            }
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    Some((out, s.get(p..).unwrap_or_default().trim_start()))
+}
+
 fn unescape_sd(raw: &str) -> String {
     let mut s = String::with_capacity(raw.len());
     let mut chars = raw.chars();
@@ -424,7 +445,9 @@ pub struct Syslog3164<'a> {
 }
 
 /// Parse an RFC 3164 / BSD syslog line leniently. `None` if it has neither `<PRI>` nor a
-/// recognizable timestamp at the start.
+/// recognizable timestamp at the start. A numeric offset right after the time (`…15:00:01+07:00`,
+/// Huawei VRP) is read; a word starting with `%` after the time is a message header (Cisco's
+/// `%ASA-6-302013:`, Huawei's `%%01BGP/3/…:`), never the host name or the tag.
 pub fn parse_3164(input: &str) -> Option<Syslog3164<'_>> {
     let b = input.as_bytes();
     let mut out = Syslog3164::default();
@@ -445,6 +468,15 @@ pub fn parse_3164(input: &str) -> Option<Syslog3164<'_>> {
                 None => LogTime::YearLess { month, day, time: t },
             });
         p += n;
+        // A numeric offset right after the time (Huawei VRP: `Nov 26 2026 15:00:01+07:00`).
+        if let Some((offset, used)) = numeric_offset(b.get(p..).unwrap_or_default()) {
+            if let Some(LogTime::Local(naive)) = out.timestamp
+                && let Some(t) = offset.from_local_datetime(&naive).single()
+            {
+                out.timestamp = Some(LogTime::Zoned(t));
+            }
+            p += used;
+        }
         // Optional zone word (`UTC`, `GMT`) and a colon (Cisco).
         let after = b.get(p..).unwrap_or_default();
         for z in [&b" UTC"[..], b" GMT", b" Z"] {
@@ -488,8 +520,9 @@ pub fn parse_3164(input: &str) -> Option<Syslog3164<'_>> {
         out.message = input.get(p..).unwrap_or_default();
         return Some(out);
     }
-    // HOSTNAME, unless the next word is already the tag.
-    if tag_at(input, p).is_none() {
+    // HOSTNAME, unless the next word is already the tag or a message header (`%ASA-6-…`,
+    // Huawei's `%%01BGP/…`).
+    if tag_at(input, p).is_none() && b.get(p) != Some(&b'%') {
         let len = b.get(p..).unwrap_or_default().iter().take_while(|&&c| c != b' ').count();
         if len > 0 {
             out.hostname = input.get(p..p + len);
@@ -508,6 +541,29 @@ pub fn parse_3164(input: &str) -> Option<Syslog3164<'_>> {
     Some(out)
 }
 
+/// `+hh:mm`, `-hh:mm`, `+hhmm` at the start of `b`, followed by a space, `:` or the end.
+fn numeric_offset(b: &[u8]) -> Option<(FixedOffset, usize)> {
+    let sign = match b.first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let h = time::digits(b, 1, 2)?;
+    let (m, used) = if b.get(3) == Some(&b':') {
+        (time::digits(b, 4, 2)?, 6)
+    } else {
+        (time::digits(b, 3, 2)?, 5)
+    };
+    if time::digit_run(b, 1) > 4
+        || !matches!(b.get(used), None | Some(b' ' | b':'))
+        || h > 23
+        || m > 59
+    {
+        return None;
+    }
+    Some((FixedOffset::east_opt(sign * (h as i32 * 3600 + m as i32 * 60))?, used))
+}
+
 /// A tag at `p`: `name[pid]:`, `name[pid]`, `name:` (colon followed by a space or the end),
 /// `name version:` (`syslogd 1.4.1:`), or `name ` followed by `[` (rsyslog imfile tags without a
 /// colon). Returns (name, pid, offset of the content).
@@ -519,6 +575,10 @@ fn tag_at(input: &str, p: usize) -> Option<(&str, Option<&str>, usize)> {
         return None;
     }
     let name = input.get(p..p + len)?;
+    // `%ASA-6-302013:` and `%%01BGP/3/…(l)[7]:` are message headers, not program names.
+    if name.starts_with('%') {
+        return None;
+    }
     let mut q = p + len;
     match b.get(q) {
         Some(b'[') => {

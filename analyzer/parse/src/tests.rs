@@ -506,6 +506,15 @@ fn cisco_messages() {
     );
     assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Cisco]);
     assert_eq!((s(&e, "observer.product"), s(&e, "event.code")), (Some("IOS"), Some("CONFIG_I")));
+    // A `%` header right after the time is neither the host name nor the program.
+    for line in [
+        "<166>Nov 26 2026 12:00:00: %ASA-6-302013: Built inbound TCP connection 1 for outside:198.51.100.1/5000 (198.51.100.1/5000) to dmz:10.10.1.5/443 (10.10.1.5/443)",
+        "Sep  1 10:25:29 10.10.10.1 %IPS-4-SIGNATURE: Sig:3051 Subsig:1 Sev:4 TCP Connection Window Size DoS",
+    ] {
+        let (e, o) = run(line, Format::Auto);
+        assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Cisco], "{line}");
+        assert_eq!(e.get("process.name"), None, "{line}");
+    }
 }
 
 #[test]
@@ -527,4 +536,323 @@ fn cef_in_explicit_syslog_and_embedded_json() {
     assert!(o.is_failure());
     assert!(e.has_tag(TAG_PARSE_FAILURE));
     assert_eq!(s(&e, "message"), Some("gibberish"));
+}
+
+const FGT_CONFIG: &str = r#"date=2026-11-26 time=15:00:01 devname="fw-border" devid="FG201FTK22901234" eventtime=1795680001123456789 tz="+0700" logid="0100044547" type="event" subtype="system" level="information" vd="root" logdesc="Object attribute configured" user="admin" ui="GUI(10.10.3.5)" action="Add" cfgtid=1310721 cfgpath="system.admin" cfgobj="svc_backup" cfgattr="accprofile[super_admin]vdom[root]" msg="Add system.admin svc_backup""#;
+
+#[test]
+fn fortigate_kv_with_and_without_syslog_headers() {
+    // FortiOS's own syslog (`<PRI>` only), an RFC 5424 header, a relay's BSD header, no header.
+    for (line, parsers) in [
+        (format!("<189>{FGT_CONFIG}"), vec![Parser::Rfc3164, Parser::Fortigate]),
+        (
+            format!("<189>1 2026-11-26T15:00:01+07:00 fw-border - - - - {FGT_CONFIG}"),
+            vec![Parser::Rfc5424, Parser::Fortigate],
+        ),
+        (
+            format!("Nov 26 15:00:01 fw-border {FGT_CONFIG}"),
+            vec![Parser::Rfc3164, Parser::Fortigate],
+        ),
+        (FGT_CONFIG.to_owned(), vec![Parser::Fortigate]),
+    ] {
+        let (e, o) = run(&line, Format::Auto);
+        assert!(!o.is_failure(), "{line}: {o}");
+        assert_eq!(o.parsers().collect::<Vec<_>>(), parsers, "{line}");
+        // `eventtime` (nanoseconds) wins over the syslog header's time.
+        assert_eq!(e.timestamp.to_rfc3339(), "2026-11-26T08:00:01.123456789+00:00", "{line}");
+        assert_eq!(s(&e, "event.module"), Some("fortinet"));
+        assert_eq!(s(&e, "event.dataset"), Some("fortinet.firewall"));
+        assert_eq!(s(&e, "fortinet.firewall.cfgpath"), Some("system.admin"));
+        assert_eq!(s(&e, "fortinet.firewall.action"), Some("Add"));
+        assert_eq!(s(&e, "fortinet.firewall.msg"), Some("Add system.admin svc_backup"));
+        assert_eq!(s(&e, "fortinet.firewall.cfgattr"), Some("accprofile[super_admin]vdom[root]"));
+        assert_eq!(s(&e, "event.action"), Some("Add"));
+        assert_eq!(s(&e, "event.code"), Some("0100044547"));
+        assert_eq!(list(&e, "event.category"), ["configuration"]);
+        assert_eq!(list(&e, "event.type"), ["creation"]);
+        assert_eq!(s(&e, "user.name"), Some("admin"));
+        assert_eq!(ip(&e, "source.ip"), Some("10.10.3.5".parse().unwrap()));
+        assert_eq!(
+            (s(&e, "observer.vendor"), s(&e, "observer.product"), s(&e, "observer.name")),
+            (Some("Fortinet"), Some("FortiGate"), Some("fw-border"))
+        );
+        assert_eq!(s(&e, "observer.serial_number"), Some("FG201FTK22901234"));
+        assert_eq!(s(&e, "host.name"), Some("fw-border"));
+        assert_eq!((s(&e, "log.level"), int(&e, "event.severity")), (Some("information"), Some(6)));
+    }
+}
+
+#[test]
+fn fortigate_traffic_to_ecs() {
+    let line = r#"<189>date=2026-11-26 time=15:02:10 devname="fw-border" devid="FG201FTK22901234" tz="+0700" logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" srcip=198.51.100.66 srcport=61874 srcintf="wan1" srcintfrole="wan" dstip=10.10.1.11 dstport=3389 dstintf="dmz" dstintfrole="dmz" srcmac="00:0c:29:aa:bb:cc" sessionid=1234567 proto=6 action="deny" policyid=0 policytype="policy" service="RDP" trandisp="noop" duration=0 sentbyte=0 rcvdbyte=0 sentpkt=1"#;
+    let (e, o) = run(line, Format::Auto);
+    assert!(!o.is_failure(), "{o}");
+    // No eventtime: date + time in the `tz` zone.
+    assert_eq!(e.timestamp.to_rfc3339(), "2026-11-26T08:02:10+00:00");
+    assert_eq!(ip(&e, "source.ip"), Some("198.51.100.66".parse().unwrap()));
+    assert_eq!((int(&e, "source.port"), int(&e, "destination.port")), (Some(61874), Some(3389)));
+    assert_eq!(ip(&e, "destination.ip"), Some("10.10.1.11".parse().unwrap()));
+    assert_eq!(
+        (s(&e, "network.transport"), int(&e, "network.iana_number")),
+        (Some("tcp"), Some(6))
+    );
+    assert_eq!((s(&e, "event.action"), s(&e, "event.outcome")), (Some("deny"), Some("failure")));
+    assert_eq!(list(&e, "event.category"), ["network"]);
+    assert_eq!(list(&e, "event.type"), ["connection", "denied"]);
+    assert_eq!(s(&e, "rule.id"), Some("0"));
+    assert_eq!(s(&e, "observer.ingress.interface.name"), Some("wan1"));
+    assert_eq!(s(&e, "source.mac"), Some("00-0C-29-AA-BB-CC"));
+    assert_eq!(int(&e, "source.packets"), Some(1));
+    assert_eq!(s(&e, "fortinet.firewall.service"), Some("RDP"));
+    // Without `tz`, the context's zone applies.
+    let mut c = ctx();
+    c.timezone = chrono_tz::Asia::Ho_Chi_Minh;
+    let mut e =
+        ev("date=2026-11-26 time=15:02:10 logid=0000000013 type=traffic action=close proto=17");
+    normalize_line(&mut e, Format::Auto, &c);
+    assert_eq!(e.timestamp.to_rfc3339(), "2026-11-26T08:02:10+00:00");
+    assert_eq!(list(&e, "event.type"), ["connection", "allowed", "end"]);
+    assert_eq!(s(&e, "network.transport"), Some("udp"));
+}
+
+#[test]
+fn fortigate_logins_and_utm() {
+    let (e, _) = run(
+        r#"<190>date=2026-11-26 time=15:03:00 devname="fw-border" devid="FG201FTK22901234" logid="0100032002" type="event" subtype="system" level="alert" vd="root" logdesc="Admin login failed" sn="0" user="admin" ui="https(203.0.113.77)" method="https" srcip=203.0.113.77 dstip=10.10.0.1 action="login" status="failed" reason="passwd_invalid" msg="Administrator admin login failed from https(203.0.113.77) because of invalid password""#,
+        Format::Auto,
+    );
+    assert_eq!(list(&e, "event.category"), ["authentication"]);
+    assert_eq!(s(&e, "event.outcome"), Some("failure"));
+    assert_eq!(ip(&e, "source.ip"), Some("203.0.113.77".parse().unwrap()));
+    let (e, _) = run(
+        r#"<185>date=2026-11-26 time=15:04:00 devname="fw-border" devid="FG201FTK22901234" logid="0419016384" type="utm" subtype="ips" eventtype="signature" level="alert" vd="root" severity="critical" srcip=198.51.100.9 dstip=10.10.1.11 srcport=40000 dstport=80 proto=6 action="dropped" attack="Apache.Log4j.Error.Log.Remote.Code.Execution" attackid=51006 msg="applications3: Apache.Log4j.Error.Log.Remote.Code.Execution""#,
+        Format::Auto,
+    );
+    assert_eq!(list(&e, "event.category"), ["network", "intrusion_detection"]);
+    assert_eq!(list(&e, "event.type"), ["denied"]);
+    assert_eq!(
+        s(&e, "fortinet.firewall.attack"),
+        Some("Apache.Log4j.Error.Log.Remote.Code.Execution")
+    );
+}
+
+#[test]
+fn fortigate_cef_is_read_as_fortios() {
+    let line = "<189>Nov 26 15:00:05 fw-border CEF:0|Fortinet|Fortigate|v7.2.5|44547|event:system Object attribute configured|3|deviceExternalId=FG201FTK22901234 FTNTFGTlogid=0100044547 cat=event:system FTNTFGTsubtype=system FTNTFGTlevel=information FTNTFGTvd=root FTNTFGTeventtime=1795680005000000000 FTNTFGTtz=+0700 FTNTFGTlogdesc=Object attribute configured duser=admin FTNTFGTui=GUI(10.10.3.5) act=Add FTNTFGTcfgtid=1310725 FTNTFGTcfgpath=vpn.ssl.web.portal FTNTFGTcfgobj=full-access2 msg=Add vpn.ssl.web.portal full-access2";
+    let (e, o) = run(line, Format::Auto);
+    assert_eq!(
+        o.parsers().collect::<Vec<_>>(),
+        vec![Parser::Rfc3164, Parser::Cef, Parser::Fortigate]
+    );
+    assert_eq!(s(&e, "event.module"), Some("fortinet"));
+    assert_eq!(s(&e, "fortinet.firewall.type"), Some("event"));
+    assert_eq!(s(&e, "fortinet.firewall.subtype"), Some("system"));
+    assert_eq!(s(&e, "fortinet.firewall.action"), Some("Add"));
+    assert_eq!(s(&e, "fortinet.firewall.cfgpath"), Some("vpn.ssl.web.portal"));
+    assert_eq!(s(&e, "fortinet.firewall.logdesc"), Some("Object attribute configured"));
+    assert_eq!(s(&e, "fortinet.firewall.user"), Some("admin"));
+    assert_eq!(s(&e, "fortinet.firewall.devid"), Some("FG201FTK22901234"));
+    assert_eq!(s(&e, "cef.extensions.FTNTFGTcfgpath"), Some("vpn.ssl.web.portal"));
+    assert_eq!(s(&e, "observer.version"), Some("v7.2.5"));
+    assert_eq!(e.timestamp.to_rfc3339(), "2026-11-26T08:00:05+00:00");
+    // CEF traffic: `proto` is a number; `cat` gives type and subtype.
+    let (e, _) = run(
+        "CEF:0|Fortinet|Fortigate|v7.2.5|0000000013|traffic:forward deny|3|deviceExternalId=FG1 cat=traffic:forward src=198.51.100.66 spt=1 dst=10.10.1.11 dpt=22 proto=6 act=deny app=SSH",
+        Format::Auto,
+    );
+    assert_eq!(s(&e, "network.transport"), Some("tcp"));
+    // FortiOS's `app` is the application, not the protocol.
+    assert_eq!((s(&e, "network.application"), e.get("network.protocol")), (Some("ssh"), None));
+    assert_eq!(
+        (s(&e, "fortinet.firewall.type"), s(&e, "fortinet.firewall.logid")),
+        (Some("traffic"), Some("0000000013"))
+    );
+    assert_eq!(list(&e, "event.type"), ["connection", "denied"]);
+    // Another vendor's CEF is not FortiGate.
+    let (e, o) = run("CEF:0|Fortinet|FortiWeb|7.2|1|x|5|src=10.0.0.1 act=Add", Format::Auto);
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Cef]);
+    assert_eq!(s(&e, "event.module"), Some("cef"));
+}
+
+#[test]
+fn fortigate_malformed_lines_keep_good_fields_and_say_why() {
+    let line = r#"<189>date=2026-11-26 time=15:00:01 devname="fw-border" logid="0100044547" type="event" msg="unterminated user=admin action=Add cfgpath=system.admin"#;
+    let (e, o) = run(line, Format::Auto);
+    assert!(o.is_failure());
+    assert!(e.has_tag(TAG_PARSE_FAILURE));
+    let at = line.find("msg=").unwrap() + 4 - "<189>".len();
+    assert_eq!(
+        s(&e, "error.message").map(str::to_owned),
+        Some(format!("fortigate: unterminated quoted value of `msg` at byte {at}"))
+    );
+    assert_eq!(o.error.as_ref().map(|e| e.format), Some("fortigate"));
+    // The pairs around the bad one are kept, and the line stays the message.
+    assert_eq!(s(&e, "fortinet.firewall.msg"), Some("unterminated"));
+    assert_eq!(s(&e, "fortinet.firewall.cfgpath"), Some("system.admin"));
+    assert_eq!(s(&e, "fortinet.firewall.user"), Some("admin"));
+    assert_eq!(s(&e, "message"), line.strip_prefix("<189>"));
+    assert_eq!(e.original, line);
+    // An unescaped quote inside a value is kept when a later quote closes it before ` key=`.
+    let (e, o) = run(r#"logid=1 type=event msg="say "hi" please" action="Add""#, Format::Auto);
+    assert!(!o.is_failure());
+    assert_eq!(s(&e, "fortinet.firewall.msg"), Some(r#"say "hi" please"#));
+    // Junk tokens.
+    let (e, o) =
+        run("<189>logid=0100044547 type=event ??? action=Edit cfgpath=user.group", Format::Auto);
+    assert!(o.is_failure());
+    assert_eq!(s(&e, "error.message"), Some("fortigate: expecting `key=value` at byte 28"));
+    assert_eq!(s(&e, "fortinet.firewall.cfgpath"), Some("user.group"));
+    // A duplicate key keeps its first value: a later `type=` cannot turn an event into traffic.
+    let (e, o) =
+        run("logid=0100044547 type=event action=Add cfgpath=user.local type=traffic", Format::Auto);
+    assert!(!o.is_failure());
+    assert_eq!(s(&e, "fortinet.firewall.type"), Some("event"));
+    // Lossily decoded bytes (U+FFFD) and bad numbers: no panic, no failure, no bogus ECS.
+    let (e, o) = run(
+        "<189>logid=0000000013 type=traffic srcip=10.0.0.\u{fffd} srcport=99999 dstport=-1 proto=300 eventtime=99999999999999999999 user=\"\u{fffd}\u{fffd}\"",
+        Format::Auto,
+    );
+    assert!(!o.is_failure());
+    assert_eq!(
+        (e.get("source.ip"), e.get("source.port"), e.get("destination.port")),
+        (None, None, None)
+    );
+    assert_eq!(s(&e, "network.transport"), Some("300"));
+    assert_eq!(s(&e, "user.name"), Some("\u{fffd}\u{fffd}"));
+    assert_eq!(e.timestamp, ctx().received);
+}
+
+#[test]
+fn huawei_vrp_messages() {
+    let (e, o) = run(
+        "<187>Nov 26 2026 15:10:01+07:00 pe-hue-01 %%01BGP/3/BGP_AUTH_FAILED(l)[112]:BGP session authentication failed. (PeerAddress=203.0.113.1:179, VpnInstance=_public_, ErrorCode=MD5 digest mismatch)",
+        Format::Auto,
+    );
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Huawei]);
+    assert_eq!(e.timestamp.to_rfc3339(), "2026-11-26T08:10:01+00:00");
+    assert_eq!(s(&e, "host.name"), Some("pe-hue-01"));
+    assert_eq!(
+        (s(&e, "event.module"), s(&e, "event.dataset")),
+        (Some("huawei"), Some("huawei.vrp"))
+    );
+    assert_eq!(s(&e, "event.code"), Some("BGP/3/BGP_AUTH_FAILED"));
+    assert_eq!(
+        (s(&e, "huawei.vrp.module"), s(&e, "huawei.vrp.brief")),
+        (Some("BGP"), Some("BGP_AUTH_FAILED"))
+    );
+    assert_eq!(
+        (int(&e, "huawei.vrp.sequence"), s(&e, "huawei.vrp.log_type")),
+        (Some(112), Some("l"))
+    );
+    assert_eq!((s(&e, "log.level"), int(&e, "event.severity")), (Some("err"), Some(3)));
+    assert_eq!(s(&e, "huawei.vrp.params.PeerAddress"), Some("203.0.113.1:179"));
+    assert_eq!(s(&e, "huawei.vrp.params.ErrorCode"), Some("MD5 digest mismatch"));
+    assert_eq!(s(&e, "network.protocol"), Some("bgp"));
+    // The syslog message keeps the header (keyword rules read it).
+    assert!(s(&e, "message").unwrap().starts_with("%%01BGP/3/BGP_AUTH_FAILED(l)[112]:BGP session"));
+    // A command record; without a host name; without a syslog header.
+    let (e, o) = run(
+        r#"<189>Nov 26 2026 15:10:03 %%01SHELL/5/CMDRECORD(s)[114]:Recorded command information. (Task=VT0, Ip=10.10.3.5, VpnName=, User=netadmin, AuthenticationMethod="Local-user", Command="display bgp peer")"#,
+        Format::Auto,
+    );
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Huawei]);
+    assert_eq!(e.get("host.name"), None);
+    assert_eq!(s(&e, "user.name"), Some("netadmin"));
+    assert_eq!(ip(&e, "source.ip"), Some("10.10.3.5".parse().unwrap()));
+    assert_eq!(s(&e, "huawei.vrp.params.Command"), Some("display bgp peer"));
+    assert_eq!(e.get("network.protocol"), None);
+    let (e, o) = run(
+        "%%01IFNET/4/IF_STATE(l)[7]:Interface GigabitEthernet0/0/1 has turned into DOWN state.",
+        Format::Auto,
+    );
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Huawei]);
+    assert_eq!(
+        s(&e, "message"),
+        Some("Interface GigabitEthernet0/0/1 has turned into DOWN state.")
+    );
+}
+
+#[test]
+fn junos_messages() {
+    // The kernel's TCP-MD5 check, BSD and RFC 5424.
+    for line in [
+        "<28>Nov 26 15:11:01 mx-hue-01 /kernel: tcp_auth_ok: Packet from 203.0.113.9:179 missing MD5 digest",
+        "<28>1 2026-11-26T15:11:01+07:00 mx-hue-01 kernel - - - tcp_auth_ok: Packet from 203.0.113.9:179 missing MD5 digest",
+    ] {
+        let (e, o) = run(line, Format::Auto);
+        assert_eq!(o.innermost(), Some(Parser::Junos), "{line}");
+        assert_eq!(
+            (s(&e, "event.module"), s(&e, "event.dataset")),
+            (Some("juniper"), Some("juniper.junos"))
+        );
+        assert_eq!(s(&e, "network.protocol"), Some("bgp"), "{line}");
+        assert_eq!(s(&e, "observer.vendor"), Some("Juniper"));
+    }
+    // rpd with its tag.
+    let (e, _) = run(
+        "<28>Nov 26 15:11:03 mx-hue-01 rpd[1520]: BGP_IO_ERROR_CLOSE_SESSION: BGP peer 203.0.113.9 (External AS 64512): Error event Operation timed out(60) for I/O session - closing it",
+        Format::Auto,
+    );
+    assert_eq!(
+        (s(&e, "event.code"), s(&e, "juniper.junos.process")),
+        (Some("BGP_IO_ERROR_CLOSE_SESSION"), Some("rpd"))
+    );
+    assert_eq!(s(&e, "network.protocol"), Some("bgp"));
+    // mgd commits name the user.
+    let (e, _) = run(
+        "<29>Nov 26 15:11:04 mx-hue-01 mgd[8812]: UI_COMMIT: User 'netadmin' requested 'commit' operation (comment: none)",
+        Format::Auto,
+    );
+    assert_eq!((s(&e, "event.code"), s(&e, "user.name")), (Some("UI_COMMIT"), Some("netadmin")));
+    // SRX flows as structured data (RFC 5424), and the BSD text form.
+    let (e, o) = run(
+        r#"<14>1 2026-11-26T15:12:00.123+07:00 srx-hue-01 RT_FLOW - RT_FLOW_SESSION_DENY [junos@2636.1.1.1.2.129 source-address="198.51.100.7" source-port="50123" destination-address="10.10.1.20" destination-port="445" connection-tag="0" service-name="junos-smb" protocol-id="6" icmp-type="0" policy-name="deny-all" source-zone-name="untrust" destination-zone-name="dmz" application="UNKNOWN" nested-application="UNKNOWN" username="N/A" roles="N/A" packet-incoming-interface="ge-0/0/0.0" encrypted="UNKNOWN" reason="policy deny"]"#,
+        Format::Auto,
+    );
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc5424, Parser::Junos]);
+    assert_eq!(s(&e, "event.dataset"), Some("juniper.srx"));
+    assert_eq!(ip(&e, "source.ip"), Some("198.51.100.7".parse().unwrap()));
+    assert_eq!((int(&e, "source.port"), int(&e, "destination.port")), (Some(50123), Some(445)));
+    assert_eq!(s(&e, "network.transport"), Some("tcp"));
+    assert_eq!(
+        (s(&e, "event.action"), s(&e, "event.outcome")),
+        (Some("flow_deny"), Some("failure"))
+    );
+    assert_eq!(list(&e, "event.type"), ["connection", "denied"]);
+    assert_eq!(s(&e, "rule.name"), Some("deny-all"));
+    assert_eq!(s(&e, "observer.ingress.zone"), Some("untrust"));
+    assert_eq!(s(&e, "juniper.srx.service_name"), Some("junos-smb"));
+    assert_eq!(e.get("user.name"), None);
+    let (e, o) = run(
+        "<14>Nov 26 15:12:01 srx-hue-01 RT_FLOW: RT_FLOW_SESSION_CREATE: session created 10.10.2.15/51234->8.8.8.8/53 0x0 junos-dns-udp 203.0.113.5/21345->8.8.8.8/53 0x0 source rule r1 N/A N/A 17 trust-to-untrust trust untrust 12345 N/A(N/A) ge-0/0/1.0",
+        Format::Auto,
+    );
+    assert_eq!(o.innermost(), Some(Parser::Junos));
+    assert_eq!(ip(&e, "destination.ip"), Some("8.8.8.8".parse().unwrap()));
+    assert_eq!(
+        (int(&e, "source.port"), s(&e, "event.action")),
+        (Some(51234), Some("flow_started"))
+    );
+    // A relay's BSD header before a structured-data body.
+    let (e, o) = run(
+        r#"Sep 23 13:54:55 192.0.2.1 junos-flow: 2026-11-26T08:12:02.803Z srx-hue-02 RT_FLOW - RT_FLOW_SESSION_CLOSE [junos@2636.1.1.1.2.39 reason="TCP FIN" source-address="10.10.2.15" source-port="51000" destination-address="203.0.113.80" destination-port="443" protocol-id="6" policy-name="trust-to-untrust" elapsed-time="12" bytes-from-client="1200" bytes-from-server="5400" username="alice"]"#,
+        Format::Auto,
+    );
+    assert_eq!(o.parsers().collect::<Vec<_>>(), vec![Parser::Rfc3164, Parser::Junos]);
+    assert_eq!(e.timestamp.to_rfc3339(), "2026-11-26T08:12:02.803+00:00");
+    assert_eq!(
+        (s(&e, "observer.hostname"), s(&e, "host.name")),
+        (Some("srx-hue-02"), Some("192.0.2.1"))
+    );
+    assert_eq!(
+        (int(&e, "source.bytes"), int(&e, "event.duration")),
+        (Some(1200), Some(12_000_000_000))
+    );
+    assert_eq!((s(&e, "user.name"), s(&e, "event.reason")), (Some("alice"), Some("TCP FIN")));
+    // Linux's kernel and other programs are not Junos.
+    let (e, _) =
+        run("<4>Nov 26 15:13:00 web01 kernel: tcp: some message 1.2.3.4:179", Format::Auto);
+    assert_ne!(s(&e, "event.module"), Some("juniper"));
+    let (e, _) = run("<30>Nov 26 15:13:00 web01 myapp[1]: BGP_FAKE: x", Format::Auto);
+    assert_ne!(s(&e, "event.module"), Some("juniper"));
 }

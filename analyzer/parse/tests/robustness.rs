@@ -51,6 +51,15 @@ fn prefixes() -> impl Strategy<Value = String> {
         Just("node=h type=USER_LOGIN msg=audit(1.2:3): pid=1 msg='acct=".to_owned()),
         Just("Jan  1 00:00:00 h kernel: [ 1.0] audit: type=1300 audit(1.1:1): a1[0]=".to_owned()),
         Just("{\"Facility\":\"user\",\"SyslogMessage\":\"type=AUOMS_EXECVE audit(".to_owned()),
+        Just("<189>date=2026-11-26 time=15:00:01 logid=\"0100044547\" type=\"event\" msg=\"".to_owned()),
+        Just("logid=0000000013 type=traffic eventtime=".to_owned()),
+        Just("<189>Nov 26 15:00:05 fw CEF:0|Fortinet|Fortigate|v7|1|x|3|cat=".to_owned()),
+        Just("<187>Nov 26 2026 15:10:01+07:00 pe1 %%01BGP/3/X(l)[1]:y (A=".to_owned()),
+        Just("%%01".to_owned()),
+        Just("<28>Nov 26 15:11:01 mx1 /kernel: tcp_auth_ok: Packet from ".to_owned()),
+        Just("<28>Nov 26 15:11:01 mx1 rpd[1]: BGP_".to_owned()),
+        Just("<14>1 2026-11-26T15:12:01Z srx1 RT_FLOW - RT_FLOW_SESSION_DENY [junos@2636.1 source-address=\"".to_owned()),
+        Just("Sep 23 13:54:55 h junos-flow: 2026-11-26T08:12:02Z srx RT_FLOW - X [junos@".to_owned()),
     ]
 }
 
@@ -192,6 +201,43 @@ proptest! {
         prop_assert_eq!(sink.len(), joined.len());
     }
 
+    /// FortiOS `key=value` logs: well-formed pairs come back exactly (quoted or not), and a junk
+    /// token or an unterminated quote anywhere costs only itself.
+    #[test]
+    fn fortios_pairs_survive_junk(
+        pairs in proptest::collection::btree_map("[a-z][a-z0-9_]{0,9}", "[A-Za-z0-9 ._:/()\\[\\]-]{0,16}", 0..12),
+        quote_all in any::<bool>(),
+        junk in "[?!#@]{1,5}",
+        at in 0usize..12,
+    ) {
+        let pairs: Vec<(String, String)> = pairs.into_iter().collect();
+        let render = |k: &str, v: &str| {
+            if quote_all || v.is_empty() || v.contains(' ') { format!("{k}=\"{v}\"") } else { format!("{k}={v}") }
+        };
+        let mut tokens: Vec<String> = pairs.iter().map(|(k, v)| render(k, v)).collect();
+        let clean = tokens.join(" ");
+        let f = sen_parse::fortigate::parse(&clean);
+        prop_assert!(f.errors.is_empty(), "{clean}: {:?}", f.errors);
+        let got: Vec<(String, String)> = f.pairs.iter().map(|(k, v)| ((*k).to_owned(), v.to_string())).collect();
+        prop_assert_eq!(&got, &pairs, "{}", clean);
+        // Junk between two pairs: reported once, every pair kept.
+        tokens.insert(at.min(tokens.len()), junk);
+        let dirty = tokens.join(" ");
+        let f = sen_parse::fortigate::parse(&dirty);
+        prop_assert_eq!(f.errors.len(), 1, "{}", dirty);
+        let got: Vec<(String, String)> = f.pairs.iter().map(|(k, v)| ((*k).to_owned(), v.to_string())).collect();
+        prop_assert_eq!(&got, &pairs, "{}", dirty);
+        check(&format!("<189>logid=1 type=event {dirty}"));
+        // An unterminated quote in the last pair: the others are kept.
+        if let Some((k, v)) = pairs.last() {
+            let cut = format!("{} {k}=\"{v}", tokens_without_last(&pairs, render));
+            let f = sen_parse::fortigate::parse(&cut);
+            prop_assert_eq!(f.pairs.len(), pairs.len(), "{}", cut);
+            prop_assert_eq!(f.errors.len(), 1, "{}", cut);
+            prop_assert_eq!(f.get(k), Some(v.trim_end()), "{}", cut);
+        }
+    }
+
     #[test]
     fn json_objects(k in "[a-z@.]{0,12}", v in "\\PC{0,40}", n in any::<i64>()) {
         let ctx = Context::new(Utc::now());
@@ -199,6 +245,14 @@ proptest! {
         let mut e = Event::new("p".into(), ctx.received, "{}");
         let _ = normalize_json(&mut e, obj.as_object().cloned().unwrap_or_default(), &ctx);
     }
+}
+
+fn tokens_without_last(
+    pairs: &[(String, String)],
+    render: impl Fn(&str, &str) -> String,
+) -> String {
+    let n = pairs.len().saturating_sub(1);
+    pairs.iter().take(n).map(|(k, v)| render(k, v)).collect::<Vec<_>>().join(" ")
 }
 
 /// Cases per property: 2000, or `PROPTEST_CASES`.

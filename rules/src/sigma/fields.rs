@@ -15,7 +15,9 @@
 //!   `auditd.data.<name>`; a `product: zeek` rule's Zeek names go to `zeek.<service>.<name>`
 //!   (`query` in a `service: dns` rule reads `zeek.dns.query`, `id.resp_p` reads
 //!   `zeek.dns.id.resp_p`), and the few non-Zeek names SigmaHQ's Zeek rules use to ECS
-//!   ([`ZEEK_ECS`]); any other rule's names with an ECS equivalent in [`ECS_ALIASES`] go to it
+//!   ([`ZEEK_ECS`]); a `product: fortigate` rule's names are FortiOS's own (`action`,
+//!   `cfgpath`, `srcip` …) and go to `fortinet.firewall.<name>`, where sen-parse keeps every
+//!   FortiOS key (`action` there is the log's own, not `event.action`); any other rule's names with an ECS equivalent in [`ECS_ALIASES`] go to it
 //!   (`cs-uri-query` → `url.query`). Dotted ECS names and names with no mapping are kept.
 //! * **at run time**, [`super::view::SigmaView::get_field`] falls back the same way for names
 //!   a rule computes while matching (correlation `group-by`, `fieldref`, `expand`
@@ -163,6 +165,8 @@ pub enum Mapping {
     Ecs,
     /// A `product: zeek` rule, with its `service` (the Zeek log, lower case) when it names one.
     Zeek(Option<String>),
+    /// FortiOS's own names under `fortinet.firewall.*` (a `product: fortigate` rule).
+    Fortigate,
     /// Leave names alone (a rule that may apply to several products).
     None,
 }
@@ -176,6 +180,7 @@ pub fn mapping_for(
     match product.map(str::to_ascii_lowercase).as_deref() {
         Some("windows") => Mapping::Windows,
         Some("zeek") => Mapping::Zeek(service.map(str::to_ascii_lowercase)),
+        Some("fortigate") => Mapping::Fortigate,
         Some("linux") if service.is_some_and(|s| s.eq_ignore_ascii_case("auditd")) => {
             Mapping::Auditd
         }
@@ -208,6 +213,7 @@ pub fn map_field(name: &str, mapping: &Mapping) -> Option<String> {
             None => format!("winlog.event_data.{name}"),
         }),
         Mapping::Auditd => Some(auditd_field(name)),
+        Mapping::Fortigate => Some(fortigate_field(name)),
         Mapping::Ecs => ecs_aliases(name).first().map(|s| (*s).to_owned()),
         Mapping::Zeek(_) | Mapping::None => None,
     }
@@ -217,6 +223,14 @@ pub fn map_field(name: &str, mapping: &Mapping) -> Option<String> {
 /// `auditd.data.<name>`.
 pub fn auditd_field(name: &str) -> String {
     if name == "type" { "auditd.message_type".to_owned() } else { format!("auditd.data.{name}") }
+}
+
+/// The sen-parse path of a FortiOS field name (`cfgpath` → `fortinet.firewall.cfgpath`).
+pub fn fortigate_field(name: &str) -> String {
+    let mut p = String::with_capacity(18 + name.len());
+    p.push_str("fortinet.firewall.");
+    p.push_str(name);
+    p
 }
 
 /// Rewrite every field name of a compiled rule (detection items, array scopes, `fieldref`
@@ -433,6 +447,35 @@ detection:
             r#"{"@stream":"x509","ts":1.6e9,"id":"F1","certificate_version":3,"certificate_serial":"8BB00EE"}"#,
         );
         assert_eq!(titles(&engine, &cert), ["cobalt cert"]);
+    }
+
+    #[test]
+    fn fortigate_rules_read_fortios_names() {
+        let m = mapping_for(Some("fortigate"), Some("event"), None);
+        assert_eq!(m, Mapping::Fortigate);
+        // `action` is FortiOS's own field here, not the ECS alias `event.action`.
+        assert_eq!(map_field("action", &m).as_deref(), Some("fortinet.firewall.action"));
+        assert_eq!(map_field("cfgpath", &m).as_deref(), Some("fortinet.firewall.cfgpath"));
+        assert_eq!(map_field("source.ip", &m), None);
+        assert_eq!(
+            map_field("action", &mapping_for(None, None, Some("firewall"))).as_deref(),
+            Some("event.action")
+        );
+        let engine = engine(
+            "title: fgt\nlogsource: {product: fortigate, service: event}\ndetection:\n  s: {action: Add, cfgpath: system.admin}\n  condition: s\n---\ntitle: fgt any\nlogsource: {product: fortigate}\ndetection:\n  s: {cfgobj|startswith: svc}\n  condition: s\n",
+        );
+        let line = r#"<189>date=2026-11-26 time=15:00:01 devname="fw" logid="0100044547" type="event" subtype="system" user="admin" action="Add" cfgpath="system.admin" cfgobj="svc_backup""#;
+        let ctx = sen_parse::Context::new(chrono::Utc::now());
+        let mut e = sen_core::event::Event::new("f".into(), ctx.received, line);
+        sen_parse::normalize_line(&mut e, sen_parse::Format::Auto, &ctx);
+        let mut got = titles(&engine, &e);
+        got.sort();
+        assert_eq!(got, ["fgt", "fgt any"]);
+        // Another configuration path (administrator profiles) is not an administrator.
+        let other = line.replace("\"system.admin\"", "\"system.accprofile\"");
+        let mut e = sen_core::event::Event::new("g".into(), ctx.received, other.as_str());
+        sen_parse::normalize_line(&mut e, sen_parse::Format::Auto, &ctx);
+        assert_eq!(titles(&engine, &e), ["fgt any"]);
     }
 
     #[test]

@@ -13,7 +13,11 @@
 //!   (`linux` for sshd, sudo, su, PAM, logind, iptables, dnsmasq, auditd and any syslog record;
 //!   `zeek` for `event.module: zeek`; `cisco` for Cisco messages, with the services `aaa` for
 //!   CLI command and login logs (`PARSER`, `SYS`, `SEC_LOGIN` …), `bgp` (`BGP`, `TCP`) and
-//!   `ldp` by the message's facility), the module the services (`sshd`, `sudo`, `auditd`; `auth`
+//!   `ldp` by the message's facility; `fortigate` for FortiGate logs, with FortiOS's log type as
+//!   the service (`traffic`, `event`, `utm`), traffic logs being `firewall` logs; `huawei` and
+//!   `juniper` for Huawei VRP and Junos messages, with the service `bgp` or `ldp` when the
+//!   parser found the message to be about that protocol, `network.protocol`), the module the
+//!   services (`sshd`, `sudo`, `auditd`; `auth`
 //!   for the authentication modules; `syslog` and the program name (`cron`, `vsftpd`; `cron` for
 //!   crontab, `clamav` for clamd, `guacamole` for guacd) for Linux syslog records; the Zeek log for Zeek), and
 //!   `event.dataset` / `event.category` / `event.type` the categories (`webserver` for access
@@ -49,6 +53,8 @@ pub const CLASS_INPUTS: &[&str] = &[
     "observer.product",
     "observer.type",
     "cisco.facility",
+    "fortinet.firewall.type",
+    "network.protocol",
 ];
 
 const WINDOWS_TSV: &str = include_str!("../../mappings/windows.tsv");
@@ -163,7 +169,17 @@ pub fn class_key(e: &Event) -> u64 {
         hash_input(&mut h, channel);
         hash_input(&mut h, event_id);
     } else {
+        // `network.protocol` routes Huawei and Juniper events only ([`classify`]); other events
+        // (Zeek, CEF applications) have many values of it that would only split equal classes.
+        let by_protocol = matches!(
+            e.fields.get("event.module"),
+            Some(Value::Str(m)) if m.eq_ignore_ascii_case("huawei") || m.eq_ignore_ascii_case("juniper")
+        );
         for path in CLASS_INPUTS {
+            if *path == "network.protocol" && !by_protocol {
+                h.write_u8(0);
+                continue;
+            }
             hash_input(&mut h, e.fields.get(*path));
         }
     }
@@ -279,6 +295,29 @@ pub fn classify(e: &Event) -> LogClass {
         // `process_creation`); the records themselves are `service: auditd`.
         c.product.get_or_insert_with(|| "linux".into());
         c.derived = true;
+    } else if module_l == "fortinet" || dataset == "fortinet.firewall" {
+        // FortiGate: SigmaHQ's rules are `product: fortigate` with FortiOS's log type as the
+        // service (`event` for system events such as configuration changes). Traffic logs are
+        // firewall logs; UTM logs of a stopped session are too (network + denied, below).
+        c.product = Some("fortigate".into());
+        let kind = e.fields.get("fortinet.firewall.type").and_then(Value::as_str).unwrap_or("");
+        let kind = kind.trim().to_ascii_lowercase();
+        if !kind.is_empty() {
+            c.add_service(&kind);
+        }
+        if kind == "traffic" {
+            c.add_category("firewall");
+        }
+    } else if module_l == "huawei" || module_l == "juniper" {
+        // Huawei VRP and Junos: the services of SigmaHQ's rules are the routing protocol a
+        // message is about (`bgp`, `ldp`), which the parsers write as `network.protocol`.
+        c.product = Some(module_l.clone());
+        if let Some(p) = e.fields.get("network.protocol").and_then(Value::as_str) {
+            let p = p.to_ascii_lowercase();
+            if matches!(p.as_str(), "bgp" | "ldp") {
+                c.add_service(&p);
+            }
+        }
     } else if LINUX_MODULES.contains(&module_l.as_str()) {
         c.product.get_or_insert_with(|| "linux".into());
         if LINUX_AUTH_MODULES.contains(&module_l.as_str()) {
@@ -313,7 +352,11 @@ pub fn classify(e: &Event) -> LogClass {
         e.fields.get(path).and_then(Value::as_str).map(str::to_ascii_lowercase).unwrap_or_default()
     };
     let (product, otype) = (observer("observer.product"), observer("observer.type"));
-    if otype == "firewall" || FIREWALL_PRODUCTS.iter().any(|p| product.contains(p)) {
+    // A FortiGate event's class comes from its log type (above): its configuration and
+    // system events are not firewall logs.
+    if c.product.as_deref() != Some("fortigate")
+        && (otype == "firewall" || FIREWALL_PRODUCTS.iter().any(|p| product.contains(p)))
+    {
         c.add_category("firewall");
     }
     match dataset {
@@ -499,5 +542,81 @@ mod tests {
         let c = classify(&web);
         assert!(c.admits(None, None, Some("webserver")));
         assert!(!c.admits(Some("linux"), None, Some("webserver")));
+    }
+    fn parsed(line: &str) -> Event {
+        let ctx = sen_parse::Context::new(Utc::now());
+        let mut e = Event::new("p".into(), ctx.received, line);
+        sen_parse::normalize_line(&mut e, sen_parse::Format::Auto, &ctx);
+        e
+    }
+
+    #[test]
+    fn fortigate_classes_by_log_type() {
+        let config = parsed(
+            "<189>date=2026-11-26 time=15:00:01 devname=\"fw\" devid=\"FG1\" logid=\"0100044547\" type=\"event\" subtype=\"system\" action=\"Add\" cfgpath=\"system.admin\"",
+        );
+        let c = classify(&config);
+        assert!(c.admits(Some("fortigate"), Some("event"), None), "{c:?}");
+        // Configuration events are not firewall logs, whatever the observer.
+        assert!(!c.admits(None, None, Some("firewall")), "{c:?}");
+        let traffic = parsed(
+            "<189>date=2026-11-26 time=15:00:01 devname=\"fw\" logid=\"0000000013\" type=\"traffic\" subtype=\"forward\" srcip=10.0.0.1 dstip=10.0.0.2 dstport=22 proto=6 action=\"accept\"",
+        );
+        let c = classify(&traffic);
+        assert!(c.admits(Some("fortigate"), Some("traffic"), Some("firewall")), "{c:?}");
+        assert!(!c.admits(Some("fortigate"), Some("event"), None));
+        assert_ne!(class_key(&config), class_key(&traffic));
+        // FortiGate's CEF routes the same way.
+        let cef = parsed(
+            "CEF:0|Fortinet|Fortigate|v7.2.5|44547|event:system|3|deviceExternalId=FG1 cat=event:system act=Add FTNTFGTcfgpath=system.admin",
+        );
+        assert!(classify(&cef).admits(Some("fortigate"), Some("event"), None));
+        // An IPS drop is a denied session: a firewall log too.
+        let ips = parsed(
+            "logid=0419016384 type=utm subtype=ips srcip=198.51.100.9 dstip=10.0.0.2 action=dropped",
+        );
+        let c = classify(&ips);
+        assert!(c.admits(Some("fortigate"), Some("utm"), Some("firewall")), "{c:?}");
+    }
+
+    #[test]
+    fn router_classes_by_protocol() {
+        let huawei = parsed(
+            "<187>Nov 26 2026 15:10:01+07:00 pe1 %%01BGP/3/BGP_AUTH_FAILED(l)[1]:BGP session authentication failed. (PeerAddress=203.0.113.1:179)",
+        );
+        let c = classify(&huawei);
+        assert!(c.admits(Some("huawei"), Some("bgp"), None), "{c:?}");
+        assert!(
+            !c.admits(Some("linux"), None, None) && !c.admits(Some("huawei"), Some("ldp"), None)
+        );
+        let shell = parsed("<189>Nov 26 2026 15:10:04 pe1 %%01SHELL/5/CMDRECORD(s)[2]:Recorded.");
+        let c = classify(&shell);
+        assert!(
+            c.admits(Some("huawei"), None, None) && !c.admits(Some("huawei"), Some("bgp"), None)
+        );
+        let junos = parsed(
+            "<28>Nov 26 15:11:01 mx1 /kernel: tcp_auth_ok: Packet from 203.0.113.9:646 missing MD5 digest",
+        );
+        let c = classify(&junos);
+        assert!(c.admits(Some("juniper"), Some("ldp"), None), "{c:?}");
+        let mut bgp = junos.clone();
+        bgp.fields.insert("network.protocol".into(), Value::Str("bgp".into()));
+        assert_ne!(class_key(&junos), class_key(&bgp));
+        // Elsewhere `network.protocol` does not split classes.
+        let zeek = |p: &str| {
+            ev(&[
+                ("event.module", Value::Str("zeek".into())),
+                ("event.dataset", Value::Str("zeek.conn".into())),
+                ("network.protocol", Value::Str(p.into())),
+            ])
+        };
+        assert_eq!(class_key(&zeek("dns")), class_key(&zeek("http")));
+        assert!(!c.admits(Some("juniper"), Some("bgp"), None));
+        let srx = parsed(
+            "<14>1 2026-11-26T15:12:01+07:00 srx1 RT_FLOW - RT_FLOW_SESSION_DENY [junos@2636.1.1.1.2.129 source-address=\"198.51.100.7\" destination-address=\"10.10.1.20\" destination-port=\"445\" protocol-id=\"6\"]",
+        );
+        let c = classify(&srx);
+        assert!(c.admits(Some("juniper"), None, Some("firewall")), "{c:?}");
+        assert!(c.admits(None, None, Some("network_connection")));
     }
 }

@@ -16,10 +16,12 @@
 //! 5. for a Zeek event (`event.dataset: zeek.<log>`), a Zeek name (`query`, `id.resp_h`) is
 //!    looked up as `zeek.<log>.<name>`, and the non-Zeek names of [`super::fields::ZEEK_ECS`]
 //!    as their ECS field;
-//! 6. for any other event, a bare name's ECS aliases ([`super::fields::ECS_ALIASES`]).
+//! 6. for a FortiGate event (`event.dataset: fortinet.firewall`), a bare name is FortiOS's own:
+//!    `fortinet.firewall.<name>`, then its ECS aliases;
+//! 7. for any other event, a bare name's ECS aliases ([`super::fields::ECS_ALIASES`]).
 //!
 //! Compiled rules have their field names rewritten once at load ([`super::fields`]), so steps 3
-//! to 5 are the fallback for names a rule computes at run time (correlation `group-by`, `fieldref`,
+//! to 6 are the fallback for names a rule computes at run time (correlation `group-by`, `fieldref`,
 //! `expand` placeholders), not the hot path.
 
 use std::borrow::Cow;
@@ -68,6 +70,8 @@ pub struct SigmaView<'a> {
     auditd: bool,
     /// The Zeek log of a Zeek event (`event.dataset: zeek.<log>`).
     zeek_log: Option<&'a str>,
+    /// Whether the event is a FortiGate log (`event.dataset: fortinet.firewall`).
+    fortigate: bool,
     /// Whether any field holds untyped JSON (only then can a path lead below a stored value);
     /// computed on the first miss.
     has_json: std::cell::Cell<Option<bool>>,
@@ -86,11 +90,20 @@ impl<'a> SigmaView<'a> {
             || event.fields.contains_key("winlog.event_id");
         let auditd = !windows
             && matches!(event.fields.get("event.module"), Some(Value::Str(m)) if m == "auditd");
-        let zeek_log = match event.fields.get("event.dataset").filter(|_| !windows) {
-            Some(Value::Str(d)) => d.strip_prefix("zeek.").filter(|l| !l.is_empty()),
+        let dataset = match event.fields.get("event.dataset").filter(|_| !windows) {
+            Some(Value::Str(d)) => Some(d.as_str()),
             _ => None,
         };
-        SigmaView { event, windows, auditd, zeek_log, has_json: std::cell::Cell::new(None) }
+        let zeek_log = dataset.and_then(|d| d.strip_prefix("zeek.")).filter(|l| !l.is_empty());
+        let fortigate = dataset == Some("fortinet.firewall");
+        SigmaView {
+            event,
+            windows,
+            auditd,
+            zeek_log,
+            fortigate,
+            has_json: std::cell::Cell::new(None),
+        }
     }
 
     /// The event.
@@ -266,6 +279,11 @@ impl<'a> SigmaEvent for SigmaView<'a> {
         if !self.windows && !path.contains('.') {
             if self.auditd
                 && let Some(v) = self.lookup(&super::fields::auditd_field(path))
+            {
+                return Some(v);
+            }
+            if self.fortigate
+                && let Some(v) = self.lookup(&super::fields::fortigate_field(path))
             {
                 return Some(v);
             }

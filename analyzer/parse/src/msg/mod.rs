@@ -7,7 +7,9 @@ use crate::{Context, Outcome, Parser, access, errorlog};
 mod auth;
 pub(crate) mod cisco;
 mod dnsmasq;
+pub(crate) mod huawei;
 mod iptables;
+pub(crate) mod junos;
 mod sshd;
 
 /// The program name without path and `(pam_unix)`-style suffix: `/usr/sbin/sshd` → `sshd`,
@@ -59,8 +61,7 @@ pub(crate) fn parse_message(
     // A CEF/LEEF payload in a syslog message (explicit `rfc3164`/`rfc5424` format).
     if trimmed.starts_with("CEF:") {
         if let Ok(c) = crate::cef::parse(trimmed) {
-            crate::cef::apply(e, &c, ctx);
-            out.push(Parser::Cef);
+            crate::apply_cef(e, &c, ctx, out);
         }
         return;
     }
@@ -71,11 +72,27 @@ pub(crate) fn parse_message(
         }
         return;
     }
+    // FortiGate's `key=value` logs (FortiOS sends them after a bare `<PRI>` or an RFC 5424 header).
+    if crate::fortigate::looks_like(trimmed) {
+        crate::fortigate::normalize(e, trimmed, ctx, out);
+        return;
+    }
+    if trimmed.starts_with("%%")
+        && let Some(v) = huawei::parse(trimmed)
+    {
+        huawei::apply(e, &v, false);
+        out.push(Parser::Huawei);
+        return;
+    }
     if memchr::memchr(b'%', trimmed.as_bytes()).is_some()
         && let Some(c) = cisco::find(trimmed)
     {
         cisco::apply(e, &c, false);
         out.push(Parser::Cisco);
+        return;
+    }
+    if junos::parse(e, base, trimmed) {
+        out.push(Parser::Junos);
         return;
     }
     if trimmed.starts_with("pam_") || pam_suffix {

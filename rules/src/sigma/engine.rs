@@ -7,7 +7,7 @@
 //! derives each rule's prefilter needles ([`super::prefilter`]). [`SigmaEngine::evaluate`] then
 //! takes one `&sen_core::Event`:
 //!
-//! 1. its class ([`super::logsource`]) selects a cached [`Plan`]: the rules whose logsource
+//! 1. its class ([`super::logsource`]) selects a cached plan: the rules whose logsource
 //!    admits the class and, per field their needles name, one shared [`Scan`];
 //! 2. one pass over the event's fields finds the scanned ones (by hash, not one map lookup
 //!    per scanned field); each value is lower-cased once and scanned once, which marks the

@@ -19,7 +19,7 @@
 //!   `cfgpath`, `srcip` …) and go to `fortinet.firewall.<name>`, where sen-parse keeps every
 //!   FortiOS key (`action` there is the log's own, not `event.action`); any other rule's names with an ECS equivalent in [`ECS_ALIASES`] go to it
 //!   (`cs-uri-query` → `url.query`). Dotted ECS names and names with no mapping are kept.
-//! * **at run time**, [`super::view::SigmaView::get_field`] falls back the same way for names
+//! * **at run time**, `SigmaView::get_field` (rsigma's `Event` trait) falls back the same way for names
 //!   a rule computes while matching (correlation `group-by`, `fieldref`, `expand`
 //!   placeholders) and for rules whose logsource does not say which one applies (a
 //!   `product: zeek` rule without a `service` reads the Zeek log the event came from).

@@ -8,7 +8,7 @@
 //! end, so anchored needles cost a few steps whatever the value's length.
 //!
 //! Scans are immutable and shared: plans of different event classes whose rules put the same
-//! needles on a field share one scan ([`Scan::fingerprint`]).
+//! needles on a field share one scan ([`ScanBuilder::fingerprint`]).
 
 use std::collections::BTreeMap;
 

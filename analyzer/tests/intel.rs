@@ -256,6 +256,8 @@ fn retro_hunt_finds_past_events() {
         ev("domain-attr", t, &[("destination.domain", "login-verify.example")]),
         ev("tls-subdomain", t, &[("tls.client.server_name", "x.login-verify.example")]),
         ev("v6", t, &[("source.ip", "2001:db8:bad:1::5")]),
+        ev("v6-text", t, &[("server.ip", "2001:db8:bad::9")]),
+        ev("v6-text-miss", t, &[("server.ip", "2001:db8:bae::9")]),
         ev("too-old", now() - chrono::Duration::days(10), &[("destination.ip", "198.51.100.7")]),
         ev(
             "unrelated",
@@ -294,13 +296,15 @@ fn retro_hunt_finds_past_events() {
             "url http://login-verify.example/owa/auth.php url.full",
             "url-original http://login-verify.example/owa/auth.php url.original",
             "v6 2001:db8:bad::/48 source.ip",
+            "v6-text 2001:db8:bad::/48 server.ip",
         ]
     );
     assert!(!found.truncated);
-    assert_eq!(found.events_examined, 11, "every candidate is a hit here");
+    assert_eq!(found.events_examined, 12, "every candidate is a hit here");
     // Not found by the queries (the matcher at ingest sees them): a subdomain in a field that
     // cannot be searched by suffix. (A /24 in a field indexed as text is, by text prefix.)
     assert!(!found.not_searched.iter().any(|n| n.starts_with("server.ip: IPv4")));
+    assert!(!found.not_searched.iter().any(|n| n.starts_with("server.ip: IPv6")));
     assert!(found.not_searched.iter().any(|n| n.starts_with("tls.client.server_name")));
     // The limit bounds the events examined.
     let few = retro_hunt(&store, &iocs, since, until, 3).unwrap();

@@ -14,8 +14,12 @@
 //!   address by address, a larger one by text prefixes on octet boundaries (`10.1.*` for
 //!   `10.1.0.0/16`; a `/20` is sixteen `a.b.c.*` prefixes, a `/17` the one `/16` around it —
 //!   the matcher then drops the candidates outside the block), at most [`MAX_TEXT_PREFIXES`]
-//!   per block. Blocks larger than a `/2` and IPv6 blocks are not searched there (listed in
-//!   [`RetroHunt::not_searched`]).
+//!   per block. An IPv6 block is searched there by the text every address of it starts with
+//!   in its canonical form (RFC 5952, as Sen writes addresses): its leading whole groups up to
+//!   the first zero group, which `::` may compress (`2001:db8:bad:*` for
+//!   `2001:db8:bad::/48`, `2001:db8:*` for `2001:db8:0:1::/64`), when that is at least two
+//!   groups ([`v6_prefix`]). Blocks larger than a `/2`, and IPv6 blocks without two such
+//!   groups, are not searched there (listed in [`RetroHunt::not_searched`]).
 //! - **Domain**: the name itself in every domain field; its subdomains (`*.evil.example`) in
 //!   the keyword fields the index types (`dns.question.name`, `url.domain`), for the first
 //!   [`MAX_SUFFIX_DOMAINS`] domains of a hunt (a leading wildcard scans the field's terms). The
@@ -128,6 +132,22 @@ fn v4_prefixes(net: ipnet::Ipv4Net) -> Option<Vec<String>> {
     None
 }
 
+/// The text every address of an IPv6 block starts with in canonical form (RFC 5952: lower
+/// case, no leading zeros, the longest run of zero groups compressed to `::`): the block's
+/// whole leading groups before its first zero group (a compressed run can only start at a zero
+/// group), followed by `:`. `None` when that is fewer than two groups (too broad to search).
+fn v6_prefix(net: ipnet::Ipv6Net) -> Option<String> {
+    let groups = net.network().segments();
+    let whole = usize::from(net.prefix_len()) / 16;
+    let lead = groups[..whole].iter().position(|g| *g == 0).unwrap_or(whole);
+    (lead >= 2).then(|| {
+        let mut out: String =
+            groups[..lead].iter().map(|g| format!("{g:x}")).collect::<Vec<_>>().join(":");
+        out.push(':');
+        out
+    })
+}
+
 /// The query clauses for one indicator; `notes` collects what cannot be searched.
 fn clauses(ioc: &Ioc, suffix_ok: bool, out: &mut Vec<String>, notes: &mut HashSet<String>) {
     match &ioc.value {
@@ -158,9 +178,16 @@ fn clauses(ioc: &Ioc, suffix_ok: bool, out: &mut Vec<String>, notes: &mut HashSe
                             ));
                         }
                     }
-                    IpNet::V6(_) => {
-                        notes.insert(format!("{f}: IPv6 blocks (the field is indexed as text)"));
-                    }
+                    IpNet::V6(n) => match v6_prefix(*n) {
+                        // `:` is escaped: in a word it would start a field.
+                        Some(p) => out.push(format!("{f}:{}*", p.replace(':', "\\:"))),
+                        None => {
+                            notes.insert(format!(
+                                "{f}: IPv6 blocks with fewer than two leading non-zero groups \
+                                 (the field is indexed as text)"
+                            ));
+                        }
+                    },
                 }
             }
         }
@@ -324,6 +351,31 @@ mod tests {
     }
 
     #[test]
+    fn v6_blocks_become_the_text_their_addresses_start_with() {
+        let p = |s: &str| v6_prefix(s.parse().unwrap());
+        assert_eq!(p("2001:db8:bad::/48").as_deref(), Some("2001:db8:bad:"));
+        assert_eq!(p("2001:DB8:0BAD:0001::/64").as_deref(), Some("2001:db8:bad:1:"));
+        // A zero group may be compressed: stop before it.
+        assert_eq!(p("2001:db8:0:1::/64").as_deref(), Some("2001:db8:"));
+        // A partial group does not count.
+        assert_eq!(p("2001:db8:8000::/33").as_deref(), Some("2001:db8:"));
+        assert_eq!(p("2001:db8::/32").as_deref(), Some("2001:db8:"));
+        assert_eq!(p("2001::/16"), None);
+        assert_eq!(p("::ffff:0:0/96"), None);
+        // Every address of a block, written canonically, starts with its prefix.
+        for (block, addr) in [
+            ("2001:db8:0:1::/64", "2001:db8:0:1::5"),
+            ("2001:db8:0:1::/64", "2001:db8:0:1:0:0:0:0"),
+            ("2001:db8::/32", "2001:db8::"),
+            ("2001:db8:bad::/48", "2001:db8:bad::"),
+            ("2001:db8:bad::/48", "2001:db8:bad:ffff:1:2:3:4"),
+        ] {
+            let ip: std::net::Ipv6Addr = addr.parse().unwrap();
+            assert!(ip.to_string().starts_with(&p(block).unwrap()), "{block} {ip}");
+        }
+    }
+
+    #[test]
     fn clauses_parse_in_the_query_language() {
         let feed = FeedInfo::new("t", Level::High);
         let mut all = Vec::new();
@@ -332,6 +384,7 @@ mod tests {
             (IocKind::Ip, "2001:db8::1"),
             (IocKind::Cidr, "198.51.100.0/22"),
             (IocKind::Cidr, "2001:db8::/48"),
+            (IocKind::Cidr, "2001::/16"),
             (IocKind::Domain, "my-evil_host.example"),
             (IocKind::Url, "evil.example/a b\"c\\d?x=1"),
             (IocKind::Sha256, &"a".repeat(64)),
@@ -347,6 +400,7 @@ mod tests {
         assert!(all.contains(&"server.ip:198.51.103.*".to_string()), "{all:?}");
         assert!(all.contains(&"source.ip:\"198.51.100.0/22\"".to_string()));
         assert!(all.contains(&r#"url.full:"https://evil.example/a b\"c\\d?x=1""#.to_string()));
+        assert!(all.contains(&r"server.ip:2001\:db8\:*".to_string()), "{all:?}");
         assert!(notes.iter().any(|n| n.starts_with("server.ip: IPv6")), "{notes:?}");
         assert!(notes.iter().any(|n| n.starts_with("tls.client.server_name: subdomains")));
         query::parse(&all.join(" OR ")).unwrap();

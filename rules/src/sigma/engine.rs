@@ -249,10 +249,34 @@ struct Plan {
     /// Event field name → the scans fed by its value: the scan of that field and, for
     /// `winlog.user_data.X`, the scan of `winlog.event_data.X` (the view's fallback).
     by_key: FxHashMap<Box<str>, [u32; 2]>,
+    /// A filter in front of `by_key`: one bit per (length, last byte) signature of its keys.
+    /// Most of an event's fields have no scan; the filter rejects them without hashing the name.
+    key_filter: KeyFilter,
     /// Scans whose field only the view resolves (bare Sigma names, `@timestamp`, `event.*`).
     via_view: Vec<u32>,
     /// The keyword scan.
     keyword: Option<Arc<Scan>>,
+}
+
+/// A 256-bit set of field-name signatures (see [`Plan::key_filter`]).
+#[derive(Debug, Default, Clone)]
+struct KeyFilter([u64; 4]);
+
+impl KeyFilter {
+    fn bit(key: &str) -> usize {
+        let last = key.as_bytes().last().copied().unwrap_or(0) as usize;
+        (key.len().wrapping_mul(31) ^ last.wrapping_mul(7)) & 255
+    }
+
+    fn insert(&mut self, key: &str) {
+        let b = Self::bit(key);
+        self.0[b >> 6] |= 1 << (b & 63);
+    }
+
+    fn may_contain(&self, key: &str) -> bool {
+        let b = Self::bit(key);
+        self.0[b >> 6] & (1 << (b & 63)) != 0
+    }
 }
 
 /// Per-thread evaluation scratch: generation stamps instead of clearing per event.
@@ -563,6 +587,7 @@ impl SigmaEngine {
             always: Vec::new(),
             scans: Vec::new(),
             by_key: FxHashMap::default(),
+            key_filter: KeyFilter::default(),
             via_view: Vec::new(),
             keyword: None,
         };
@@ -616,6 +641,9 @@ impl SigmaEngine {
             } else {
                 slot[1] = idx;
             }
+        }
+        for key in plan.by_key.keys() {
+            plan.key_filter.insert(key);
         }
         always.sort_unstable();
         always.dedup();
@@ -692,7 +720,8 @@ impl SigmaEngine {
             let mut has_json = false;
             for (k, v) in &event.fields {
                 has_json |= matches!(v, Value::Json(_));
-                let slots = if plan.by_key.is_empty() { None } else { plan.by_key.get(k.as_str()) };
+                let slots =
+                    if plan.key_filter.may_contain(k) { plan.by_key.get(k.as_str()) } else { None };
                 let kw = keyword.filter(|_| keyword_searched(k));
                 if slots.is_none() && kw.is_none() {
                     continue;

@@ -4,6 +4,7 @@
 //!   one dotted-path lookup, JSON round trip, stable origin-derived ids).
 //! - [`raw`]: the envelope intake writes to the `raw` topic (a received line or JSON event plus
 //!   where and when it came from).
+//! - [`fsutil`]: atomic, durable replacement of state files.
 //! - [`bus`]: the [`bus::Bus`] trait with its embedded durable log implementation and the
 //!   conformance suite every implementation must pass.
 //!
@@ -12,6 +13,7 @@
 
 pub mod bus;
 pub mod event;
+pub mod fsutil;
 pub mod metrics;
 pub mod raw;
 

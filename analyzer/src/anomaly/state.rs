@@ -10,8 +10,8 @@
 //! length or checksum with a [`StateFileError`] naming the file and the reason, moves it aside
 //! (`<name>.corrupt`) for inspection and starts fresh; the caller logs the error and goes on.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -344,28 +344,7 @@ pub fn write_state_file(path: &Path, state: &AnomalyState) -> Result<u64, StateF
     bytes.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
     bytes.extend_from_slice(&payload);
 
-    let mut tmp_name = path
-        .file_name()
-        .ok_or_else(|| io_err(io::Error::other("the path names no file")))?
-        .to_os_string();
-    tmp_name.push(format!(".tmp.{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let written = (|| -> io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        File::open(dir)?.sync_all()
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(io_err(e));
-    }
+    sen_core::fsutil::write_atomic(path, &bytes).map_err(io_err)?;
     Ok(bytes.len() as u64)
 }
 

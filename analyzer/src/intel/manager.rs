@@ -229,11 +229,9 @@ fn read_known(path: &Path) -> Option<BTreeMap<String, Vec<u64>>> {
 }
 
 fn write_known(path: &Path, feeds: BTreeMap<String, Vec<u64>>) -> std::io::Result<()> {
-    let tmp = path.with_extension("json.tmp");
     let bytes =
         serde_json::to_vec(&KnownFile { version: 1, feeds }).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    sen_core::fsutil::write_atomic(path, &bytes)
 }
 
 /// A document fetched and parsed (or not changed, or failed).

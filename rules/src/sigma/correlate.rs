@@ -672,22 +672,8 @@ impl Correlator {
             shards,
             snapshot: None,
         };
-        let tmp = path.with_extension("tmp");
-        {
-            let f = std::fs::File::create(&tmp)?;
-            let mut w = std::io::BufWriter::with_capacity(1 << 16, f);
-            serde_json::to_writer(&mut w, &state).map_err(std::io::Error::other)?;
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent()
-            && let Ok(d) = std::fs::File::open(dir)
-        {
-            // The rename is durable once the directory is.
-            let _ = d.sync_all();
-        }
-        Ok(())
+        let bytes = serde_json::to_vec(&state).map_err(std::io::Error::other)?;
+        sen_core::fsutil::write_atomic(path, &bytes)
     }
 
     /// Read the state saved at `path` (written with any partition count, or by the previous

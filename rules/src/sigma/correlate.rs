@@ -158,11 +158,10 @@ struct Component {
 
 /// What does not change after loading; shared by all partitions.
 struct Meta {
+    /// Per correlation; `rule.id` is its stable id (id, else name, else title), rsigma's
+    /// snapshot key.
     info: Vec<CorrelationInfo>,
-    /// Stable id (id, else name, else title) per correlation: rsigma's snapshot key.
-    stable: Vec<String>,
     by_key: HashMap<String, usize>,
-    feeds: HashSet<usize>,
     /// Engine rule → the correlations its matches feed (directly).
     fed_by: HashMap<usize, Vec<usize>>,
     /// Per correlation: whether its group key can be read off an event directly (no aliases).
@@ -282,10 +281,8 @@ impl Correlator {
                 .map(|(sr, _)| sr)
                 .expect("engine rules come from the set")
         };
-        let mut feeds = HashSet::new();
         let mut added_rules = HashSet::new();
         let mut info = Vec::new();
-        let mut stable = Vec::new();
         let mut by_key = HashMap::new();
         let mut fed_by: HashMap<usize, Vec<usize>> = HashMap::new();
         let mut plain_groups = Vec::new();
@@ -366,11 +363,9 @@ impl Correlator {
                 }
                 rsigma_parser::CorrelationCondition::Extended(_) => QUIET_FEED_MIN as u32,
             });
-            feeds.extend(refs.iter().copied());
             for k in [c.id.clone(), c.name.clone(), Some(c.title.clone())].into_iter().flatten() {
                 by_key.entry(k).or_insert(idx);
             }
-            stable.push(key.clone());
             info.push(CorrelationInfo {
                 rule: RuleInfo {
                     id: key,
@@ -439,7 +434,7 @@ impl Correlator {
                 && plain_groups[first]
                 && accepted[first].2.is_empty()
                 && !info[first].group_by.is_empty();
-            comp.home = group_partition(&stable[first], &[], partitions);
+            comp.home = group_partition(&info[first].rule.id, &[], partitions);
         }
         // Each partition's engine for each component: only that component's rules.
         let per_engine_cap = cfg.max_state_entries.div_ceil(partitions).max(1);
@@ -471,9 +466,7 @@ impl Correlator {
             Correlator {
                 meta: Meta {
                     info,
-                    stable,
                     by_key,
-                    feeds,
                     fed_by,
                     plain_groups,
                     distinct,
@@ -500,7 +493,7 @@ impl Correlator {
 
     /// Whether matches of engine rule `rule` feed a correlation.
     pub fn feeds(&self, rule: usize) -> bool {
-        self.meta.feeds.contains(&rule)
+        self.meta.fed_by.contains_key(&rule)
     }
 
     /// State partitions.
@@ -564,7 +557,7 @@ impl Correlator {
                         match meta.group_values(&view, c) {
                             Some(values) => {
                                 let refs: Vec<&str> = values.iter().map(String::as_str).collect();
-                                group_partition(&meta.stable[c], &refs, p)
+                                group_partition(&meta.info[c].rule.id, &refs, p)
                             }
                             // No group for this event: the correlation cannot fire on it.
                             None => continue,
@@ -656,10 +649,20 @@ impl Correlator {
                     }
                 }
                 for ((c, values), q) in &s.quiet {
-                    quiet.push((self.meta.stable[*c].clone(), values.clone(), q.until, q.fed));
+                    quiet.push((
+                        self.meta.info[*c].rule.id.clone(),
+                        values.clone(),
+                        q.until,
+                        q.fed,
+                    ));
                 }
                 for ((c, values, value), at) in &s.fed_at {
-                    fed.push((self.meta.stable[*c].clone(), values.clone(), value.clone(), *at));
+                    fed.push((
+                        self.meta.info[*c].rule.id.clone(),
+                        values.clone(),
+                        value.clone(),
+                        *at,
+                    ));
                 }
             }
             let snapshot = merged.unwrap_or_else(|| CorrelationEngine::default().export_state());
@@ -735,7 +738,7 @@ impl Correlator {
             let comp = meta.comp_of[c];
             let part = if meta.components[comp].by_group && key.iter().all(Option::is_some) {
                 let values: Vec<&str> = key.iter().flatten().map(String::as_str).collect();
-                group_partition(&meta.stable[c], &values, p)
+                group_partition(&meta.info[c].rule.id, &values, p)
             } else {
                 meta.components[comp].home
             };

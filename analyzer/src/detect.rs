@@ -404,45 +404,6 @@ impl Detector {
         hits: &mut Vec<Hit>,
         out: &mut ScanOutput,
     ) {
-        self.scan_inner(event, intel, hits, out, false);
-    }
-
-    /// The bus positions (partition → offset) from which records must be replayed into the
-    /// correlation state restored at load ([`Detector::scan_replay`]), if any.
-    pub fn correlation_resume(&self) -> Option<&BTreeMap<u32, u64>> {
-        self.resume.as_ref()
-    }
-
-    /// Match a record the index already holds, for the correlation state only: after a
-    /// restart, records between the correlation snapshot's position and the index's position
-    /// are fed again so that the state is what it was before the crash. Nothing else happens
-    /// (their alerts, indicator matches and anomaly observations were made before).
-    pub fn scan_replay(&self, event: &Event, hits: &mut Vec<Hit>, out: &mut ScanOutput) {
-        self.scan_inner(event, None, hits, out, true);
-    }
-
-    fn scan_inner(
-        &self,
-        event: &Event,
-        intel: Option<&crate::intel::IocSet>,
-        hits: &mut Vec<Hit>,
-        out: &mut ScanOutput,
-        replay: bool,
-    ) {
-        if replay {
-            hits.clear();
-            self.engine.evaluate(event, hits);
-            if hits.iter().any(|h| self.correlator_feeds(h.rule)) {
-                let feeding: Vec<Hit> =
-                    hits.drain(..).filter(|h| self.correlator_feeds(h.rule)).collect();
-                out.correlate.push(CorrelationInput {
-                    event: self.slim(event),
-                    hits: feeding,
-                    replay: true,
-                });
-            }
-            return;
-        }
         if let Some(set) = intel {
             let mut ioc_hits = Vec::new();
             set.match_event(event, &mut ioc_hits);
@@ -479,6 +440,29 @@ impl Detector {
                 event: self.slim(event),
                 hits: feeding,
                 replay: false,
+            });
+        }
+    }
+
+    /// The bus positions (partition → offset) from which records must be replayed into the
+    /// correlation state restored at load ([`Detector::scan_replay`]), if any.
+    pub fn correlation_resume(&self) -> Option<&BTreeMap<u32, u64>> {
+        self.resume.as_ref()
+    }
+
+    /// Match a record the index already holds, for the correlation state only: after a
+    /// restart, records between the correlation snapshot's position and the index's position
+    /// are fed again so that the state is what it was before the crash. Nothing else happens
+    /// (their alerts, indicator matches and anomaly observations were made before).
+    pub fn scan_replay(&self, event: &Event, hits: &mut Vec<Hit>, out: &mut ScanOutput) {
+        hits.clear();
+        self.engine.evaluate(event, hits);
+        let feeding: Vec<Hit> = hits.drain(..).filter(|h| self.correlator_feeds(h.rule)).collect();
+        if !feeding.is_empty() {
+            out.correlate.push(CorrelationInput {
+                event: self.slim(event),
+                hits: feeding,
+                replay: true,
             });
         }
     }

@@ -654,11 +654,9 @@ fn prepare(
                                 failed += 1;
                             }
                             if let Some(det) = detector {
-                                if d.offset >= replay_below {
-                                    det.scan(&e, intel.as_deref(), &mut hits, &mut scan);
-                                } else if correlate_from.is_some_and(|f| d.offset >= f) {
-                                    det.scan_replay(&e, &mut hits, &mut scan);
-                                }
+                                let at =
+                                    Replay { offset: Some(d.offset), replay_below, correlate_from };
+                                at.scan(det, &e, intel.as_deref(), &mut hits, &mut scan);
                             }
                             let doc = index.prepare(&e, pos, upsert, now);
                             if joinable(&e) {
@@ -719,6 +717,38 @@ fn prepare(
     (merged, failed, scan)
 }
 
+/// Where an event stands against a restart's replay.
+struct Replay {
+    /// Its bus position; `None`: it has none (a joined event closed by a flush).
+    offset: Option<u64>,
+    /// Positions below this are in the index already: they were matched before the restart.
+    replay_below: u64,
+    /// Positions from this on are not in the restored correlation snapshot.
+    correlate_from: Option<u64>,
+}
+
+impl Replay {
+    /// Match the event anew, or only for the correlation state (in the index, not in the
+    /// snapshot), or not at all.
+    fn scan(
+        &self,
+        det: &Detector,
+        e: &Event,
+        intel: Option<&crate::intel::IocSet>,
+        hits: &mut Vec<sen_rules::sigma::Hit>,
+        scan: &mut ScanOutput,
+    ) {
+        match self.offset {
+            Some(o) if o < self.replay_below => {
+                if self.correlate_from.is_some_and(|f| o >= f) {
+                    det.scan_replay(e, hits, scan);
+                }
+            }
+            _ => det.scan(e, intel, hits, scan),
+        }
+    }
+}
+
 /// Match and build the documents of joined audit events (each with the place it goes). An
 /// event's position is the offset it closed at; it is matched unless that offset is below
 /// `replay_below` (a replay of what was matched before a restart). One closed by a flush has
@@ -741,11 +771,8 @@ fn prepare_joined(
         .into_iter()
         .map(|(at, j)| {
             if let Some(det) = detector {
-                if j.closed_at.is_none_or(|c| c >= replay_below) {
-                    det.scan(&j.event, intel.as_deref(), &mut hits, &mut scan);
-                } else if j.closed_at.is_some_and(|c| correlate_from.is_some_and(|f| c >= f)) {
-                    det.scan_replay(&j.event, &mut hits, &mut scan);
-                }
+                let at = Replay { offset: j.closed_at, replay_below, correlate_from };
+                at.scan(det, &j.event, intel.as_deref(), &mut hits, &mut scan);
             }
             let pos = j.closed_at.map(|offset| Position { partition, offset });
             let upsert = j.event.get_str("input.type") == Some(Transport::Http.as_str());

@@ -23,6 +23,19 @@ fn alert_titles(srv: &Server) -> Vec<String> {
         .collect()
 }
 
+/// The alert of the rule titled `title` (the workflow store's search finds it by title).
+fn alert_titled(srv: &Server, title: &str) -> serde_json::Value {
+    let (status, v) = srv.get("/api/v1/alerts", &[("q", title), ("limit", "50")]);
+    assert_eq!(status, 200, "{v}");
+    v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["rule_title"] == title)
+        .cloned()
+        .unwrap_or_else(|| panic!("no `{title}` alert: {v}"))
+}
+
 #[test]
 fn demo_attacks_become_alerts_within_seconds() {
     let out = Command::new(env!("CARGO_BIN_EXE_sen"))
@@ -70,14 +83,7 @@ fn demo_attacks_become_alerts_within_seconds() {
     }
 
     // The brute force alert names the attacker and lists the matched events, which search finds.
-    let (_, v) = srv.get("/api/v1/alerts", &[("q", "SSH Brute Force"), ("limit", "50")]);
-    let brute = v["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["rule_title"] == "SSH Brute Force")
-        .cloned()
-        .unwrap();
+    let brute = alert_titled(&srv, "SSH Brute Force");
     let id = brute["id"].as_str().unwrap().to_owned();
     assert_eq!(brute["entity"]["source.ip"], "198.51.100.213", "{brute}");
     assert!(brute["count"].as_u64().unwrap() >= 1);
@@ -322,14 +328,7 @@ fn correlation_state_catches_up_after_a_crash() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(brute(&srv), 1, "eleven attempts in five minutes: {:?}", alert_titles(&srv));
-    let (_, v) = srv.get("/api/v1/alerts", &[("q", "SSH Brute Force")]);
-    let alert = v["alerts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["rule_title"] == "SSH Brute Force")
-        .cloned()
-        .unwrap();
+    let alert = alert_titled(&srv, "SSH Brute Force");
     assert_eq!(alert["entity"]["source.ip"], attacker, "{alert}");
     srv.stop();
 }

@@ -58,21 +58,17 @@ pub(crate) fn normalize(
         return None;
     }
     // An envelope whose raw line is a Zeek JSON record.
-    let inner_key = ["message", "event.original"]
+    let inner_at = ["message", "event.original"]
         .into_iter()
-        .find(|k| obj.get(*k).and_then(Json::as_str).is_some_and(looks_like_object))
-        .map(|k| (k, false))
+        .find_map(|k| {
+            let text = obj.get(k).and_then(Json::as_str).filter(|t| looks_like_object(t))?;
+            Some((k, false, text))
+        })
         .or_else(|| {
             let nested = obj.get("event")?.get("original")?.as_str()?;
-            looks_like_object(nested).then_some(("event", true))
+            looks_like_object(nested).then_some(("event", true, nested))
         });
-    let Some((key, nested)) = inner_key else { return Some(obj) };
-    let text = if nested {
-        obj.get("event").and_then(|e| e.get("original")).and_then(Json::as_str)
-    } else {
-        obj.get(key).and_then(Json::as_str)
-    }
-    .unwrap_or_default();
+    let Some((key, nested, text)) = inner_at else { return Some(obj) };
     let Ok(Json::Object(inner)) = serde_json::from_str::<Json>(text) else { return Some(obj) };
     if !is_zeek(&inner) {
         return Some(obj);

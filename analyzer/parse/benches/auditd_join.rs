@@ -4,8 +4,9 @@
 //!
 //! Run: `CARGO_TARGET_DIR=target-parse cargo bench -p sen-parse --bench auditd_join`
 
+mod common;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,21 +14,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sen_core::event::Event;
 use sen_parse::{Context, Format, normalize_line};
 
+use common::lines;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/public");
-
-fn lines(rel: &str) -> Option<Vec<String>> {
-    let p = PathBuf::from(CORPORA).join(rel);
-    match std::fs::read(&p) {
-        Ok(b) => Some(String::from_utf8_lossy(&b).lines().map(str::to_owned).collect()),
-        Err(_) => {
-            eprintln!("SKIP: {} not found", p.display());
-            None
-        }
-    }
-}
 
 /// A stream of audit records: the 18 records of the two Mordor auditd datasets (`arp -a |
 /// grep -v ^?` and `dd`, three kernel events), repeated with fresh serials, with (`eoe`) or

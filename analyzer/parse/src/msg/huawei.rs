@@ -134,6 +134,18 @@ pub(crate) fn mentions_port(text: &str, port: &str) -> bool {
     })
 }
 
+/// The routing protocol a message of a device's TCP/socket module is about, by the port it
+/// names: BGP (179) or LDP (646).
+pub(crate) fn protocol_by_port(text: &str) -> Option<&'static str> {
+    if mentions_port(text, "179") {
+        Some("bgp")
+    } else if mentions_port(text, "646") {
+        Some("ldp")
+    } else {
+        None
+    }
+}
+
 /// Write the fields (and the text as `message` when `set_message`).
 pub(crate) fn apply(e: &mut Event, v: &Vrp<'_>, set_message: bool) {
     ecs::module(e, "huawei", "huawei.vrp");
@@ -180,13 +192,7 @@ pub(crate) fn apply(e: &mut Event, v: &Vrp<'_>, set_message: bool) {
     } else if module.starts_with("LDP") {
         Some("ldp")
     } else if matches!(module.as_str(), "TCP" | "TCP6" | "SOCKET") {
-        if mentions_port(v.text, "179") {
-            Some("bgp")
-        } else if mentions_port(v.text, "646") {
-            Some("ldp")
-        } else {
-            None
-        }
+        protocol_by_port(v.text)
     } else {
         None
     };

@@ -24,7 +24,7 @@ use sen_core::event::Event;
 use crate::ecs::{self, categorize, set_str};
 use crate::syslog::{self, Syslog5424};
 
-use super::huawei::mentions_port;
+use super::huawei::protocol_by_port;
 
 /// Daemons whose messages start with a Junos tag (`BGP_…:`, `UI_…:`): `RT_*` and these.
 fn is_junos_program(p: &str) -> bool {
@@ -319,13 +319,7 @@ fn apply(e: &mut Event, j: &Junos<'_>) {
     } else if tag.starts_with("LDP_") || tag.starts_with("RPD_LDP") {
         Some("ldp")
     } else if j.process == Some("kernel") {
-        if mentions_port(j.text, "179") {
-            Some("bgp")
-        } else if mentions_port(j.text, "646") {
-            Some("ldp")
-        } else {
-            None
-        }
+        protocol_by_port(j.text)
     } else {
         None
     };

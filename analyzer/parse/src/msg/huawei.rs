@@ -130,7 +130,10 @@ pub(crate) fn mentions_port(text: &str, port: &str) -> bool {
         matches!(before, Some(b':' | b'=' | b' ' | b'('))
             && !after.is_some_and(u8::is_ascii_digit)
             && (before != Some(&b' ')
-                || text.get(..at).is_some_and(|s| s.to_ascii_lowercase().ends_with("port ")))
+                || at
+                    .checked_sub(5)
+                    .and_then(|i| b.get(i..at))
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"port ")))
     })
 }
 

@@ -182,6 +182,15 @@ pub(crate) fn set_priority(e: &mut Event, pri: u8) {
     }
 }
 
+/// Set `event.severity` and `log.level` from a syslog severity (0 emergency … 7 debug), as
+/// Cisco's and Huawei's message headers carry it.
+pub(crate) fn set_severity(e: &mut Event, severity: u8) {
+    if let Some(level) = SEVERITY_NAMES.get(usize::from(severity)) {
+        set_str(e, "log.level", level);
+    }
+    set_int(e, "event.severity", i64::from(severity));
+}
+
 /// Format a 6-byte MAC as ECS wants it (`00-00-5E-00-53-23`). Accepts `:`/`-` separated hex.
 pub(crate) fn ecs_mac(s: &str) -> Option<String> {
     let mut out = String::with_capacity(17);

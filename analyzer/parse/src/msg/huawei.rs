@@ -171,10 +171,7 @@ pub(crate) fn apply(e: &mut Event, v: &Vrp<'_>, set_message: bool) {
     code.push('/');
     code.push_str(v.brief);
     set_str(e, "event.code", &code);
-    if let Some(level) = ecs::SEVERITY_NAMES.get(usize::from(v.severity)) {
-        set_str(e, "log.level", level);
-    }
-    ecs::set_int(e, "event.severity", i64::from(v.severity));
+    ecs::set_severity(e, v.severity);
     for (k, val) in params(v.text) {
         let path = ecs::join("huawei.vrp.params", k);
         e.fields.entry(path).or_insert_with(|| sen_core::event::Value::Str(val.to_string()));

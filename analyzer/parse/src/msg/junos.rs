@@ -231,10 +231,7 @@ fn apply(e: &mut Event, j: &Junos<'_>) {
         }
     }
     if let Some(n) = get("protocol-id").and_then(|p| p.parse::<u8>().ok()) {
-        ecs::set_int(e, "network.iana_number", i64::from(n));
-        if let Some(name) = ecs::iana_protocol(n) {
-            set_str(e, "network.transport", name);
-        }
+        ecs::set_iana_protocol(e, n);
     } else if let Some(p) = get("protocol-name") {
         set_str(e, "network.transport", &p.to_ascii_lowercase());
     }
@@ -248,8 +245,8 @@ fn apply(e: &mut Event, j: &Junos<'_>) {
             ecs::set_int_str(e, path, v);
         }
     }
-    if let Some(secs) = get("elapsed-time").and_then(|d| d.parse::<i64>().ok()) {
-        ecs::set_int(e, "event.duration", secs.saturating_mul(1_000_000_000));
+    if let Some(secs) = get("elapsed-time") {
+        ecs::set_duration_secs(e, secs);
     }
     for (key, path) in [
         ("policy-name", "rule.name"),

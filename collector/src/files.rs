@@ -116,41 +116,24 @@ pub fn for_each_record<E>(
             }
         }
         FileFormat::ZeekTsv => {
-            let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
             let mut decoder = crate::zeek_tsv::ZeekTsv::new();
-            let mut buf = Vec::new();
-            let mut n = 0u64;
-            loop {
-                buf.clear();
-                if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
-                    break;
-                }
-                n += 1;
-                let line = String::from_utf8_lossy(&buf);
-                let item = match decoder.line(&line) {
-                    Ok(None) => continue,
+            let read = each_line(path, |n, line| {
+                let item = match decoder.line(&String::from_utf8_lossy(line)) {
+                    Ok(None) => return Ok(()),
                     Ok(Some(obj)) => Ok(serde_json::Value::Object(obj).to_string()),
                     Err(reason) => Err(RecordError { position: n, reason }),
                 };
-                if let Err(e) = f(item) {
-                    return Ok(Err(e));
-                }
+                f(item)
+            });
+            if let Err(e) = read.map_err(io)? {
+                return Ok(Err(e));
             }
         }
         FileFormat::Ndjson | FileFormat::Lines => {
-            let reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
-            let mut buf = Vec::new();
-            let mut reader = reader;
-            let mut n = 0u64;
-            loop {
-                buf.clear();
-                if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
-                    break;
-                }
-                n += 1;
-                let line = String::from_utf8_lossy(buf.trim_ascii());
+            let read = each_line(path, |n, line| {
+                let line = String::from_utf8_lossy(line.trim_ascii());
                 if line.is_empty() {
-                    continue;
+                    return Ok(());
                 }
                 let item = if format == FileFormat::Ndjson {
                     match serde_json::from_str::<serde_json::Value>(&line) {
@@ -163,15 +146,37 @@ pub fn for_each_record<E>(
                 } else {
                     Ok(serde_json::json!({ "event": { "original": line } }).to_string())
                 };
-                if let Err(e) = f(item) {
-                    return Ok(Err(e));
-                }
+                f(item)
+            });
+            if let Err(e) = read.map_err(io)? {
+                return Ok(Err(e));
             }
         }
         // `detect` never answers Auto: nothing to read.
         FileFormat::Auto => {}
     }
     Ok(Ok(format))
+}
+
+/// Call `g` with each line of a file (the bytes up to and including its `\n`) and its 1-based
+/// number, until the end or until `g` returns an error.
+fn each_line<E>(
+    path: &Path,
+    mut g: impl FnMut(u64, &[u8]) -> Result<(), E>,
+) -> std::io::Result<Result<(), E>> {
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path)?);
+    let mut buf = Vec::new();
+    let mut n = 0u64;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(Ok(()));
+        }
+        n += 1;
+        if let Err(e) = g(n, &buf) {
+            return Ok(Err(e));
+        }
+    }
 }
 
 /// A content hash of a file (xxh3-128, hex), used to derive idempotent batch ids.

@@ -4,8 +4,9 @@
 //!
 //! Run: `CARGO_TARGET_DIR=target-parse cargo bench -p sen-parse --bench auditd_join`
 
+mod common;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,21 +14,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sen_core::event::Event;
 use sen_parse::{Context, Format, normalize_line};
 
+use common::lines;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/public");
-
-fn lines(rel: &str) -> Option<Vec<String>> {
-    let p = PathBuf::from(CORPORA).join(rel);
-    match std::fs::read(&p) {
-        Ok(b) => Some(String::from_utf8_lossy(&b).lines().map(str::to_owned).collect()),
-        Err(_) => {
-            eprintln!("SKIP: {} not found", p.display());
-            None
-        }
-    }
-}
 
 /// A stream of audit records: the 18 records of the two Mordor auditd datasets (`arp -a |
 /// grep -v ^?` and `dd`, three kernel events), repeated with fresh serials, with (`eoe`) or
@@ -60,9 +50,32 @@ fn audit_stream(copies: u64, eoe: bool) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// One record parsed as the pipeline does.
+fn parse(i: usize, line: &str, ctx: &Context) -> Event {
+    let mut e = Event::new(format!("r{i}"), ctx.received, line);
+    black_box(normalize_line(&mut e, Format::Auto, ctx));
+    e
+}
+
+/// Join the joinable events in order; the number of events the joiner gave back.
+fn join(events: impl Iterator<Item = (usize, Event)>) -> usize {
+    use sen_parse::auditd::join::{Joiner, joinable};
+    let mut joiner = Joiner::default();
+    let mut out = Vec::new();
+    let mut joined = 0usize;
+    for (i, e) in events {
+        if joinable(&e) {
+            joiner.push(i as u64, e, &mut out);
+            joined += out.len();
+            out.clear();
+        }
+    }
+    joiner.flush(&mut out);
+    joined + out.len()
+}
+
 /// Both variants over the stream with and without EOE records.
 fn auditd_join(c: &mut Criterion) {
-    use sen_parse::auditd::join::{Joiner, joinable};
     let ctx = Context::new(
         DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z").unwrap().with_timezone(&Utc),
     );
@@ -73,58 +86,28 @@ fn auditd_join(c: &mut Criterion) {
         g.bench_function(format!("parse only, {name}"), |b| {
             b.iter(|| {
                 for (i, line) in sample.iter().enumerate() {
-                    let mut e = Event::new(format!("r{i}"), ctx.received, line.as_str());
-                    black_box(normalize_line(&mut e, Format::Auto, &ctx));
-                    black_box(&e);
+                    black_box(parse(i, line, &ctx));
                 }
             })
         });
+        // Each record is parsed right before it is joined (the iterator is lazy).
         g.bench_function(format!("parse and join, {name}"), |b| {
             b.iter(|| {
-                let mut joiner = Joiner::default();
-                let mut out = Vec::new();
-                let mut joined = 0usize;
-                for (i, line) in sample.iter().enumerate() {
-                    let mut e = Event::new(format!("r{i}"), ctx.received, line.as_str());
-                    black_box(normalize_line(&mut e, Format::Auto, &ctx));
+                let events = sample.iter().enumerate().map(|(i, line)| {
+                    let e = parse(i, line, &ctx);
                     black_box(&e);
-                    if joinable(&e) {
-                        joiner.push(i as u64, e, &mut out);
-                        joined += out.len();
-                        out.clear();
-                    }
-                }
-                joiner.flush(&mut out);
-                black_box(joined + out.len())
+                    (i, e)
+                });
+                black_box(join(events))
             })
         });
         // The join alone, over events parsed beforehand (their cloning is not timed).
-        let parsed: Vec<Event> = sample
-            .iter()
-            .enumerate()
-            .map(|(i, line)| {
-                let mut e = Event::new(format!("r{i}"), ctx.received, line.as_str());
-                normalize_line(&mut e, Format::Auto, &ctx);
-                e
-            })
-            .collect();
+        let parsed: Vec<Event> =
+            sample.iter().enumerate().map(|(i, line)| parse(i, line, &ctx)).collect();
         g.bench_function(format!("join only, {name}"), |b| {
             b.iter_batched(
                 || parsed.clone(),
-                |events| {
-                    let mut joiner = Joiner::default();
-                    let mut out = Vec::new();
-                    let mut joined = 0usize;
-                    for (i, e) in events.into_iter().enumerate() {
-                        if joinable(&e) {
-                            joiner.push(i as u64, e, &mut out);
-                            joined += out.len();
-                            out.clear();
-                        }
-                    }
-                    joiner.flush(&mut out);
-                    black_box(joined + out.len())
-                },
+                |events| black_box(join(events.into_iter().enumerate())),
                 criterion::BatchSize::LargeInput,
             )
         });

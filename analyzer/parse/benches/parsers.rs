@@ -5,6 +5,8 @@
 //! Each iteration normalizes every line of the sample once, including building the `Event`
 //! (as the pipeline does), with `Format::Auto`.
 
+mod common;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,18 +16,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sen_core::event::Event;
 use sen_parse::{Context, Format, normalize_json, normalize_line};
 
-const CORPORA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpora/public");
-
-fn lines(rel: &str) -> Option<Vec<String>> {
-    let p = PathBuf::from(CORPORA).join(rel);
-    match std::fs::read(&p) {
-        Ok(b) => Some(String::from_utf8_lossy(&b).lines().map(str::to_owned).collect()),
-        Err(_) => {
-            eprintln!("SKIP: {} not found", p.display());
-            None
-        }
-    }
-}
+use common::{CORPORA, lines};
 
 fn jsonl_field(rel: &str, field: &str) -> Option<Vec<String>> {
     Some(

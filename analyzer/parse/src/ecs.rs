@@ -182,6 +182,15 @@ pub(crate) fn set_priority(e: &mut Event, pri: u8) {
     }
 }
 
+/// Set `event.severity` and `log.level` from a syslog severity (0 emergency … 7 debug), as
+/// Cisco's and Huawei's message headers carry it.
+pub(crate) fn set_severity(e: &mut Event, severity: u8) {
+    if let Some(level) = SEVERITY_NAMES.get(usize::from(severity)) {
+        set_str(e, "log.level", level);
+    }
+    set_int(e, "event.severity", i64::from(severity));
+}
+
 /// Format a 6-byte MAC as ECS wants it (`00-00-5E-00-53-23`). Accepts `:`/`-` separated hex.
 pub(crate) fn ecs_mac(s: &str) -> Option<String> {
     let mut out = String::with_capacity(17);
@@ -227,8 +236,24 @@ pub(crate) fn http_outcome(status: u16) -> &'static str {
     if status < 400 { "success" } else { "failure" }
 }
 
+/// Set `network.iana_number` and, for the common protocols, `network.transport`.
+pub(crate) fn set_iana_protocol(e: &mut Event, n: u8) {
+    set_int(e, "network.iana_number", i64::from(n));
+    if let Some(name) = iana_protocol(n) {
+        set_str(e, "network.transport", name);
+    }
+}
+
+/// Set `event.duration` (nanoseconds) from a whole number of seconds written as text; nothing
+/// when it is not one.
+pub(crate) fn set_duration_secs(e: &mut Event, secs: &str) {
+    if let Ok(secs) = secs.parse::<i64>() {
+        set_int(e, "event.duration", secs.saturating_mul(1_000_000_000));
+    }
+}
+
 /// ECS `network.transport` name of an IANA protocol number (the common ones).
-pub(crate) fn iana_protocol(n: u8) -> Option<&'static str> {
+fn iana_protocol(n: u8) -> Option<&'static str> {
     Some(match n {
         1 => "icmp",
         2 => "igmp",

@@ -480,12 +480,7 @@ pub(crate) fn apply(e: &mut Event, fg: &Fortigate<'_>, ctx: &Context) {
     }
     if let Some(p) = fg.value("proto") {
         match p.parse::<u8>() {
-            Ok(n) => {
-                ecs::set_int(e, "network.iana_number", i64::from(n));
-                if let Some(name) = ecs::iana_protocol(n) {
-                    set_str(e, "network.transport", name);
-                }
-            }
+            Ok(n) => ecs::set_iana_protocol(e, n),
             Err(_) => set_str(e, "network.transport", &p.to_ascii_lowercase()),
         }
     }
@@ -512,8 +507,8 @@ pub(crate) fn apply(e: &mut Event, fg: &Fortigate<'_>, ctx: &Context) {
             ecs::set_int_str(e, path, v);
         }
     }
-    if let Some(secs) = fg.value("duration").and_then(|d| d.parse::<i64>().ok()) {
-        ecs::set_int(e, "event.duration", secs.saturating_mul(1_000_000_000));
+    if let Some(secs) = fg.value("duration") {
+        ecs::set_duration_secs(e, secs);
     }
     // Policy, user, action.
     if let Some(v) = fg.value("policyid") {

@@ -58,21 +58,17 @@ pub(crate) fn normalize(
         return None;
     }
     // An envelope whose raw line is a Zeek JSON record.
-    let inner_key = ["message", "event.original"]
+    let inner_at = ["message", "event.original"]
         .into_iter()
-        .find(|k| obj.get(*k).and_then(Json::as_str).is_some_and(looks_like_object))
-        .map(|k| (k, false))
+        .find_map(|k| {
+            let text = obj.get(k).and_then(Json::as_str).filter(|t| looks_like_object(t))?;
+            Some((k, false, text))
+        })
         .or_else(|| {
             let nested = obj.get("event")?.get("original")?.as_str()?;
-            looks_like_object(nested).then_some(("event", true))
+            looks_like_object(nested).then_some(("event", true, nested))
         });
-    let Some((key, nested)) = inner_key else { return Some(obj) };
-    let text = if nested {
-        obj.get("event").and_then(|e| e.get("original")).and_then(Json::as_str)
-    } else {
-        obj.get(key).and_then(Json::as_str)
-    }
-    .unwrap_or_default();
+    let Some((key, nested, text)) = inner_at else { return Some(obj) };
     let Ok(Json::Object(inner)) = serde_json::from_str::<Json>(text) else { return Some(obj) };
     if !is_zeek(&inner) {
         return Some(obj);
@@ -321,6 +317,24 @@ impl Rec {
                 _ => None,
             },
             _ => None,
+        }
+    }
+
+    /// Copy the texts of `(to, from)` pairs that are set: `from` in the record, `to` in `e`.
+    fn copy_strs(&self, e: &mut Event, pairs: &[(&str, &str)]) {
+        for &(to, from) in pairs {
+            if let Some(v) = self.str(from) {
+                set_str(e, to, v);
+            }
+        }
+    }
+
+    /// Copy the integers of `(to, from)` pairs that are set: `from` in the record, `to` in `e`.
+    fn copy_ints(&self, e: &mut Event, pairs: &[(&str, &str)]) {
+        for &(to, from) in pairs {
+            if let Some(n) = self.int(from) {
+                set_int(e, to, n);
+            }
         }
     }
 
@@ -659,17 +673,15 @@ fn conn(e: &mut Event, r: &Rec) {
     if let Some(d) = r.float("duration").and_then(nanos) {
         set_int(e, "event.duration", d);
     }
-    let pairs = [
-        ("source.bytes", "orig_ip_bytes"),
-        ("destination.bytes", "resp_ip_bytes"),
-        ("source.packets", "orig_pkts"),
-        ("destination.packets", "resp_pkts"),
-    ];
-    for (to, from) in pairs {
-        if let Some(n) = r.int(from) {
-            set_int(e, to, n);
-        }
-    }
+    r.copy_ints(
+        e,
+        &[
+            ("source.bytes", "orig_ip_bytes"),
+            ("destination.bytes", "resp_ip_bytes"),
+            ("source.packets", "orig_pkts"),
+            ("destination.packets", "resp_pkts"),
+        ],
+    );
     if let (Some(a), Some(b)) = (r.int("orig_ip_bytes"), r.int("resp_ip_bytes")) {
         set_int(e, "network.bytes", a.saturating_add(b));
     }
@@ -789,14 +801,13 @@ fn http(e: &mut Event, r: &Rec) {
         set_int(e, "http.response.status_code", s);
         set_str(e, "event.outcome", ecs::http_outcome(s as u16));
     }
-    for (to, from) in [
-        ("http.request.body.bytes", "request_body_len"),
-        ("http.response.body.bytes", "response_body_len"),
-    ] {
-        if let Some(n) = r.int(from) {
-            set_int(e, to, n);
-        }
-    }
+    r.copy_ints(
+        e,
+        &[
+            ("http.request.body.bytes", "request_body_len"),
+            ("http.response.body.bytes", "response_body_len"),
+        ],
+    );
     for (to, from) in [
         ("http.request.mime_type", "orig_mime_types"),
         ("http.response.mime_type", "resp_mime_types"),
@@ -842,23 +853,21 @@ fn ssl(e: &mut Event, r: &Rec) {
             set_str(e, "tls.version", &version);
         }
     }
-    let strs = [
-        ("tls.cipher", "cipher"),
-        ("tls.curve", "curve"),
-        ("tls.next_protocol", "next_protocol"),
-        ("tls.client.server_name", "server_name"),
-        ("tls.server.subject", "subject"),
-        ("tls.server.issuer", "issuer"),
-        ("tls.client.subject", "client_subject"),
-        ("tls.client.issuer", "client_issuer"),
-        ("tls.client.ja3", "ja3"),
-        ("tls.server.ja3s", "ja3s"),
-    ];
-    for (to, from) in strs {
-        if let Some(v) = r.str(from) {
-            set_str(e, to, v);
-        }
-    }
+    r.copy_strs(
+        e,
+        &[
+            ("tls.cipher", "cipher"),
+            ("tls.curve", "curve"),
+            ("tls.next_protocol", "next_protocol"),
+            ("tls.client.server_name", "server_name"),
+            ("tls.server.subject", "subject"),
+            ("tls.server.issuer", "issuer"),
+            ("tls.client.subject", "client_subject"),
+            ("tls.client.issuer", "client_issuer"),
+            ("tls.client.ja3", "ja3"),
+            ("tls.server.ja3s", "ja3s"),
+        ],
+    );
     if let Some(sni) = r.str("server_name")
         && ecs::parse_ip(sni).is_none()
     {
@@ -920,26 +929,25 @@ fn x509(e: &mut Event, r: &Rec, ctx: &Context) {
             e.push(&format!("file.x509.{side}.{name}"), &v);
         }
     }
-    let strs = [
-        ("file.x509.serial_number", "certificate.serial"),
-        ("file.x509.public_key_algorithm", "certificate.key_alg"),
-        ("file.x509.signature_algorithm", "certificate.sig_alg"),
-        ("file.x509.public_key_curve", "certificate.curve"),
-    ];
-    for (to, from) in strs {
-        if let Some(v) = r.str(from) {
-            set_str(e, to, v);
-        }
-    }
+    r.copy_strs(
+        e,
+        &[
+            ("file.x509.serial_number", "certificate.serial"),
+            ("file.x509.public_key_algorithm", "certificate.key_alg"),
+            ("file.x509.signature_algorithm", "certificate.sig_alg"),
+            ("file.x509.public_key_curve", "certificate.curve"),
+        ],
+    );
     if let Some(v) = r.get("certificate.version") {
         set_str(e, "file.x509.version_number", &v.to_text());
     }
-    if let Some(n) = r.int("certificate.key_length") {
-        set_int(e, "file.x509.public_key_size", n);
-    }
-    if let Some(n) = r.int("certificate.exponent") {
-        set_int(e, "file.x509.public_key_exponent", n);
-    }
+    r.copy_ints(
+        e,
+        &[
+            ("file.x509.public_key_size", "certificate.key_length"),
+            ("file.x509.public_key_exponent", "certificate.exponent"),
+        ],
+    );
     for (to, from) in [
         ("file.x509.not_before", "certificate.not_valid_before"),
         ("file.x509.not_after", "certificate.not_valid_after"),

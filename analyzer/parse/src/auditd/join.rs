@@ -231,7 +231,7 @@ impl Joiner {
         }
         if last {
             if let Some(g) = self.open.remove(&key) {
-                self.emit(build(g, Some(offset)), out);
+                self.emit(key.source, build(g, Some(offset)), out);
             }
             return;
         }
@@ -254,27 +254,26 @@ impl Joiner {
             }
             self.order.pop_front();
             if let Some(g) = self.open.remove(&key) {
-                self.emit(build(g, Some(end + 1)), out);
+                self.emit(key.source, build(g, Some(end + 1)), out);
             }
         }
     }
 
     /// Close every open group (end of input, or a source gone quiet), oldest first.
     pub fn flush(&mut self, out: &mut Vec<Joined>) {
-        let mut groups: Vec<Group> = self.open.drain().map(|(_, g)| g).collect();
-        groups.sort_by_key(|g| g.first);
+        let mut groups: Vec<(Key, Group)> = self.open.drain().collect();
+        groups.sort_by_key(|(_, g)| g.first);
         self.order.clear();
-        for g in groups {
-            self.emit(build(g, None), out);
+        for (key, g) in groups {
+            self.emit(key.source, build(g, None), out);
         }
     }
 
-    /// Name the parent of a joined process event from the starts seen so far, remember the
-    /// start if it is one, and hand the event out.
-    fn emit(&mut self, joined: Option<Joined>, out: &mut Vec<Joined>) {
+    /// Name the parent of a joined process event from the starts seen so far (of the group's
+    /// `source`), remember the start if it is one, and hand the event out.
+    fn emit(&mut self, source: u64, joined: Option<Joined>, out: &mut Vec<Joined>) {
         let Some(mut j) = joined else { return };
         let e = &mut j.event;
-        let source = source_of(e);
         let int = |e: &Event, k: &str| match e.fields.get(k) {
             Some(Value::Int(n)) => Some(*n),
             Some(Value::Str(s)) => s.parse().ok(),

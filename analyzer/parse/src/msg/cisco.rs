@@ -63,10 +63,7 @@ pub(crate) fn apply(e: &mut Event, c: &Cisco<'_>, set_message: bool) {
     set_str(e, "observer.product", if firewall { c.facility } else { "IOS" });
     set_str(e, "cisco.facility", c.facility);
     set_str(e, "event.code", c.mnemonic);
-    if let Some(level) = ecs::SEVERITY_NAMES.get(usize::from(c.severity)) {
-        set_str(e, "log.level", level);
-    }
-    ecs::set_int(e, "event.severity", i64::from(c.severity));
+    ecs::set_severity(e, c.severity);
     if set_message {
         set_str(e, "message", c.message);
     }

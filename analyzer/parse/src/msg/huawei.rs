@@ -130,8 +130,23 @@ pub(crate) fn mentions_port(text: &str, port: &str) -> bool {
         matches!(before, Some(b':' | b'=' | b' ' | b'('))
             && !after.is_some_and(u8::is_ascii_digit)
             && (before != Some(&b' ')
-                || text.get(..at).is_some_and(|s| s.to_ascii_lowercase().ends_with("port ")))
+                || at
+                    .checked_sub(5)
+                    .and_then(|i| b.get(i..at))
+                    .is_some_and(|w| w.eq_ignore_ascii_case(b"port ")))
     })
+}
+
+/// The routing protocol a message of a device's TCP/socket module is about, by the port it
+/// names: BGP (179) or LDP (646).
+pub(crate) fn protocol_by_port(text: &str) -> Option<&'static str> {
+    if mentions_port(text, "179") {
+        Some("bgp")
+    } else if mentions_port(text, "646") {
+        Some("ldp")
+    } else {
+        None
+    }
 }
 
 /// Write the fields (and the text as `message` when `set_message`).
@@ -156,10 +171,7 @@ pub(crate) fn apply(e: &mut Event, v: &Vrp<'_>, set_message: bool) {
     code.push('/');
     code.push_str(v.brief);
     set_str(e, "event.code", &code);
-    if let Some(level) = ecs::SEVERITY_NAMES.get(usize::from(v.severity)) {
-        set_str(e, "log.level", level);
-    }
-    ecs::set_int(e, "event.severity", i64::from(v.severity));
+    ecs::set_severity(e, v.severity);
     for (k, val) in params(v.text) {
         let path = ecs::join("huawei.vrp.params", k);
         e.fields.entry(path).or_insert_with(|| sen_core::event::Value::Str(val.to_string()));
@@ -180,13 +192,7 @@ pub(crate) fn apply(e: &mut Event, v: &Vrp<'_>, set_message: bool) {
     } else if module.starts_with("LDP") {
         Some("ldp")
     } else if matches!(module.as_str(), "TCP" | "TCP6" | "SOCKET") {
-        if mentions_port(v.text, "179") {
-            Some("bgp")
-        } else if mentions_port(v.text, "646") {
-            Some("ldp")
-        } else {
-            None
-        }
+        protocol_by_port(v.text)
     } else {
         None
     };

@@ -24,7 +24,7 @@ use sen_core::event::Event;
 use crate::ecs::{self, categorize, set_str};
 use crate::syslog::{self, Syslog5424};
 
-use super::huawei::mentions_port;
+use super::huawei::protocol_by_port;
 
 /// Daemons whose messages start with a Junos tag (`BGP_…:`, `UI_…:`): `RT_*` and these.
 fn is_junos_program(p: &str) -> bool {
@@ -231,10 +231,7 @@ fn apply(e: &mut Event, j: &Junos<'_>) {
         }
     }
     if let Some(n) = get("protocol-id").and_then(|p| p.parse::<u8>().ok()) {
-        ecs::set_int(e, "network.iana_number", i64::from(n));
-        if let Some(name) = ecs::iana_protocol(n) {
-            set_str(e, "network.transport", name);
-        }
+        ecs::set_iana_protocol(e, n);
     } else if let Some(p) = get("protocol-name") {
         set_str(e, "network.transport", &p.to_ascii_lowercase());
     }
@@ -248,8 +245,8 @@ fn apply(e: &mut Event, j: &Junos<'_>) {
             ecs::set_int_str(e, path, v);
         }
     }
-    if let Some(secs) = get("elapsed-time").and_then(|d| d.parse::<i64>().ok()) {
-        ecs::set_int(e, "event.duration", secs.saturating_mul(1_000_000_000));
+    if let Some(secs) = get("elapsed-time") {
+        ecs::set_duration_secs(e, secs);
     }
     for (key, path) in [
         ("policy-name", "rule.name"),
@@ -319,13 +316,7 @@ fn apply(e: &mut Event, j: &Junos<'_>) {
     } else if tag.starts_with("LDP_") || tag.starts_with("RPD_LDP") {
         Some("ldp")
     } else if j.process == Some("kernel") {
-        if mentions_port(j.text, "179") {
-            Some("bgp")
-        } else if mentions_port(j.text, "646") {
-            Some("ldp")
-        } else {
-            None
-        }
+        protocol_by_port(j.text)
     } else {
         None
     };

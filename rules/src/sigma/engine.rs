@@ -619,12 +619,12 @@ impl SigmaEngine {
             plan.scans.push(scan);
             // A dotted name the event map holds directly; anything the view may resolve
             // otherwise when the map lacks it (bare Sigma names, Zeek record names such as
-            // `id.resp_h`, typed members) goes through the view.
+            // `id.resp_h`, typed members) goes through the view. (The non-Zeek names of Zeek
+            // rules, `fields::ZEEK_ECS`, are bare: not direct either.)
             let direct = field.contains('.')
                 && !field.starts_with('@')
                 && !field.starts_with("event.")
                 && field != "organization.id"
-                && super::fields::zeek_ecs(&field).is_none()
                 && !super::fields::is_zeek_name(&field);
             if !direct {
                 plan.via_view.push(idx);

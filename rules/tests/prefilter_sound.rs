@@ -19,23 +19,16 @@ fn prefiltered_hits_equal_unfiltered_hits() {
     let (engine, _set, report) = SigmaEngine::load(&paths);
     assert_eq!(report.loaded, 3141 + zeek_et.len(), "{:?}", report.errors.first());
     let mut events = Vec::new();
-    for (sub, step) in [
-        ("sigma/regression_pairs", 1),
-        ("windows-events/evtx-attack-samples", 5),
-        ("windows-events/mordor/windows", 5),
+    for (sub, ext, step) in [
+        ("sigma/regression_pairs", "ndjson", 1),
+        ("windows-events/evtx-attack-samples", "ndjson", 5),
+        ("windows-events/mordor/windows", "ndjson", 5),
+        ("logs/zeek/mordor-apt29-day1", "log", 2),
+        ("windows-events/mordor/linux", "log", 1),
     ] {
-        let files = common::tree_files(&dir.join(sub), &["ndjson"]);
+        let files = common::tree_files(&dir.join(sub), &[ext]);
         assert!(!files.is_empty(), "{sub}: no events");
         for f in files {
-            events.extend(common::events(&f, chrono_tz::UTC).into_iter().step_by(step));
-        }
-    }
-    for (sub, ext, step) in
-        [("logs/zeek/mordor-apt29-day1", "log", 2), ("windows-events/mordor/linux", "log", 1)]
-    {
-        let found = common::tree_files(&dir.join(sub), &[ext]);
-        assert!(!found.is_empty(), "{sub}: no events");
-        for f in found {
             events.extend(common::events(&f, chrono_tz::UTC).into_iter().step_by(step));
         }
     }

@@ -15,18 +15,10 @@ use sen_core::event::{Event, TAG_PARSE_FAILURE};
 use sen_rules::sigma::{DetectionEngine, SigmaEngine};
 
 fn corpus_events(dir: &Path) -> Vec<Event> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "log"))
-        .collect();
-    files.sort();
-    let mut events = Vec::new();
-    for f in files {
-        events.extend(common::events(&f, chrono_tz::UTC));
-    }
-    events
+    common::tree_files(dir, &["log"])
+        .iter()
+        .flat_map(|f| common::events(f, chrono_tz::UTC))
+        .collect()
 }
 
 /// Rule title → events it matched.

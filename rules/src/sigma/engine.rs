@@ -558,16 +558,17 @@ impl SigmaEngine {
         plans.entry(key).or_insert(plan).clone()
     }
 
+    /// Indices of the rules whose logsource admits `class`.
+    fn admitted<'a>(&'a self, class: &'a LogClass) -> impl Iterator<Item = usize> + 'a {
+        self.info.iter().enumerate().filter_map(|(i, r)| {
+            class
+                .admits(r.product.as_deref(), r.service.as_deref(), r.category.as_deref())
+                .then_some(i)
+        })
+    }
+
     fn build_plan(&self, class: &LogClass) -> Plan {
-        let rules: Vec<u32> = self
-            .info
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| {
-                class.admits(r.product.as_deref(), r.service.as_deref(), r.category.as_deref())
-            })
-            .map(|(i, _)| i as u32)
-            .collect();
+        let rules: Vec<u32> = self.admitted(class).map(|i| i as u32).collect();
         let mut always = Vec::new();
         let mut builders: BTreeMap<Scope, ScanBuilder> = BTreeMap::new();
         for &r in &rules {
@@ -618,12 +619,12 @@ impl SigmaEngine {
             plan.scans.push(scan);
             // A dotted name the event map holds directly; anything the view may resolve
             // otherwise when the map lacks it (bare Sigma names, Zeek record names such as
-            // `id.resp_h`, typed members) goes through the view.
+            // `id.resp_h`, typed members) goes through the view. (The non-Zeek names of Zeek
+            // rules, `fields::ZEEK_ECS`, are bare: not direct either.)
             let direct = field.contains('.')
                 && !field.starts_with('@')
                 && !field.starts_with("event.")
                 && field != "organization.id"
-                && super::fields::zeek_ecs(&field).is_none()
                 && !super::fields::is_zeek_name(&field);
             if !direct {
                 plan.via_view.push(idx);
@@ -657,13 +658,8 @@ impl SigmaEngine {
     pub fn evaluate_unfiltered(&self, event: &Event, out: &mut Vec<Hit>) {
         let class = classify(event);
         let view = SigmaView::new(event);
-        for (r, info) in self.info.iter().enumerate() {
-            if class.admits(
-                info.product.as_deref(),
-                info.service.as_deref(),
-                info.category.as_deref(),
-            ) && let Some(result) = rsigma_eval::evaluate_rule(&self.rules[r], &view)
-            {
+        for r in self.admitted(&class) {
+            if let Some(result) = rsigma_eval::evaluate_rule(&self.rules[r], &view) {
                 out.push(Hit { rule: r, result });
             }
         }

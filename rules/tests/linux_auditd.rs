@@ -86,7 +86,7 @@ fn mordor_auditd_and_log4shell_auoms() {
     // `arp -a`: the SYSCALL's `exe` and the EXECVE's arguments in the joined event (T1018).
     let arp = files[1];
     assert_eq!(got(arp, "Linux Remote System Discovery"), Some(1));
-    // Measured 2026-11-28: exactly these five of the 3,141 SigmaHQ rules fire; anything more is
+    // Measured 2026-11-27: exactly these five of the 3,141 SigmaHQ rules fire; anything more is
     // a false positive to look at. The joined `dd` and `grep -v ^?` events match no
     // process_creation rule (SigmaHQ's dd rule wants `of=`), and no rule fires twice for one
     // kernel event.

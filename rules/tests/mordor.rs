@@ -75,7 +75,7 @@ fn mordor_share_of_datasets_with_a_technique_alert() {
     let (total, pass, linux_total, linux_pass) = (total.0, pass.0, total.1, pass.1);
     assert!(total >= 20, "{total}");
     assert_eq!(linux_total, 2);
-    // Measured 2026-11-28: sh_binary_padding_dd raises "Binary Padding - Linux" (T1027.001)
+    // Measured 2026-11-27: sh_binary_padding_dd raises "Binary Padding - Linux" (T1027.001)
     // from its EXECVE record; sh_arp_cache raises "Linux Remote System Discovery" (T1018),
     // whose `Image` (the SYSCALL record's `exe`) and `CommandLine` (the EXECVE record's
     // arguments) are in the joined event of the records (ADR 0011).

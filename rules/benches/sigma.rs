@@ -132,6 +132,13 @@ fn rss_mb() -> f64 {
 
 /// CPU time of this thread so far, in seconds.
 fn cpu_secs() -> f64 {
+    // /proc/thread-self/schedstat: time on the CPU in nanoseconds (finer than clock ticks).
+    if let Some(ns) = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse::<f64>().ok()))
+    {
+        return ns / 1e9;
+    }
     // /proc/thread-self/stat: utime and stime (fields 14 and 15) in clock ticks.
     let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map_or("", |(_, r)| r);

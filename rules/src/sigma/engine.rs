@@ -31,8 +31,8 @@ use sen_core::event::Event;
 use serde::Serialize;
 
 use super::fields::{mapping_for, rewrite_rule};
-use super::logsource::{LogClass, class_key, classify};
-use super::prefilter::{Clause, Scope, rule_needles};
+use super::logsource::{LogClass, classify, event_facts};
+use super::prefilter::{Clause, Known, MAX_CLAUSES, Scope, rule_needles, rule_needles_in};
 use super::scan::{Scan, ScanBuilder};
 use super::view::{SigmaView, keyword_searched, value, visit_value};
 use crate::check::RuleError;
@@ -256,6 +256,9 @@ struct Plan {
     via_view: Vec<u32>,
     /// The keyword scan.
     keyword: Option<Arc<Scan>>,
+    /// Clauses per rule, when some rule has other clauses in this class than the engine's
+    /// ([`Known`]).
+    nclauses: Option<Box<[u8]>>,
 }
 
 /// A 256-bit set of field-name signatures (see [`Plan::key_filter`]).
@@ -347,6 +350,9 @@ pub struct SigmaEngine {
     info: Vec<RuleInfo>,
     /// Per rule: its prefilter clauses (`None`: always evaluated).
     cnf: Vec<Option<Vec<Clause>>>,
+    /// Per rule: whether its clauses depend on the class (it tests the EventID or the channel,
+    /// [`Known`]); such a rule's plans derive them again, so it has [`MAX_CLAUSES`] clause ids.
+    class_sensitive: Vec<bool>,
     /// Per rule: the id of its first clause, and how many it has.
     clause_base: Vec<u32>,
     nclauses: Vec<u8>,
@@ -480,11 +486,17 @@ impl SigmaEngine {
             }
         }
         let cnf: Vec<_> = rules.iter().map(rule_needles).collect();
+        let class_sensitive: Vec<bool> = rules.iter().map(Known::concerns).collect();
         let mut clause_base = Vec::with_capacity(cnf.len());
         let mut nclauses = Vec::with_capacity(cnf.len());
         let mut clause_rule = Vec::new();
         for (r, c) in cnf.iter().enumerate() {
             clause_base.push(clause_rule.len() as u32);
+            if class_sensitive[r] {
+                nclauses.push(c.as_ref().map_or(0, Vec::len) as u8);
+                clause_rule.extend(std::iter::repeat_n(r as u32, MAX_CLAUSES));
+                continue;
+            }
             let n = c.as_ref().map_or(0, Vec::len);
             // MAX_CLAUSES bounds n far below u8::MAX.
             nclauses.push(n as u8);
@@ -497,6 +509,7 @@ impl SigmaEngine {
             rules,
             info,
             cnf,
+            class_sensitive,
             clause_base,
             nclauses,
             clause_rule,
@@ -541,13 +554,12 @@ impl SigmaEngine {
             .position(|r| r.id == key || r.name.as_deref() == Some(key) || r.title == key)
     }
 
-    fn plan(&self, event: &Event) -> Arc<Plan> {
-        let key = class_key(event);
+    fn plan(&self, event: &Event, key: u64) -> Arc<Plan> {
         if let Some(p) = self.plans.read().get(&key) {
             return p.clone();
         }
         let class = classify(event);
-        let plan = Arc::new(self.build_plan(&class));
+        let plan = Arc::new(self.build_plan(&class, &known_of(event)));
         let mut plans = self.plans.write();
         // Bound the cache: classes are few in practice (channel × EventID, module × dataset);
         // if something floods it with distinct classes, start over rather than grow forever.
@@ -567,12 +579,25 @@ impl SigmaEngine {
         })
     }
 
-    fn build_plan(&self, class: &LogClass) -> Plan {
+    fn build_plan(&self, class: &LogClass, known: &Known) -> Plan {
         let rules: Vec<u32> = self.admitted(class).map(|i| i as u32).collect();
         let mut always = Vec::new();
         let mut builders: BTreeMap<Scope, ScanBuilder> = BTreeMap::new();
+        let mut nclauses: Option<Box<[u8]>> = None;
         for &r in &rules {
-            let Some(clauses) = &self.cnf[r as usize] else {
+            let again;
+            let cnf = if self.class_sensitive[r as usize] && *known != Known::NONE {
+                again = rule_needles_in(&self.rules[r as usize], known);
+                let n = again.as_ref().map_or(0, Vec::len) as u8;
+                if n != self.nclauses[r as usize] {
+                    nclauses.get_or_insert_with(|| self.nclauses.clone().into_boxed_slice())
+                        [r as usize] = n;
+                }
+                &again
+            } else {
+                &self.cnf[r as usize]
+            };
+            let Some(clauses) = cnf else {
                 always.push(r);
                 continue;
             };
@@ -591,6 +616,7 @@ impl SigmaEngine {
             key_filter: KeyFilter::default(),
             via_view: Vec::new(),
             keyword: None,
+            nclauses,
         };
         let mut aliases = Vec::new();
         for (scope, builder) in builders {
@@ -668,15 +694,17 @@ impl SigmaEngine {
     /// Evaluate one event; every match is appended to `out`.
     pub fn evaluate_event(&self, event: &Event, out: &mut Vec<Hit>) {
         self.events.fetch_add(1, Ordering::Relaxed);
-        let plan = self.plan(event);
+        let facts = event_facts(event);
+        let plan = self.plan(event, facts.key);
         if !plan.any {
             return;
         }
-        let view = SigmaView::new(event);
+        let view = SigmaView::with_facts(event, &facts);
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let sc = &mut *guard;
             let generation = sc.begin(self.clause_rule.len(), self.rules.len(), plan.scans.len());
+            let nclauses: &[u8] = plan.nclauses.as_deref().unwrap_or(&self.nclauses);
             let Scratch {
                 clause_gen,
                 rule_gen,
@@ -701,7 +729,7 @@ impl SigmaEngine {
                         rule_count[r] = 0;
                     }
                     rule_count[r] += 1;
-                    if rule_count[r] == self.nclauses[r] {
+                    if rule_count[r] == nclauses[r] {
                         candidates.push(r as u32);
                     }
                 }
@@ -713,9 +741,8 @@ impl SigmaEngine {
             text.clear();
             // One pass over the event's fields feeds the scans of the fields it has and the
             // keyword scan; a text value is lower-cased once for all of them.
-            let mut has_json = false;
+            let has_json = facts.has_json;
             for (k, v) in &event.fields {
-                has_json |= matches!(v, Value::Json(_));
                 let slots =
                     if plan.key_filter.may_contain(k) { plan.by_key.get(k.as_str()) } else { None };
                 let kw = keyword.filter(|_| keyword_searched(k));
@@ -824,6 +851,26 @@ impl SigmaEngine {
 }
 
 const NO_SCAN: u32 = u32::MAX;
+
+/// What every event of `event`'s class holds ([`Known`]): the class key of a Windows event is its
+/// channel and EventID.
+fn known_of(event: &Event) -> Known {
+    let channel = event.fields.get("winlog.channel");
+    let event_id = event.fields.get("winlog.event_id");
+    if channel.is_none() && event_id.is_none() {
+        return Known::NONE;
+    }
+    Known {
+        event_id: match event_id {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        },
+        channel: match channel {
+            Some(Value::Str(c)) => Some(lowered(c, &mut String::new()).to_owned()),
+            _ => None,
+        },
+    }
+}
 /// Append `s` lower-cased (the same lowering as [`lowered`]).
 #[inline]
 fn push_lowered(buf: &mut String, s: &str) {

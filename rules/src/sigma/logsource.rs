@@ -42,6 +42,7 @@ use xxhash_rust::xxh3::Xxh3;
 
 /// The fields an event's class is computed from.
 pub const CLASS_INPUTS: &[&str] = &[
+    // The Windows inputs first: [`class_key`] reads them by position.
     "winlog.channel",
     "winlog.event_id",
     "event.module",
@@ -159,31 +160,88 @@ fn texts<'a>(e: &'a Event, path: &str, out: &mut Vec<std::borrow::Cow<'a, str>>)
     }
 }
 
+/// What one pass over an event's fields learns for the engine: its class key and what
+/// [`super::view::SigmaView`] needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct EventFacts<'a> {
+    /// The cache key of the event's class ([`class_key`]).
+    pub key: u64,
+    /// Whether it is a Windows event (has `winlog.channel` or `winlog.event_id`).
+    pub windows: bool,
+    /// `event.module`, when text.
+    pub module: Option<&'a str>,
+    /// `event.dataset`, when text.
+    pub dataset: Option<&'a str>,
+    /// Whether some field holds untyped JSON.
+    pub has_json: bool,
+}
+
 /// The cache key of an event's class: a hash of the [`CLASS_INPUTS`] values (allocation-free).
 pub fn class_key(e: &Event) -> u64 {
+    event_facts(e).key
+}
+
+/// One pass over the event's fields finds the [`CLASS_INPUTS`] (two or more map lookups of a
+/// cold event cost more than the pass). The pass also reads the first byte of every field name
+/// and text value: those loads are independent of one another and overlap, whereas the
+/// evaluation that follows reads them one after another, each waiting for the last when the
+/// event is not in cache.
+pub fn event_facts(e: &Event) -> EventFacts<'_> {
+    const MASK: u64 = {
+        let mut m = 0u64;
+        let mut i = 0;
+        while i < CLASS_INPUTS.len() {
+            m |= 1 << CLASS_INPUTS[i].len();
+            i += 1;
+        }
+        m
+    };
+    let mut found: [Option<&Value>; CLASS_INPUTS.len()] = [None; CLASS_INPUTS.len()];
+    let mut touched = 0u8;
+    let mut has_json = false;
+    for (k, v) in &e.fields {
+        touched ^= k.as_bytes().first().copied().unwrap_or(0);
+        match v {
+            Value::Str(s) => touched ^= s.as_bytes().first().copied().unwrap_or(0),
+            Value::Json(_) => has_json = true,
+            _ => {}
+        }
+        if k.len() < 64
+            && MASK & (1 << k.len()) != 0
+            && let Some(i) = CLASS_INPUTS.iter().position(|p| *p == k)
+        {
+            found[i] = Some(v);
+        }
+    }
+    std::hint::black_box(touched);
+    let text =
+        |path: &str| match CLASS_INPUTS.iter().position(|p| *p == path).and_then(|i| found[i]) {
+            Some(Value::Str(s)) => Some(s.as_str()),
+            _ => None,
+        };
+    let (module, dataset) = (text("event.module"), text("event.dataset"));
     let mut h = Xxh3::new();
     // A Windows event's class depends on its channel and EventID only ([`classify`]).
-    let (channel, event_id) = (e.fields.get("winlog.channel"), e.fields.get("winlog.event_id"));
-    if channel.is_some() || event_id.is_some() {
+    let (channel, event_id) = (found[0], found[1]);
+    let windows = channel.is_some() || event_id.is_some();
+    if windows {
         h.write_u8(0xee);
         hash_input(&mut h, channel);
         hash_input(&mut h, event_id);
     } else {
         // `network.protocol` routes Huawei and Juniper events only ([`classify`]); other events
         // (Zeek, CEF applications) have many values of it that would only split equal classes.
-        let by_protocol = matches!(
-            e.fields.get("event.module"),
-            Some(Value::Str(m)) if m.eq_ignore_ascii_case("huawei") || m.eq_ignore_ascii_case("juniper")
-        );
-        for path in CLASS_INPUTS {
+        let by_protocol = module
+            .is_some_and(|m| m.eq_ignore_ascii_case("huawei") || m.eq_ignore_ascii_case("juniper"));
+        for (path, v) in CLASS_INPUTS.iter().zip(found).skip(2) {
             if *path == "network.protocol" && !by_protocol {
                 h.write_u8(0);
                 continue;
             }
-            hash_input(&mut h, e.fields.get(*path));
+            hash_input(&mut h, v);
         }
     }
-    h.finish()
+    EventFacts { key: h.finish(), windows, module, dataset, has_json }
 }
 
 fn hash_input(h: &mut Xxh3, v: Option<&Value>) {

@@ -77,6 +77,52 @@ pub const RARE_BYTES: &[u8] = b"^`;~{}";
 /// Of those, the ones selective even alone (a PowerShell backtick escape, a cmd.exe caret).
 pub const RARE_ALONE: &[u8] = b"`^";
 
+/// What every event of one class is known to hold: a Windows class is one channel and one
+/// EventID ([`super::logsource::class_key`]). A needle these make true for every event of the
+/// class tells the class's events apart no better than nothing, so it constrains nothing there,
+/// and the rule's other needles are chosen instead ([`rule_needles_in`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    /// `winlog.event_id`, when an integer.
+    pub event_id: Option<i64>,
+    /// `winlog.channel`, lower-cased.
+    pub channel: Option<String>,
+}
+
+impl Known {
+    /// Nothing known (the rule's needles for any class).
+    pub const NONE: Known = Known { event_id: None, channel: None };
+
+    /// Whether the matcher a needle comes from is true for every event of the class: integer
+    /// equality with its EventID, or case-insensitive equality with its channel (`ci`: the
+    /// matcher ignores case).
+    fn holds(&self, scope: &Scope, kind: Kind, lit: &str, ci: bool) -> bool {
+        let Scope::Field(f) = scope else { return false };
+        match (f.as_str(), kind) {
+            ("winlog.event_id", Kind::Number) => {
+                self.event_id.is_some_and(|id| lit.parse::<i64>() == Ok(id))
+            }
+            ("winlog.channel", Kind::Exact) => ci && self.channel.as_deref() == Some(lit),
+            _ => false,
+        }
+    }
+
+    /// Whether a rule's needles can depend on what is known (it names one of these fields).
+    pub fn concerns(rule: &CompiledRule) -> bool {
+        fn det(d: &CompiledDetection) -> bool {
+            match d {
+                CompiledDetection::AllOf(items) => items.iter().any(|i| {
+                    matches!(i.field.as_deref(), Some("winlog.event_id" | "winlog.channel"))
+                }),
+                CompiledDetection::AnyOf(ds) | CompiledDetection::And(ds) => ds.iter().any(det),
+                CompiledDetection::Conditional { named, .. } => named.values().any(det),
+                CompiledDetection::Keywords(_) | CompiledDetection::ArrayMatch { .. } => false,
+            }
+        }
+        rule.detections.values().any(det)
+    }
+}
+
 /// Clauses kept per rule (the most selective ones).
 pub const MAX_CLAUSES: usize = 8;
 
@@ -84,12 +130,13 @@ pub const MAX_CLAUSES: usize = 8;
 const MAX_PRODUCT: usize = 8;
 
 /// How selective a clause is: anchored needles beat substrings, long beats short, few beats
-/// many.
+/// many. A short whole value (`IntegrityLevel: High`, `LogonType: 3`) is common: it scores as
+/// a prefix of its length would.
 fn score(c: &Clause) -> (usize, std::cmp::Reverse<usize>) {
     let min = c
         .iter()
         .map(|(_, k, n)| match k {
-            Kind::Exact | Kind::Number => 12,
+            Kind::Exact | Kind::Number => (n.len() + 4).min(12),
             Kind::Prefix | Kind::Suffix => (n.len() + 2).min(10),
             Kind::Contains => n.len().min(8),
         })
@@ -159,7 +206,7 @@ fn or(options: impl IntoIterator<Item = Option<Vec<Clause>>>) -> Option<Vec<Clau
 
 /// One needle from a matcher's literal. `ci`: the matcher is case-insensitive, so rsigma
 /// stores `value` lower-cased already and tests it against the lower-cased value.
-fn literal(value: &str, kind: Kind, scope: &Scope, ci: bool) -> Option<Vec<Clause>> {
+fn literal(value: &str, kind: Kind, scope: &Scope, ci: bool, known: &Known) -> Option<Vec<Clause>> {
     let ascii = value.is_ascii();
     let min = match kind {
         Kind::Contains if ascii && !value.bytes().any(|b| RARE_BYTES.contains(&b)) => MIN_NEEDLE,
@@ -181,31 +228,34 @@ fn literal(value: &str, kind: Kind, scope: &Scope, ci: bool) -> Option<Vec<Claus
     } else {
         return None;
     };
+    if known.holds(scope, kind, &needle, ci) {
+        return None;
+    }
     Some(vec![vec![(scope.clone(), kind, needle)]])
 }
 
 /// The clauses a string must satisfy for `m` to match it.
-pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope) -> Option<Vec<Clause>> {
+pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope, known: &Known) -> Option<Vec<Clause>> {
     match m {
         CompiledMatcher::Exact { value, case_insensitive } => {
-            literal(value, Kind::Exact, scope, *case_insensitive)
+            literal(value, Kind::Exact, scope, *case_insensitive, known)
         }
         CompiledMatcher::Contains { value, case_insensitive } => {
-            literal(value, Kind::Contains, scope, *case_insensitive)
+            literal(value, Kind::Contains, scope, *case_insensitive, known)
         }
         CompiledMatcher::StartsWith { value, case_insensitive } => {
-            literal(value, Kind::Prefix, scope, *case_insensitive)
+            literal(value, Kind::Prefix, scope, *case_insensitive, known)
         }
         CompiledMatcher::EndsWith { value, case_insensitive } => {
-            literal(value, Kind::Suffix, scope, *case_insensitive)
+            literal(value, Kind::Suffix, scope, *case_insensitive, known)
         }
         // Integers only: rsigma compares within f64::EPSILON, which for an integer means the
         // nearest integer (the scan rounds the same way).
         CompiledMatcher::NumericEq(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-            literal(&format!("{}", *n as i64), Kind::Number, scope, false)
+            literal(&format!("{}", *n as i64), Kind::Number, scope, false, known)
         }
         CompiledMatcher::AhoCorasickSet { needles, case_insensitive, .. } => {
-            or(needles.iter().map(|n| literal(n, Kind::Contains, scope, *case_insensitive)))
+            or(needles.iter().map(|n| literal(n, Kind::Contains, scope, *case_insensitive, known)))
         }
         CompiledMatcher::Regex(re) => regex_needles(re.as_str(), scope),
         CompiledMatcher::RegexSetMatch { set, mode } => {
@@ -215,14 +265,14 @@ pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope) -> Option<Vec<Clause>
                 rsigma_eval::matcher::GroupMode::All => and(each),
             }
         }
-        CompiledMatcher::AnyOf(ms) => or(ms.iter().map(|m| matcher_needles(m, scope))),
-        CompiledMatcher::AllOf(ms) => and(ms.iter().map(|m| matcher_needles(m, scope))),
+        CompiledMatcher::AnyOf(ms) => or(ms.iter().map(|m| matcher_needles(m, scope, known))),
+        CompiledMatcher::AllOf(ms) => and(ms.iter().map(|m| matcher_needles(m, scope, known))),
         CompiledMatcher::CaseInsensitiveGroup { children, mode } => match mode {
             rsigma_eval::matcher::GroupMode::Any => {
-                or(children.iter().map(|m| matcher_needles(m, scope)))
+                or(children.iter().map(|m| matcher_needles(m, scope, known)))
             }
             rsigma_eval::matcher::GroupMode::All => {
-                and(children.iter().map(|m| matcher_needles(m, scope)))
+                and(children.iter().map(|m| matcher_needles(m, scope, known)))
             }
         },
         _ => None,
@@ -296,14 +346,14 @@ fn hir_needles(h: &regex_syntax::hir::Hir, scope: &Scope) -> Option<Vec<Clause>>
         HirKind::Literal(_) | HirKind::Class(_) => {
             let run = single_char(h)?;
             // Already lower-cased.
-            literal(std::str::from_utf8(&run).ok()?, Kind::Contains, scope, true)
+            literal(std::str::from_utf8(&run).ok()?, Kind::Contains, scope, true, &Known::NONE)
         }
         HirKind::Concat(parts) => {
             let mut clauses = Vec::new();
             let mut run: Vec<u8> = Vec::new();
             let flush = |run: &mut Vec<u8>, clauses: &mut Vec<Option<Vec<Clause>>>| {
                 if let Ok(text) = std::str::from_utf8(run) {
-                    clauses.push(literal(text, Kind::Contains, scope, true));
+                    clauses.push(literal(text, Kind::Contains, scope, true, &Known::NONE));
                 }
                 run.clear();
             };
@@ -326,7 +376,7 @@ fn hir_needles(h: &regex_syntax::hir::Hir, scope: &Scope) -> Option<Vec<Clause>>
     }
 }
 
-fn detection_needles(d: &CompiledDetection) -> Option<Vec<Clause>> {
+fn detection_needles(d: &CompiledDetection, known: &Known) -> Option<Vec<Clause>> {
     match d {
         CompiledDetection::AllOf(items) => and(items.iter().map(|item| {
             if item.exists.is_some() {
@@ -336,11 +386,11 @@ fn detection_needles(d: &CompiledDetection) -> Option<Vec<Clause>> {
                 Some(f) => Scope::Field(f.clone()),
                 None => Scope::Keyword,
             };
-            matcher_needles(&item.matcher, &scope)
+            matcher_needles(&item.matcher, &scope, known)
         })),
-        CompiledDetection::AnyOf(ds) => or(ds.iter().map(detection_needles)),
-        CompiledDetection::And(ds) => and(ds.iter().map(detection_needles)),
-        CompiledDetection::Keywords(m) => matcher_needles(m, &Scope::Keyword),
+        CompiledDetection::AnyOf(ds) => or(ds.iter().map(|d| detection_needles(d, known))),
+        CompiledDetection::And(ds) => and(ds.iter().map(|d| detection_needles(d, known))),
+        CompiledDetection::Keywords(m) => matcher_needles(m, &Scope::Keyword, known),
         CompiledDetection::ArrayMatch { .. } | CompiledDetection::Conditional { .. } => None,
     }
 }
@@ -364,11 +414,12 @@ fn glob(pattern: &str, name: &str) -> bool {
 fn condition_needles(
     c: &ConditionExpr,
     dets: &HashMap<String, CompiledDetection>,
+    known: &Known,
 ) -> Option<Vec<Clause>> {
     match c {
-        ConditionExpr::Identifier(name) => detection_needles(dets.get(name)?),
-        ConditionExpr::And(cs) => and(cs.iter().map(|c| condition_needles(c, dets))),
-        ConditionExpr::Or(cs) => or(cs.iter().map(|c| condition_needles(c, dets))),
+        ConditionExpr::Identifier(name) => detection_needles(dets.get(name)?, known),
+        ConditionExpr::And(cs) => and(cs.iter().map(|c| condition_needles(c, dets, known))),
+        ConditionExpr::Or(cs) => or(cs.iter().map(|c| condition_needles(c, dets, known))),
         ConditionExpr::Not(_) => None,
         ConditionExpr::Selector { quantifier, pattern } => {
             let mut names: Vec<&String> = dets
@@ -382,7 +433,7 @@ fn condition_needles(
                 return None;
             }
             names.sort();
-            let sets = names.iter().map(|n| detection_needles(&dets[n.as_str()]));
+            let sets = names.iter().map(|n| detection_needles(&dets[n.as_str()], known));
             match quantifier {
                 Quantifier::All => and(sets),
                 // `N of` (N ≥ 1): one of them at least must match, so the disjunction holds.
@@ -396,7 +447,12 @@ fn condition_needles(
 
 /// The rule's necessary clauses, or `None` when it must always be evaluated.
 pub fn rule_needles(rule: &CompiledRule) -> Option<Vec<Clause>> {
-    or(rule.conditions.iter().map(|c| condition_needles(c, &rule.detections)))
+    rule_needles_in(rule, &Known::NONE)
+}
+
+/// [`rule_needles`] for the events of a class where `known` holds.
+pub fn rule_needles_in(rule: &CompiledRule, known: &Known) -> Option<Vec<Clause>> {
+    or(rule.conditions.iter().map(|c| condition_needles(c, &rule.detections, known)))
 }
 
 #[cfg(test)]
@@ -492,6 +548,44 @@ mod tests {
         assert_eq!(lits("(?i)Kelvin"), vec![vec!["kelvin".to_owned()]]);
         assert_eq!(lits("x(abcd){2,}"), vec![vec!["abcd".to_owned()]]);
         assert!(regex_needles("(", &f).is_none());
+    }
+
+    #[test]
+    fn what_the_class_holds_constrains_nothing() {
+        let head = "title: t\nlogsource:\n  product: windows\n  service: security\n";
+        let mut r = compile(&format!(
+            "{head}detection:\n  a:\n    EventID: 5136\n    AttributeValue|contains: 'CAB54552'\n  b:\n    EventID: 5145\n    ShareName|endswith: '\\SYSVOL'\n  condition: a or b\n"
+        ));
+        let map = super::super::fields::mapping_for(Some("windows"), Some("security"), None);
+        super::super::fields::rewrite_rule(&mut r, &map);
+        assert!(Known::concerns(&r));
+        let in_5145 = Known { event_id: Some(5145), channel: Some("security".into()) };
+        let lits = |k: &Known| -> Vec<Vec<String>> {
+            rule_needles_in(&r, k)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.into_iter().map(|(_, _, s)| s).collect())
+                .collect()
+        };
+        // Anywhere: the EventIDs are the most selective needles.
+        assert!(lits(&Known::NONE).iter().any(|c| c.contains(&"5145".to_owned())));
+        // In the 5145 class, EventID 5145 always holds: the share name must be there instead.
+        let c = lits(&in_5145);
+        assert!(c.iter().all(|c| !c.contains(&"5145".to_owned())), "{c:?}");
+        assert!(c.iter().any(|c| c.contains(&"\\sysvol".to_owned())), "{c:?}");
+        // A rule that is only its EventID matches every event of its class.
+        let mut only =
+            compile(&format!("{head}detection:\n  a:\n    EventID: 5145\n  condition: a\n"));
+        super::super::fields::rewrite_rule(&mut only, &map);
+        assert_eq!(rule_needles_in(&only, &in_5145), None);
+        assert!(rule_needles_in(&only, &Known { event_id: Some(4624), channel: None }).is_some());
+        // The channel, compared ignoring case only.
+        for (m, holds) in [("Channel", true), ("Channel|cased", false)] {
+            let mut c =
+                compile(&format!("{head}detection:\n  a:\n    {m}: 'Security'\n  condition: a\n"));
+            super::super::fields::rewrite_rule(&mut c, &map);
+            assert_eq!(rule_needles_in(&c, &in_5145).is_none(), holds, "{m}");
+        }
     }
 
     #[test]

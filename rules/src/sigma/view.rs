@@ -29,6 +29,8 @@ use std::borrow::Cow;
 use rsigma_eval::{Event as SigmaEvent, EventValue};
 use sen_core::event::{Event, FieldRef, Value};
 
+use super::logsource::{EventFacts, event_facts};
+
 /// Windows System element names as Sigma rules write them, and the `winlog.*` field each one is
 /// stored under by sen-parse's Windows normalizer.
 pub const WINDOWS_SYSTEM_FIELDS: &[(&str, &str)] = &[
@@ -86,23 +88,20 @@ impl std::fmt::Debug for SigmaView<'_> {
 impl<'a> SigmaView<'a> {
     /// A view of `event`.
     pub fn new(event: &'a Event) -> SigmaView<'a> {
-        let windows = event.fields.contains_key("winlog.channel")
-            || event.fields.contains_key("winlog.event_id");
-        let auditd = !windows
-            && matches!(event.fields.get("event.module"), Some(Value::Str(m)) if m == "auditd");
-        let dataset = match event.fields.get("event.dataset").filter(|_| !windows) {
-            Some(Value::Str(d)) => Some(d.as_str()),
-            _ => None,
-        };
-        let zeek_log = dataset.and_then(|d| d.strip_prefix("zeek.")).filter(|l| !l.is_empty());
-        let fortigate = dataset == Some("fortinet.firewall");
+        SigmaView::with_facts(event, &event_facts(event))
+    }
+
+    /// A view of `event` from what [`event_facts`] found in it (no lookups).
+    pub fn with_facts(event: &'a Event, facts: &EventFacts<'a>) -> SigmaView<'a> {
+        let windows = facts.windows;
+        let dataset = facts.dataset.filter(|_| !windows);
         SigmaView {
             event,
             windows,
-            auditd,
-            zeek_log,
-            fortigate,
-            has_json: std::cell::Cell::new(None),
+            auditd: !windows && facts.module == Some("auditd"),
+            zeek_log: dataset.and_then(|d| d.strip_prefix("zeek.")).filter(|l| !l.is_empty()),
+            fortigate: dataset == Some("fortinet.firewall"),
+            has_json: std::cell::Cell::new(Some(facts.has_json)),
         }
     }
 

@@ -195,11 +195,15 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
     if cfg.detection.enabled {
         let dcfg = cfg.detection.clone();
         let state = cfg.data_dir.join("correlation-state.json");
-        let (detector, report) =
-            tokio::task::spawn_blocking(move || Detector::load(&dcfg, Some(state)))
-                .await
-                .context("loading rules")?
-                .map_err(|e| anyhow::anyhow!("detection: {e}"))?;
+        let (detector, report) = tokio::task::spawn_blocking(move || {
+            let loaded = Detector::load(&dcfg, Some(state));
+            // The parsed rules were freed on this thread.
+            crate::release_free_memory();
+            loaded
+        })
+        .await
+        .context("loading rules")?
+        .map_err(|e| anyhow::anyhow!("detection: {e}"))?;
         for e in &report.errors {
             tracing::error!(file = %e.file.display(), rule = e.rule.as_deref().unwrap_or("-"), reason = %e.reason, "rule not loaded");
         }

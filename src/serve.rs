@@ -186,7 +186,8 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
         sen_analyzer::alerts::AlertFeed::new(sen_analyzer::alerts::AlertFeed::DEFAULT_CAPACITY);
 
     // Analyzer, with detection.
-    let mut pipeline = Pipeline::new(bus.clone(), index.clone(), enricher, cfg.pipeline.clone())?;
+    let mut pipeline = Pipeline::new(bus.clone(), index.clone(), enricher, cfg.pipeline.clone())?
+        .with_process_table(cfg.data_dir.join("audit-processes.json"));
     let mut alert_sink_task = None;
     let mut suppression_task = None;
     let mut intel = None;

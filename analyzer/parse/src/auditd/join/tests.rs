@@ -477,3 +477,52 @@ fn a_process_start_names_its_parent_from_an_earlier_start() {
     assert_eq!(s(arp, "process.parent.command_line"), Some("bash -i"));
     assert_eq!(s(&out[2].event, "process.parent.executable"), None);
 }
+
+#[test]
+fn saved_process_starts_name_parents_after_a_restart() {
+    // The shell starts before a restart; `arp -a` from it arrives after, at a new joiner that
+    // was given the first one's table (through JSON, as the pipeline saves it).
+    let shell: Vec<String> = ARP
+        .iter()
+        .map(|l| serial(l, 92700))
+        .map(|l| l.replace("ppid=29002 pid=1631", "ppid=1 pid=29002"))
+        .map(|l| {
+            l.replace("/usr/sbin/arp", "/usr/bin/bash").replace("comm=\"arp\"", "comm=\"bash\"")
+        })
+        .map(|l| l.replace("a0=\"arp\" a1=\"-a\"", "a0=\"bash\" a1=\"-i\""))
+        .collect();
+    let lines: Vec<&str> = shell.iter().map(String::as_str).collect();
+    let mut before = Joiner::new(JoinLimits::default());
+    let mut out = Vec::new();
+    for (i, e) in events(&lines).into_iter().enumerate() {
+        before.push(i as u64, e, &mut out);
+    }
+    before.flush(&mut out);
+    let saved = before.process_starts();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert_eq!(saved[0].pid, 29002);
+    let json = serde_json::to_string(&saved).unwrap();
+    let restored: Vec<ProcessStart> = serde_json::from_str(&json).unwrap();
+
+    let run = |j: &mut Joiner| {
+        let mut out = Vec::new();
+        for (i, e) in events(&ARP).into_iter().enumerate() {
+            j.push(100 + i as u64, e, &mut out);
+        }
+        j.flush(&mut out);
+        assert_eq!(out.len(), 1);
+        s(&out[0].event, "process.parent.executable").map(str::to_owned)
+    };
+    assert_eq!(run(&mut Joiner::new(JoinLimits::default())), None, "a fresh joiner forgets");
+    let mut after = Joiner::new(JoinLimits::default());
+    after.restore_process_starts(restored);
+    assert_eq!(run(&mut after).as_deref(), Some("/usr/bin/bash"));
+    // The newest start of a pid wins, in the table and in what it saves.
+    let mut newer = saved[0].clone();
+    newer.executable = Some("/usr/bin/zsh".into());
+    after.restore_process_starts([newer]);
+    let again = after.process_starts();
+    let shell_starts: Vec<_> = again.iter().filter(|p| p.pid == 29002).collect();
+    assert_eq!(shell_starts.len(), 1);
+    assert_eq!(shell_starts[0].executable.as_deref(), Some("/usr/bin/zsh"));
+}

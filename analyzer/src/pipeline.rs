@@ -595,10 +595,10 @@ async fn read_stage(
     tz: chrono_tz::Tz,
     batch_max: usize,
     join_idle: Duration,
-    next: BTreeMap<u32, u64>,
+    mut next: BTreeMap<u32, u64>,
     partitions: u32,
     tx: tokio::sync::mpsc::Sender<Batch>,
-    shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
     process_table: Option<PathBuf>,
 ) -> Result<(), PipelineError> {
     // One joiner per partition: a sender's records all go to one partition, in order.
@@ -607,143 +607,114 @@ async fn read_stage(
     if let Some(path) = &process_table {
         restore_process_tables(path, &mut joiners);
     }
-    let read = read_loop(
-        bus,
-        index,
-        enricher,
-        detector,
-        tz,
-        batch_max,
-        join_idle,
-        next,
-        partitions,
-        tx,
-        shutdown,
-        &mut joiners,
-        process_table.as_deref(),
-    )
-    .await;
-    if let Some(path) = &process_table {
-        let saved = process_tables(&joiners);
-        save_process_tables(path, &saved);
-    }
-    read
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn read_loop(
-    bus: Arc<dyn Bus>,
-    index: Arc<IndexStore>,
-    enricher: Arc<Enricher>,
-    detector: Option<Arc<Detector>>,
-    tz: chrono_tz::Tz,
-    batch_max: usize,
-    join_idle: Duration,
-    mut next: BTreeMap<u32, u64>,
-    partitions: u32,
-    tx: tokio::sync::mpsc::Sender<Batch>,
-    mut shutdown: watch::Receiver<bool>,
-    joiners: &mut [Option<Joiner>],
-    process_table: Option<&Path>,
-) -> Result<(), PipelineError> {
-    let mut last_save = Instant::now();
-    let mut last_records: Vec<Instant> = (0..partitions).map(|_| Instant::now()).collect();
-    loop {
-        let stopping = *shutdown.borrow();
-        let mut got_any = false;
-        for p in 0..partitions {
-            let slot = p as usize;
-            let from = next[&p];
-            let recs = match bus.fetch(RAW_TOPIC, p, from, batch_max, Duration::ZERO).await {
-                Ok(r) => r,
-                Err(BusError::OffsetOutOfRange { earliest, .. }) => {
-                    tracing::warn!(
-                        partition = p,
-                        from,
-                        earliest,
-                        "records lost to bus retention before indexing"
-                    );
-                    next.insert(p, earliest);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let Some(last) = recs.last() else {
-                // Idle: join what the partition holds open once it has been quiet long enough.
-                let open = joiners[slot].as_ref().is_some_and(|j| j.open_groups() > 0);
-                if open && last_records[slot].elapsed() >= join_idle {
-                    let Some(mut joiner) = joiners[slot].take() else { continue };
-                    let (index, detector) = (index.clone(), detector.clone());
-                    let (docs, scan, joiner) = tokio::task::spawn_blocking(move || {
-                        let mut joined = Vec::new();
-                        joiner.flush(&mut joined);
-                        let joined = joined.into_iter().map(|j| (0, j)).collect();
-                        let (docs, scan) =
-                            prepare_joined(&index, detector.as_deref(), p, 0, None, joined);
-                        (docs, scan, joiner)
-                    })
-                    .await
-                    .map_err(|e| PipelineError::Worker(e.to_string()))?;
-                    joiners[slot] = Some(joiner);
-                    let batch = Batch {
-                        partition: p,
-                        next_offset: from,
-                        newest_ms: 0,
-                        docs: docs.into_iter().map(|(_, d)| d).collect(),
-                        failed: 0,
-                        scan,
-                        hold: None,
-                    };
-                    if tx.send(batch).await.is_err() {
-                        return Ok(());
+    let process_table = process_table.as_deref();
+    // The loop below returns from this block; the tables are saved however it ends.
+    let read: Result<(), PipelineError> = async {
+        let mut last_save = Instant::now();
+        let mut last_records: Vec<Instant> = (0..partitions).map(|_| Instant::now()).collect();
+        loop {
+            let stopping = *shutdown.borrow();
+            let mut got_any = false;
+            for p in 0..partitions {
+                let slot = p as usize;
+                let from = next[&p];
+                let recs = match bus.fetch(RAW_TOPIC, p, from, batch_max, Duration::ZERO).await {
+                    Ok(r) => r,
+                    Err(BusError::OffsetOutOfRange { earliest, .. }) => {
+                        tracing::warn!(
+                            partition = p,
+                            from,
+                            earliest,
+                            "records lost to bus retention before indexing"
+                        );
+                        next.insert(p, earliest);
+                        continue;
                     }
-                }
-                continue;
-            };
-            got_any = true;
-            last_records[slot] = Instant::now();
-            let next_offset = last.offset + 1;
-            next.insert(p, next_offset);
-            let newest_ms = last.timestamp_ms;
-            let (index, enricher, detector) = (index.clone(), enricher.clone(), detector.clone());
-            let mut joiner = joiners[slot].take().unwrap_or_default();
-            let (docs, failed, scan, joiner) = tokio::task::spawn_blocking(move || {
-                let (docs, failed, scan) =
-                    prepare(&index, &enricher, detector.as_deref(), tz, p, recs, &mut joiner);
-                (docs, failed, scan, joiner)
-            })
-            .await
-            .map_err(|e| PipelineError::Worker(e.to_string()))?;
-            let hold = joiner.oldest_open();
-            joiners[slot] = Some(joiner);
-            if tx
-                .send(Batch { partition: p, next_offset, newest_ms, docs, failed, scan, hold })
-                .await
-                .is_err()
-            {
-                return Ok(());
-            }
-        }
-        if let Some(path) = process_table
-            && last_save.elapsed() >= PROCESS_TABLE_SAVE
-        {
-            last_save = Instant::now();
-            let (saved, path) = (process_tables(joiners), path.to_owned());
-            tokio::task::spawn_blocking(move || save_process_tables(&path, &saved))
+                    Err(e) => return Err(e.into()),
+                };
+                let Some(last) = recs.last() else {
+                    // Idle: join what the partition holds open once it has been quiet long enough.
+                    let open = joiners[slot].as_ref().is_some_and(|j| j.open_groups() > 0);
+                    if open && last_records[slot].elapsed() >= join_idle {
+                        let Some(mut joiner) = joiners[slot].take() else { continue };
+                        let (index, detector) = (index.clone(), detector.clone());
+                        let (docs, scan, joiner) = tokio::task::spawn_blocking(move || {
+                            let mut joined = Vec::new();
+                            joiner.flush(&mut joined);
+                            let joined = joined.into_iter().map(|j| (0, j)).collect();
+                            let (docs, scan) =
+                                prepare_joined(&index, detector.as_deref(), p, 0, None, joined);
+                            (docs, scan, joiner)
+                        })
+                        .await
+                        .map_err(|e| PipelineError::Worker(e.to_string()))?;
+                        joiners[slot] = Some(joiner);
+                        let batch = Batch {
+                            partition: p,
+                            next_offset: from,
+                            newest_ms: 0,
+                            docs: docs.into_iter().map(|(_, d)| d).collect(),
+                            failed: 0,
+                            scan,
+                            hold: None,
+                        };
+                        if tx.send(batch).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    continue;
+                };
+                got_any = true;
+                last_records[slot] = Instant::now();
+                let next_offset = last.offset + 1;
+                next.insert(p, next_offset);
+                let newest_ms = last.timestamp_ms;
+                let (index, enricher, detector) =
+                    (index.clone(), enricher.clone(), detector.clone());
+                let mut joiner = joiners[slot].take().unwrap_or_default();
+                let (docs, failed, scan, joiner) = tokio::task::spawn_blocking(move || {
+                    let (docs, failed, scan) =
+                        prepare(&index, &enricher, detector.as_deref(), tz, p, recs, &mut joiner);
+                    (docs, failed, scan, joiner)
+                })
                 .await
                 .map_err(|e| PipelineError::Worker(e.to_string()))?;
-        }
-        if stopping && !got_any {
-            return Ok(());
-        }
-        if !got_any {
-            // Idle: long-poll partition 0 briefly, or wake on shutdown.
-            tokio::select! {
-                _ = shutdown.changed() => {}
-                r = bus.fetch(RAW_TOPIC, 0, next[&0], 1, Duration::from_millis(100)) => { r?; }
+                let hold = joiner.oldest_open();
+                joiners[slot] = Some(joiner);
+                if tx
+                    .send(Batch { partition: p, next_offset, newest_ms, docs, failed, scan, hold })
+                    .await
+                    .is_err()
+                {
+                    return Ok(());
+                }
+            }
+            if let Some(path) = process_table
+                && last_save.elapsed() >= PROCESS_TABLE_SAVE
+            {
+                last_save = Instant::now();
+                let (saved, path) = (process_tables(&joiners), path.to_owned());
+                tokio::task::spawn_blocking(move || save_process_tables(&path, &saved))
+                    .await
+                    .map_err(|e| PipelineError::Worker(e.to_string()))?;
+            }
+            if stopping && !got_any {
+                return Ok(());
+            }
+            if !got_any {
+                // Idle: long-poll partition 0 briefly, or wake on shutdown.
+                tokio::select! {
+                    _ = shutdown.changed() => {}
+                    r = bus.fetch(RAW_TOPIC, 0, next[&0], 1, Duration::from_millis(100)) => { r?; }
+                }
             }
         }
     }
+    .await;
+    if let Some(path) = process_table {
+        save_process_tables(path, &process_tables(&joiners));
+    }
+    read
 }
 
 /// The output of one parse worker: documents, parse failures, matches, and the audit record

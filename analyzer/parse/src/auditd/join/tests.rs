@@ -444,19 +444,23 @@ fn without_a_syscall_record_the_first_record_leads() {
     assert_eq!(names, ["/etc/", "/etc/ld.so.preload"]);
 }
 
-#[test]
-fn a_process_start_names_its_parent_from_an_earlier_start() {
-    // The shell (pid 29002) starts first, then `arp -a` (ppid 29002) from it; a third process
-    // whose parent was never seen gets no parent name.
-    let shell: Vec<String> = ARP
-        .iter()
+/// The records of `bash -i` (pid 29002, ARP's parent) started by pid 1.
+fn shell_start() -> Vec<String> {
+    ARP.iter()
         .map(|l| serial(l, 92700))
         .map(|l| l.replace("ppid=29002 pid=1631", "ppid=1 pid=29002"))
         .map(|l| {
             l.replace("/usr/sbin/arp", "/usr/bin/bash").replace("comm=\"arp\"", "comm=\"bash\"")
         })
         .map(|l| l.replace("a0=\"arp\" a1=\"-a\"", "a0=\"bash\" a1=\"-i\""))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_process_start_names_its_parent_from_an_earlier_start() {
+    // The shell (pid 29002) starts first, then `arp -a` (ppid 29002) from it; a third process
+    // whose parent was never seen gets no parent name.
+    let shell = shell_start();
     let orphan: Vec<String> =
         ARP.iter().map(|l| serial(l, 92800).replace("ppid=29002", "ppid=4242")).collect();
     let mut lines: Vec<&str> = shell.iter().map(String::as_str).collect();
@@ -482,15 +486,7 @@ fn a_process_start_names_its_parent_from_an_earlier_start() {
 fn saved_process_starts_name_parents_after_a_restart() {
     // The shell starts before a restart; `arp -a` from it arrives after, at a new joiner that
     // was given the first one's table (through JSON, as the pipeline saves it).
-    let shell: Vec<String> = ARP
-        .iter()
-        .map(|l| serial(l, 92700))
-        .map(|l| l.replace("ppid=29002 pid=1631", "ppid=1 pid=29002"))
-        .map(|l| {
-            l.replace("/usr/sbin/arp", "/usr/bin/bash").replace("comm=\"arp\"", "comm=\"bash\"")
-        })
-        .map(|l| l.replace("a0=\"arp\" a1=\"-a\"", "a0=\"bash\" a1=\"-i\""))
-        .collect();
+    let shell = shell_start();
     let lines: Vec<&str> = shell.iter().map(String::as_str).collect();
     let mut before = Joiner::new(JoinLimits::default());
     let mut out = Vec::new();

@@ -14,7 +14,9 @@
 //!
 //! `cargo bench -p sen-rules --bench sigma` — set `SEN_BENCH_SECS` to change the measuring time,
 //! `SEN_BENCH_PEERS=0` to skip the peers. `SEN_BENCH_FIXED=N` instead evaluates each event set
-//! exactly N times and prints the CPU time per event: a fixed amount of work, for
+//! exactly N times (and the attack-sample lines N times in the pipeline's order, normalizing
+//! alone and then normalizing and evaluating) and prints the CPU time per event (the thread's
+//! run time from `/proc/thread-self/schedstat`): a fixed amount of work, for
 //! `perf stat -e instructions` or for comparing builds on a busy machine (CPU time and
 //! instruction counts move far less with load than wall-clock rates).
 
@@ -103,6 +105,30 @@ fn load_events(files: &[PathBuf]) -> Vec<Event> {
         }
     }
     out
+}
+
+/// The EVTX-ATTACK-SAMPLES lines, as the pipeline receives them.
+fn evtx_lines(dir: &Path) -> Vec<String> {
+    let files = common::tree_files(&dir.join("windows-events/evtx-attack-samples"), &["ndjson"]);
+    files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|t| t.lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Normalize one line as a parse worker does.
+fn parse_line(l: &str) -> Event {
+    let ctx = sen_parse::Context {
+        received: chrono::Utc::now(),
+        timezone: chrono_tz::UTC,
+        peer_ip: None,
+    };
+    let mut e = Event::new(String::new(), ctx.received, l);
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(l) {
+        sen_parse::normalize_json(&mut e, map, &ctx);
+    }
+    e
 }
 
 /// The rsigma README's way: flatten the raw event JSON (Event.System + Event.EventData).
@@ -240,6 +266,27 @@ fn bench(c: &mut Criterion) {
                 1.0 / per
             );
         }
+        // The pipeline's order: normalize a line, evaluate the event just built.
+        let lines = evtx_lines(&dir);
+        let cpu = |eval: bool, hits: &mut Vec<_>| {
+            let cpu0 = cpu_secs();
+            for _ in 0..n {
+                for l in &lines {
+                    let e = parse_line(l);
+                    if eval {
+                        hits.clear();
+                        engine.evaluate(&e, hits);
+                    }
+                    std::hint::black_box(&e);
+                }
+            }
+            (cpu_secs() - cpu0) / (n * lines.len()) as f64 * 1e6
+        };
+        let (parse, both) = (cpu(false, &mut hits), cpu(true, &mut hits));
+        eprintln!(
+            "fixed pipeline order, evtx-attack-samples: normalize {parse:.3} µs, normalize + evaluate {both:.3} µs CPU per event: evaluation adds {:.3} µs",
+            both - parse
+        );
         return;
     }
 
@@ -267,29 +314,11 @@ fn bench(c: &mut Criterion) {
     // run: normalizing alone, then normalizing and evaluating; the difference is detection's
     // cost per event in that setting.
     {
-        let files =
-            common::tree_files(&dir.join("windows-events/evtx-attack-samples"), &["ndjson"]);
-        let lines: Vec<String> = files
-            .iter()
-            .filter_map(|f| std::fs::read_to_string(f).ok())
-            .flat_map(|t| t.lines().map(str::to_owned).collect::<Vec<_>>())
-            .collect();
-        let ctx = sen_parse::Context {
-            received: chrono::Utc::now(),
-            timezone: chrono_tz::UTC,
-            peer_ip: None,
-        };
-        let parse = |l: &str| {
-            let mut e = Event::new(String::new(), chrono::Utc::now(), l);
-            if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(l) {
-                sen_parse::normalize_json(&mut e, map, &ctx);
-            }
-            e
-        };
+        let lines = evtx_lines(&dir);
         let parse_rate = rate(
             || {
                 for l in &lines {
-                    std::hint::black_box(parse(l));
+                    std::hint::black_box(parse_line(l));
                 }
                 lines.len()
             },
@@ -298,7 +327,7 @@ fn bench(c: &mut Criterion) {
         let both_rate = rate(
             || {
                 for l in &lines {
-                    let e = parse(l);
+                    let e = parse_line(l);
                     hits.clear();
                     engine.evaluate(&e, &mut hits);
                 }

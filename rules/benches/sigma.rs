@@ -18,7 +18,8 @@
 //! alone and then normalizing and evaluating) and prints the CPU time per event (the thread's
 //! run time from `/proc/thread-self/schedstat`): a fixed amount of work, for
 //! `perf stat -e instructions` or for comparing builds on a busy machine (CPU time and
-//! instruction counts move far less with load than wall-clock rates).
+//! instruction counts move far less with load than wall-clock rates). `SEN_BENCH_THREADS=T`
+//! evaluates the attack samples on T threads at once and prints each one's CPU per event.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -247,6 +248,35 @@ fn bench(c: &mut Criterion) {
         st.hits as f64 / st.events.max(1) as f64,
     );
 
+    // `SEN_BENCH_THREADS=T`: T threads evaluate the attack samples 20 times each at once; the
+    // CPU time per event of each, against one thread's, shows what they cost one another.
+    if let Some(threads) =
+        std::env::var("SEN_BENCH_THREADS").ok().and_then(|v| v.parse::<usize>().ok())
+    {
+        let n = 20;
+        let evs = &sets[0].1;
+        let per: Vec<f64> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..threads.max(1))
+                .map(|_| {
+                    let engine = &engine;
+                    s.spawn(move || {
+                        let mut hits = Vec::new();
+                        let cpu0 = cpu_secs();
+                        for _ in 0..n {
+                            for e in evs {
+                                hits.clear();
+                                engine.evaluate(e, &mut hits);
+                            }
+                        }
+                        (cpu_secs() - cpu0) / (n * evs.len()) as f64 * 1e6
+                    })
+                })
+                .collect();
+            workers.into_iter().filter_map(|w| w.join().ok()).collect()
+        });
+        eprintln!("{threads} thread(s) at once, evtx-attack-samples: CPU per event {per:.3?} µs");
+        return;
+    }
     if let Some(n) = std::env::var("SEN_BENCH_FIXED").ok().and_then(|v| v.parse::<usize>().ok()) {
         for (name, evs) in &sets {
             let cpu0 = cpu_secs();

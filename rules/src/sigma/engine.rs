@@ -318,6 +318,38 @@ impl KeyFilter {
     }
 }
 
+/// Stripes of [`Counter`]: threads add to different cache lines.
+const STRIPES: usize = 16;
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Stripe(AtomicU64);
+
+/// A counter that many threads add to, each to its own stripe, so that counting does not make
+/// the evaluating threads take turns over one cache line.
+#[derive(Debug, Default)]
+struct Counter([Stripe; STRIPES]);
+
+static NEXT_STRIPE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+thread_local! {
+    static STRIPE: usize = NEXT_STRIPE.fetch_add(1, Ordering::Relaxed) % STRIPES;
+}
+
+impl Counter {
+    fn add(&self, n: u64) {
+        let i = STRIPE.with(|i| *i);
+        self.0[i].0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// Engine identities, for the per-thread plan caches.
+static NEXT_ENGINE: AtomicU64 = AtomicU64::new(1);
+
 /// Per-thread evaluation scratch: generation stamps instead of clearing per event.
 #[derive(Default)]
 struct Scratch {
@@ -332,6 +364,11 @@ struct Scratch {
     /// The keyword-searched text values of the event, lower-cased, NUL-separated: one SIMD
     /// scan for all of them instead of one call per value.
     text: String,
+    /// This thread's copy of the plans it used, for the engine and plan generation in
+    /// `plans_of`: finding a plan takes no lock and touches no shared reference count, which
+    /// every parse worker would otherwise write for every event.
+    plans: FxHashMap<u64, Arc<Plan>>,
+    plans_of: (u64, u64),
 }
 
 impl Scratch {
@@ -397,9 +434,13 @@ pub struct SigmaEngine {
     plans: RwLock<HashMap<u64, Arc<Plan>>>,
     /// Every scan built, by fingerprint, for sharing between plans.
     scans: Mutex<FxHashMap<u128, Arc<Scan>>>,
-    events: AtomicU64,
-    evaluations: AtomicU64,
-    hits: AtomicU64,
+    events: Counter,
+    evaluations: Counter,
+    hits: Counter,
+    /// This engine's identity and the generation of its plan cache (bumped when the cache is
+    /// emptied), which the per-thread copies check.
+    id: u64,
+    plan_generation: AtomicU64,
 }
 
 impl std::fmt::Debug for SigmaEngine {
@@ -552,9 +593,11 @@ impl SigmaEngine {
             clause_rule,
             plans: RwLock::new(HashMap::new()),
             scans: Mutex::new(FxHashMap::default()),
-            events: AtomicU64::new(0),
-            evaluations: AtomicU64::new(0),
-            hits: AtomicU64::new(0),
+            events: Counter::default(),
+            evaluations: Counter::default(),
+            hits: Counter::default(),
+            id: NEXT_ENGINE.fetch_add(1, Ordering::Relaxed),
+            plan_generation: AtomicU64::new(0),
         };
         (engine, report)
     }
@@ -575,9 +618,9 @@ impl SigmaEngine {
     pub fn stats(&self) -> EngineStats {
         let scans = self.scans.lock();
         EngineStats {
-            events: self.events.load(Ordering::Relaxed),
-            evaluations: self.evaluations.load(Ordering::Relaxed),
-            hits: self.hits.load(Ordering::Relaxed),
+            events: self.events.get(),
+            evaluations: self.evaluations.get(),
+            hits: self.hits.get(),
             classes: self.plans.read().len() as u64,
             scans: scans.len() as u64,
             scan_bytes: scans.values().map(|s| s.memory() as u64).sum(),
@@ -603,6 +646,7 @@ impl SigmaEngine {
         if plans.len() >= 4096 {
             plans.clear();
             self.scans.lock().clear();
+            self.plan_generation.fetch_add(1, Ordering::Relaxed);
         }
         plans.entry(key).or_insert(plan).clone()
     }
@@ -730,19 +774,27 @@ impl SigmaEngine {
 
     /// Evaluate one event; every match is appended to `out`.
     pub fn evaluate_event(&self, event: &Event, out: &mut Vec<Hit>) {
-        self.events.fetch_add(1, Ordering::Relaxed);
+        self.events.add(1);
         let facts = event_facts(event);
-        let plan = self.plan(event, facts.key);
-        if !plan.any {
-            return;
-        }
-        let view = SigmaView::with_facts(event, &facts);
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let sc = &mut *guard;
-            let generation = sc.begin(self.clause_rule.len(), self.rules.len(), plan.scans.len());
-            let nclauses: &[u8] = plan.nclauses.as_deref().unwrap_or(&self.nclauses);
+            let owner = (self.id, self.plan_generation.load(Ordering::Relaxed));
+            if sc.plans_of != owner || sc.plans.len() >= 4096 {
+                sc.plans.clear();
+                sc.plans_of = owner;
+            }
+            let (any, nscans) = {
+                let p = sc.plans.entry(facts.key).or_insert_with(|| self.plan(event, facts.key));
+                (p.any, p.scans.len())
+            };
+            if !any {
+                return;
+            }
+            let view = SigmaView::with_facts(event, &facts);
+            let generation = sc.begin(self.clause_rule.len(), self.rules.len(), nscans);
             let Scratch {
+                plans,
                 clause_gen,
                 rule_gen,
                 rule_count,
@@ -753,6 +805,9 @@ impl SigmaEngine {
                 text,
                 ..
             } = sc;
+            // Borrowed from this thread's copy: no reference count is written per event.
+            let Some(plan) = plans.get(&facts.key).map(|p| &**p) else { return };
+            let nclauses: &[u8] = plan.nclauses.as_deref().unwrap_or(&self.nclauses);
             let mut mark = |cs: &[u32]| {
                 for &c in cs {
                     let c = c as usize;
@@ -881,8 +936,8 @@ impl SigmaEngine {
                     out.push(Hit { rule: r as usize, result });
                 }
             }
-            self.evaluations.fetch_add(candidates.len() as u64, Ordering::Relaxed);
-            self.hits.fetch_add((out.len() - before) as u64, Ordering::Relaxed);
+            self.evaluations.add(candidates.len() as u64);
+            self.hits.add((out.len() - before) as u64);
         });
     }
 }
@@ -1069,6 +1124,34 @@ mod tests {
         let mut out = Vec::new();
         engine.evaluate(&e, &mut out);
         out.len()
+    }
+
+    #[test]
+    fn engines_on_one_thread_keep_their_own_plans() {
+        // Same event class, different rules: each engine's per-thread plan copy is its own,
+        // also when they take turns on one thread, and across threads.
+        let a = engine(
+            "title: a\nlogsource: {product: linux}\ndetection:\n  kw: ['alpha1']\n  condition: kw\n",
+        );
+        let b = engine(
+            "title: b1\nlogsource: {product: linux}\ndetection:\n  kw: ['bravo2']\n  condition: kw\n---\ntitle: b2\nlogsource: {product: linux}\ndetection:\n  kw: ['bravo3']\n  condition: kw\n",
+        );
+        for _ in 0..3 {
+            assert_eq!((hits(&a, "x alpha1 bravo2"), hits(&b, "x alpha1 bravo2")), (1, 1));
+            assert_eq!((hits(&a, "bravo2 bravo3"), hits(&b, "bravo2 bravo3")), (0, 2));
+        }
+        std::thread::scope(|s| {
+            s.spawn(|| assert_eq!(hits(&b, "bravo3 alpha1"), 1));
+            s.spawn(|| assert_eq!(hits(&a, "bravo3 alpha1"), 1));
+        });
+        let (ea, eb) = (a.stats().events, b.stats().events);
+        assert_eq!((ea, eb), (7, 7), "counted once per evaluation, whatever the thread");
+        drop(a);
+        // A new engine (perhaps at the old one's address) does not inherit its plans.
+        let c = engine(
+            "title: c\nlogsource: {product: linux}\ndetection:\n  kw: ['charlie4']\n  condition: kw\n",
+        );
+        assert_eq!((hits(&c, "alpha1"), hits(&c, "charlie4")), (0, 1));
     }
 
     #[test]

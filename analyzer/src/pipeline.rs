@@ -611,6 +611,10 @@ async fn read_stage(
     // The loop below returns from this block; the tables are saved however it ends.
     let read: Result<(), PipelineError> = async {
         let mut last_save = Instant::now();
+        let seen = |js: &[Option<Joiner>]| -> u64 {
+            js.iter().flatten().map(Joiner::process_starts_seen).sum()
+        };
+        let mut saved_seen = seen(&joiners);
         let mut last_records: Vec<Instant> = (0..partitions).map(|_| Instant::now()).collect();
         loop {
             let stopping = *shutdown.borrow();
@@ -691,8 +695,10 @@ async fn read_stage(
             }
             if let Some(path) = process_table
                 && last_save.elapsed() >= PROCESS_TABLE_SAVE
+                && seen(&joiners) != saved_seen
             {
                 last_save = Instant::now();
+                saved_seen = seen(&joiners);
                 let (saved, path) = (process_tables(&joiners), path.to_owned());
                 tokio::task::spawn_blocking(move || save_process_tables(&path, &saved))
                     .await

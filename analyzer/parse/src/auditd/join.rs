@@ -82,6 +82,8 @@ pub struct ProcessStart {
 struct Processes {
     current: HashMap<(u64, i64), Started>,
     previous: HashMap<(u64, i64), Started>,
+    /// Starts remembered so far (restored ones included).
+    inserted: u64,
 }
 
 impl Processes {
@@ -94,6 +96,7 @@ impl Processes {
             self.previous = std::mem::take(&mut self.current);
         }
         self.current.insert(k, v);
+        self.inserted += 1;
     }
 }
 
@@ -241,6 +244,12 @@ impl Joiner {
                 name: s.name.clone(),
             })
             .collect()
+    }
+
+    /// How many process starts this joiner has remembered so far: a caller that saves the table
+    /// can skip saving it while this does not change.
+    pub fn process_starts_seen(&self) -> u64 {
+        self.processes.inserted
     }
 
     /// Remember these process starts (saved by [`Joiner::process_starts`]) as if they had been

@@ -512,7 +512,9 @@ fn saved_process_starts_name_parents_after_a_restart() {
     assert_eq!(run(&mut Joiner::new(JoinLimits::default())), None, "a fresh joiner forgets");
     let mut after = Joiner::new(JoinLimits::default());
     after.restore_process_starts(restored);
+    assert_eq!(after.process_starts_seen(), 1);
     assert_eq!(run(&mut after).as_deref(), Some("/usr/bin/bash"));
+    assert_eq!(after.process_starts_seen(), 2, "arp's own start is remembered too");
     // The newest start of a pid wins, in the table and in what it saves.
     let mut newer = saved[0].clone();
     newer.executable = Some("/usr/bin/zsh".into());

@@ -12,6 +12,14 @@ use std::time::{Duration, Instant};
 
 use common::{Server, client};
 
+/// Send audit records as audisp-syslog on host web01 does, over syslog TCP.
+fn send_audit(srv: &Server, time: &str, records: &[&str]) {
+    let mut s = TcpStream::connect(srv.tcp).unwrap();
+    for r in records {
+        writeln!(s, "<14>{time} web01 audispd: node=web01 {r}").unwrap();
+    }
+}
+
 fn alert_titles(srv: &Server) -> Vec<String> {
     let (status, v) = srv.get("/api/v1/alerts", &[("limit", "200")]);
     assert_eq!(status, 200, "{v}");
@@ -378,11 +386,7 @@ fn auditd_records_are_joined_into_process_starts() {
         "type=PROCTITLE msg=audit(1764129609.100:5014): proctitle=6E63002D65",
         "type=EOE msg=audit(1764129609.100:5014): ",
     ];
-    let mut s = TcpStream::connect(srv.tcp).unwrap();
-    for l in netcat {
-        writeln!(s, "<14>Nov 26 04:00:09 web01 audispd: node=web01 {l}").unwrap();
-    }
-    drop(s);
+    send_audit(&srv, "Nov 26 04:00:09", &netcat);
     srv.wait_count("event.dataset:\"auditd.event\"", 1, 30);
     assert_eq!(srv.count("event.dataset:\"auditd.log\""), 5);
     assert_eq!(
@@ -428,11 +432,7 @@ fn auditd_records_are_joined_into_process_starts() {
         "type=PROCTITLE msg=audit(1764129700.200:5020): proctitle=7368",
         "type=EOE msg=audit(1764129700.200:5020): ",
     ];
-    let mut s = TcpStream::connect(srv.tcp).unwrap();
-    for l in child {
-        writeln!(s, "<14>Nov 26 04:01:40 web01 audispd: node=web01 {l}").unwrap();
-    }
-    drop(s);
+    send_audit(&srv, "Nov 26 04:01:40", &child);
     srv.wait_count(
         "event.dataset:\"auditd.event\" AND process.executable:\"/usr/bin/dash\"",
         1,

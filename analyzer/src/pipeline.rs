@@ -554,14 +554,10 @@ fn restore_process_tables(path: &Path, joiners: &mut [Option<Joiner>]) {
     }
     let same = saved.partitions as usize == joiners.len();
     let n = saved.starts.len();
-    for (p, start) in saved.starts {
-        let targets: Vec<usize> =
-            if same { vec![p as usize] } else { (0..joiners.len()).collect() };
-        for t in targets {
-            if let Some(Some(j)) = joiners.get_mut(t) {
-                j.restore_process_starts([start.clone()]);
-            }
-        }
+    for (slot, joiner) in joiners.iter_mut().enumerate() {
+        let Some(j) = joiner else { continue };
+        let mine = saved.starts.iter().filter(|(p, _)| !same || *p as usize == slot);
+        j.restore_process_starts(mine.map(|(_, s)| s.clone()));
     }
     tracing::info!(path = %path.display(), starts = n, "audit process table restored");
 }

@@ -31,7 +31,7 @@ use sen_core::event::Event;
 use serde::Serialize;
 
 use super::fields::{mapping_for, rewrite_rule};
-use super::logsource::{LogClass, classify, event_facts};
+use super::logsource::{EventFacts, LogClass, classify, event_facts};
 use super::prefilter::{Clause, Known, MAX_CLAUSES, Scope, rule_needles, rule_needles_in};
 use super::scan::{Scan, ScanBuilder};
 use super::view::{SigmaView, keyword_searched, value, visit_value};
@@ -106,6 +106,25 @@ impl RuleSet {
     }
 }
 
+/// Call `f` on every leaf of a compiled rule's detections (a selection's items, a keyword
+/// list), through `and`, `or` and conditional groupings. Array matches are left alone: their
+/// names are relative to the array member.
+fn for_each_leaf(rule: &mut CompiledRule, f: &mut impl FnMut(&mut rsigma_eval::CompiledDetection)) {
+    fn walk(
+        d: &mut rsigma_eval::CompiledDetection,
+        f: &mut impl FnMut(&mut rsigma_eval::CompiledDetection),
+    ) {
+        use rsigma_eval::CompiledDetection as D;
+        match d {
+            D::AnyOf(ds) | D::And(ds) => ds.iter_mut().for_each(|d| walk(d, f)),
+            D::Conditional { named, .. } => named.values_mut().for_each(|d| walk(d, f)),
+            D::ArrayMatch { .. } => {}
+            D::AllOf(_) | D::Keywords(_) => f(d),
+        }
+    }
+    rule.detections.values_mut().for_each(|d| walk(d, f));
+}
+
 /// Give field-less items of a selection map (`keywords: {'|all': [a, b]}`) the keyword
 /// semantics Sigma defines for them: each value is a substring of some value of the event.
 /// rsigma compiles them like field values (exact match), so SigmaHQ rules written this way
@@ -124,20 +143,13 @@ fn keyword_items_contain(rule: &mut CompiledRule) {
             _ => {}
         }
     }
-    fn detection(d: &mut rsigma_eval::CompiledDetection) {
-        use rsigma_eval::CompiledDetection as D;
-        match d {
-            D::AllOf(items) => {
-                for item in items.iter_mut().filter(|i| i.field.is_none() && i.exists.is_none()) {
-                    matcher(&mut item.matcher);
-                }
+    for_each_leaf(rule, &mut |d| {
+        if let rsigma_eval::CompiledDetection::AllOf(items) = d {
+            for item in items.iter_mut().filter(|i| i.field.is_none() && i.exists.is_none()) {
+                matcher(&mut item.matcher);
             }
-            D::AnyOf(ds) | D::And(ds) => ds.iter_mut().for_each(detection),
-            D::Conditional { named, .. } => named.values_mut().for_each(detection),
-            D::Keywords(_) | D::ArrayMatch { .. } => {}
         }
-    }
-    rule.detections.values_mut().for_each(detection);
+    });
 }
 
 /// Rebuild rsigma's Aho-Corasick sets as contiguous NFAs. rsigma builds them with the crate's
@@ -163,17 +175,13 @@ fn compact_automata(rule: &mut CompiledRule) {
             _ => {}
         }
     }
-    fn detection(d: &mut rsigma_eval::CompiledDetection) {
-        use rsigma_eval::CompiledDetection as D;
-        match d {
-            D::AllOf(items) => items.iter_mut().for_each(|i| matcher(&mut i.matcher)),
-            D::AnyOf(ds) | D::And(ds) => ds.iter_mut().for_each(detection),
-            D::Conditional { named, .. } => named.values_mut().for_each(detection),
-            D::Keywords(m) => matcher(m),
-            D::ArrayMatch { .. } => {}
+    for_each_leaf(rule, &mut |d| match d {
+        rsigma_eval::CompiledDetection::AllOf(items) => {
+            items.iter_mut().for_each(|i| matcher(&mut i.matcher))
         }
-    }
-    rule.detections.values_mut().for_each(detection);
+        rsigma_eval::CompiledDetection::Keywords(m) => matcher(m),
+        _ => {}
+    });
 }
 
 /// What a rule is, for alerts and reports.
@@ -634,12 +642,13 @@ impl SigmaEngine {
             .position(|r| r.id == key || r.name.as_deref() == Some(key) || r.title == key)
     }
 
-    fn plan(&self, event: &Event, key: u64) -> Arc<Plan> {
+    fn plan(&self, event: &Event, facts: &EventFacts<'_>) -> Arc<Plan> {
+        let key = facts.key;
         if let Some(p) = self.plans.read().get(&key) {
             return p.clone();
         }
         let class = classify(event);
-        let plan = Arc::new(self.build_plan(&class, &known_of(event)));
+        let plan = Arc::new(self.build_plan(&class, &known_of(facts)));
         let mut plans = self.plans.write();
         // Bound the cache: classes are few in practice (channel × EventID, module × dataset);
         // if something floods it with distinct classes, start over rather than grow forever.
@@ -785,7 +794,7 @@ impl SigmaEngine {
                 sc.plans_of = owner;
             }
             let (any, nscans) = {
-                let p = sc.plans.entry(facts.key).or_insert_with(|| self.plan(event, facts.key));
+                let p = sc.plans.entry(facts.key).or_insert_with(|| self.plan(event, &facts));
                 (p.any, p.scans.len())
             };
             if !any {
@@ -944,25 +953,18 @@ impl SigmaEngine {
 
 const NO_SCAN: u32 = u32::MAX;
 
-/// What every event of `event`'s class holds ([`Known`]): the class key of a Windows event is its
+/// What every event of a class holds ([`Known`]): the class key of a Windows event is its
 /// channel and EventID.
-fn known_of(event: &Event) -> Known {
-    let channel = event.fields.get("winlog.channel");
-    let event_id = event.fields.get("winlog.event_id");
-    if channel.is_none() && event_id.is_none() {
+fn known_of(facts: &EventFacts<'_>) -> Known {
+    if !facts.windows {
         return Known::NONE;
     }
     Known {
-        event_id: match event_id {
-            Some(Value::Int(n)) => Some(*n),
-            _ => None,
-        },
-        channel: match channel {
-            Some(Value::Str(c)) => Some(lowered(c, &mut String::new()).to_owned()),
-            _ => None,
-        },
+        event_id: facts.event_id,
+        channel: facts.channel.map(|c| lowered(c, &mut String::new()).to_owned()),
     }
 }
+
 /// Append `s` lower-cased (the same lowering as [`lowered`]).
 #[inline]
 fn push_lowered(buf: &mut String, s: &str) {

@@ -168,6 +168,10 @@ pub struct EventFacts<'a> {
     pub key: u64,
     /// Whether it is a Windows event (has `winlog.channel` or `winlog.event_id`).
     pub windows: bool,
+    /// `winlog.channel`, when text.
+    pub channel: Option<&'a str>,
+    /// `winlog.event_id`, when an integer.
+    pub event_id: Option<i64>,
     /// `event.module`, when text.
     pub module: Option<&'a str>,
     /// `event.dataset`, when text.
@@ -241,7 +245,18 @@ pub fn event_facts(e: &Event) -> EventFacts<'_> {
             hash_input(&mut h, v);
         }
     }
-    EventFacts { key: h.finish(), windows, module, dataset, has_json }
+    EventFacts {
+        key: h.finish(),
+        windows,
+        channel: channel.and_then(Value::as_str),
+        event_id: match event_id {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        },
+        module,
+        dataset,
+        has_json,
+    }
 }
 
 fn hash_input(h: &mut Xxh3, v: Option<&Value>) {

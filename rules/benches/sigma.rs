@@ -217,11 +217,9 @@ fn bench(c: &mut Criterion) {
     // As `sen serve` does once the rules are loaded: hand the parse's free pages back.
     release_free_memory();
     let load_s = t.elapsed().as_secs_f64();
-    let rss_loaded = rss_mb();
     let live_loaded = live_mb() - live0;
-    // Warm the class plans, then measure memory with the engine built.
-    let rss_events = rss_mb();
-    let live_events = live_mb();
+    // Warm the class plans, then measure memory with the engine built (the events were loaded
+    // before `rss0`, so the growth is the engine's).
     let mut hits = Vec::new();
     for (_, evs) in &sets {
         for e in evs {
@@ -229,8 +227,8 @@ fn bench(c: &mut Criterion) {
             engine.evaluate(e, &mut hits);
         }
     }
-    let rss_sen = (rss_loaded - rss0) + (rss_mb() - rss_events);
-    let live_plans = live_mb() - live_events;
+    let rss_sen = rss_mb() - rss0;
+    let live_plans = live_mb() - live0 - live_loaded;
     let st = engine.stats();
     eprintln!(
         "sen: {} rules loaded in {load_s:.2}s ({} prefiltered); engine RSS ≈ {rss_sen:.0} MB, live heap {:.0} MB ({:.0} MB compiled rules, {:.0} MB \

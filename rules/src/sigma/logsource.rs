@@ -40,9 +40,15 @@ use std::sync::OnceLock;
 use sen_core::event::{Event, Value};
 use xxhash_rust::xxh3::Xxh3;
 
+/// Positions in [`CLASS_INPUTS`].
+const CHANNEL: usize = 0;
+const EVENT_ID: usize = 1;
+const MODULE: usize = 2;
+const DATASET: usize = 3;
+
 /// The fields an event's class is computed from.
 pub const CLASS_INPUTS: &[&str] = &[
-    // The Windows inputs first: [`class_key`] reads them by position.
+    // Read by position in [`event_facts`]: [`CHANNEL`], [`EVENT_ID`], [`MODULE`], [`DATASET`].
     "winlog.channel",
     "winlog.event_id",
     "event.module",
@@ -218,15 +224,11 @@ pub fn event_facts(e: &Event) -> EventFacts<'_> {
         }
     }
     std::hint::black_box(touched);
-    let text =
-        |path: &str| match CLASS_INPUTS.iter().position(|p| *p == path).and_then(|i| found[i]) {
-            Some(Value::Str(s)) => Some(s.as_str()),
-            _ => None,
-        };
-    let (module, dataset) = (text("event.module"), text("event.dataset"));
+    let (module, dataset) =
+        (found[MODULE].and_then(Value::as_str), found[DATASET].and_then(Value::as_str));
     let mut h = Xxh3::new();
     // A Windows event's class depends on its channel and EventID only ([`classify`]).
-    let (channel, event_id) = (found[0], found[1]);
+    let (channel, event_id) = (found[CHANNEL], found[EVENT_ID]);
     let windows = channel.is_some() || event_id.is_some();
     if windows {
         h.write_u8(0xee);
@@ -237,7 +239,7 @@ pub fn event_facts(e: &Event) -> EventFacts<'_> {
         // (Zeek, CEF applications) have many values of it that would only split equal classes.
         let by_protocol = module
             .is_some_and(|m| m.eq_ignore_ascii_case("huawei") || m.eq_ignore_ascii_case("juniper"));
-        for (path, v) in CLASS_INPUTS.iter().zip(found).skip(2) {
+        for (path, v) in CLASS_INPUTS.iter().zip(found).skip(EVENT_ID + 1) {
             if *path == "network.protocol" && !by_protocol {
                 h.write_u8(0);
                 continue;

@@ -51,8 +51,8 @@ fn a_miss_allocates_nothing() {
     );
     e.set("message", "a message with many words that nobody matches");
     e.fields.insert(
-        "winlog".into(),
-        Value::Json(
+        "winlog",
+        Value::json(
             serde_json::json!({"event_data": {"Hash": "MD5=00000000000000000000000000000000"}}),
         ),
     );

@@ -8,7 +8,6 @@
 //! JSON form: a flat object whose keys are dotted ECS paths (`"source.ip": "203.0.113.7"`),
 //! `@timestamp` first. Input accepts both the flat and the nested (`{"source":{"ip":…}}`) shapes.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -16,6 +15,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::Error as _;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use crate::fields::{Fields, Name};
 
 /// Dotted path of the event timestamp.
 pub const TIMESTAMP: &str = "@timestamp";
@@ -47,11 +48,17 @@ pub enum Value {
     Time(DateTime<Utc>),
     /// Array of values.
     List(Vec<Value>),
-    /// Anything the model does not type (objects inside arrays, for instance).
-    Json(serde_json::Value),
+    /// Anything the model does not type (objects inside arrays, for instance). Boxed: it is
+    /// rare, and unboxed it would make every value (and every event entry) twice as large.
+    Json(Box<serde_json::Value>),
 }
 
 impl Value {
+    /// An untyped JSON value.
+    pub fn json(v: serde_json::Value) -> Value {
+        Value::Json(Box::new(v))
+    }
+
     /// The value as text, if it is text.
     pub fn as_str(&self) -> Option<&str> {
         match self {
@@ -117,7 +124,7 @@ impl Value {
                 serde_json::Value::String(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
             }
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
-            Value::Json(j) => j.clone(),
+            Value::Json(j) => (**j).clone(),
         }
     }
 
@@ -134,14 +141,14 @@ impl Value {
             serde_json::Value::String(s) => typed_string(path, s),
             serde_json::Value::Array(items) => {
                 if items.iter().any(|i| i.is_object() || i.is_array()) {
-                    Value::Json(serde_json::Value::Array(items))
+                    Value::json(serde_json::Value::Array(items))
                 } else {
                     Value::List(
                         items.into_iter().filter_map(|i| Value::from_json(path, i)).collect(),
                     )
                 }
             }
-            obj @ serde_json::Value::Object(_) => Value::Json(obj),
+            obj @ serde_json::Value::Object(_) => Value::json(obj),
         })
     }
 }
@@ -290,7 +297,7 @@ pub struct Event {
     /// `organization.id`: the tenant (agency).
     pub organization: Option<String>,
     /// Every other field, by dotted ECS path.
-    pub fields: BTreeMap<String, Value>,
+    pub fields: Fields,
 }
 
 impl Event {
@@ -301,7 +308,7 @@ impl Event {
             timestamp,
             original: original.into(),
             organization: None,
-            fields: BTreeMap::new(),
+            fields: Fields::new(),
         }
     }
 
@@ -322,7 +329,7 @@ impl Event {
         let mut end = path.len();
         while let Some(dot) = path[..end].rfind('.') {
             if let Some(Value::Json(j)) = self.fields.get(&path[..dot]) {
-                let mut cur = j;
+                let mut cur: &serde_json::Value = j;
                 for part in path[dot + 1..].split('.') {
                     cur = cur.get(part)?;
                 }
@@ -359,11 +366,11 @@ impl Event {
             ORGANIZATION_ID => self.organization = Some(value.to_text()),
             _ => match value {
                 // Objects are stored flat, by dotted path, like everything else.
-                Value::Json(obj @ serde_json::Value::Object(_)) => {
-                    flatten_into(&mut self.fields, path.to_owned(), obj);
+                Value::Json(obj) if obj.is_object() => {
+                    flatten_into(&mut self.fields, path.to_owned(), *obj);
                 }
                 value => {
-                    self.fields.insert(path.to_owned(), value);
+                    self.fields.insert(path, value);
                 }
             },
         }
@@ -384,7 +391,7 @@ impl Event {
     /// Append a value to an array field (`tags`, `event.category`, `event.type` …), without
     /// duplicates.
     pub fn push(&mut self, path: &str, value: &str) {
-        let entry = self.fields.entry(path.to_owned()).or_insert_with(|| Value::List(Vec::new()));
+        let entry = self.fields.entry(path).or_insert_with(|| Value::List(Vec::new()));
         match entry {
             Value::List(items) => {
                 if !items.iter().any(|i| i.as_str() == Some(value)) {
@@ -422,7 +429,7 @@ impl Event {
     pub fn from_json_map(
         map: serde_json::Map<String, serde_json::Value>,
     ) -> Result<Event, EventError> {
-        let mut flat = BTreeMap::new();
+        let mut flat = Fields::new();
         flatten_into(&mut flat, String::new(), serde_json::Value::Object(map));
         let timestamp = match flat.remove(TIMESTAMP) {
             Some(Value::Time(t)) => t,
@@ -464,16 +471,16 @@ pub enum EventError {
 }
 
 /// Flatten a JSON object into dotted paths with typed values.
-pub fn flatten_json(v: serde_json::Value) -> Result<BTreeMap<String, Value>, EventError> {
+pub fn flatten_json(v: serde_json::Value) -> Result<Fields, EventError> {
     if !v.is_object() {
         return Err(EventError::NotObject);
     }
-    let mut out = BTreeMap::new();
+    let mut out = Fields::new();
     flatten_into(&mut out, String::new(), v);
     Ok(out)
 }
 
-fn flatten_into(out: &mut BTreeMap<String, Value>, prefix: String, v: serde_json::Value) {
+fn flatten_into(out: &mut Fields, prefix: String, v: serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => {
             if map.is_empty() && !prefix.is_empty() {
@@ -570,7 +577,7 @@ mod tests {
         e.set("user.name", "root");
         e.push("event.category", "authentication");
         e.add_tag("demo");
-        e.set("winlog", Value::Json(serde_json::json!({"event_data": {"User": "bob"}})));
+        e.set("winlog", Value::json(serde_json::json!({"event_data": {"User": "bob"}})));
         e
     }
 

@@ -13,8 +13,10 @@
 
 pub mod bus;
 pub mod event;
+pub mod fields;
 pub mod fsutil;
 pub mod metrics;
 pub mod raw;
 
 pub use event::{Event, FieldRef, Value, derive_id};
+pub use fields::{Fields, Name};

@@ -462,10 +462,10 @@ pub(crate) fn apply(e: &mut Event, fg: &Fortigate<'_>, ctx: &Context) {
         }
     }
     if let Some(ip) = fg.value("transip").and_then(ecs::parse_ip) {
-        e.fields.insert("source.nat.ip".into(), sen_core::event::Value::Ip(ip));
+        e.fields.insert("source.nat.ip", sen_core::event::Value::Ip(ip));
     }
     if let Some(ip) = fg.value("tranip").and_then(ecs::parse_ip) {
-        e.fields.insert("destination.nat.ip".into(), sen_core::event::Value::Ip(ip));
+        e.fields.insert("destination.nat.ip", sen_core::event::Value::Ip(ip));
     }
     for (key, path) in [("srcmac", "source.mac"), ("dstmac", "destination.mac")] {
         if let Some(m) = fg.value(key).and_then(ecs::ecs_mac) {

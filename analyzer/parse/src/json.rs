@@ -161,8 +161,11 @@ fn sentinel_syslog(
 /// Set one field the sender gave explicitly (anything but `@timestamp`): a sender's `event.id`
 /// becomes `labels.sender_event_id`, `organization.id` is ignored (the tenant comes from
 /// authentication), `tags` are added to the event's tags.
-pub(crate) fn put_explicit(event: &mut Event, k: String, v: Value) {
-    match k.as_str() {
+pub(crate) fn put_explicit<K>(event: &mut Event, k: K, v: Value)
+where
+    K: AsRef<str> + Into<sen_core::Name>,
+{
+    match k.as_ref() {
         "event.id" => {
             event.fields.insert("labels.sender_event_id".to_owned(), Value::Str(v.to_text()));
         }

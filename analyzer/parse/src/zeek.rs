@@ -20,10 +20,8 @@
 //! The output layout is documented in the crate docs (`lib.rs`, "Zeek logs"). A Zeek record
 //! without a readable `ts` keeps everything else and is tagged `_parse_failure`.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
-use sen_core::event::{Event, Value};
+use sen_core::event::{Event, Fields, Value};
 use serde_json::{Map, Value as Json};
 
 use crate::ecs::{self, set_int, set_str};
@@ -266,8 +264,8 @@ fn dotted(log: Option<&str>, key: &str) -> Option<String> {
     })
 }
 
-fn rename_records(flat: BTreeMap<String, Value>, log: Option<&str>) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
+fn rename_records(flat: Fields, log: Option<&str>) -> Fields {
+    let mut out = Fields::with_capacity(flat.len());
     for (k, v) in flat {
         match dotted(log, &k) {
             // A record written both ways keeps the dotted (Zeek's own) value.
@@ -284,7 +282,7 @@ fn rename_records(flat: BTreeMap<String, Value>, log: Option<&str>) -> BTreeMap<
 
 /// One Zeek record's fields by Zeek's (dotted) name.
 struct Rec {
-    f: BTreeMap<String, Value>,
+    f: Fields,
 }
 
 impl Rec {
@@ -765,7 +763,7 @@ fn dns(e: &mut Event, r: &Rec) {
                 Json::Object(o)
             })
             .collect();
-        e.fields.insert("dns.answers".to_owned(), Value::Json(Json::Array(objs)));
+        e.fields.insert("dns.answers".to_owned(), Value::json(Json::Array(objs)));
         let ips: Vec<Value> =
             answers.iter().filter_map(|a| ecs::parse_ip(a)).map(Value::Ip).collect();
         if !ips.is_empty() {

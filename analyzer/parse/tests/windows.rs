@@ -481,7 +481,7 @@ fn one_layout_whatever_the_shipper() {
     // The same, flat dotted.
     let flat = sen_core::event::flatten_json(beat).unwrap();
     let dotted: serde_json::Map<String, Json> =
-        flat.into_iter().map(|(k, v)| (k, v.to_json())).collect();
+        flat.into_iter().map(|(k, v)| (k.into_string(), v.to_json())).collect();
     let (e, o) = run_obj(Json::Object(dotted));
     check_4625(&e, &o, "winlogbeat flat");
 

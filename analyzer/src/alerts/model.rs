@@ -656,7 +656,7 @@ impl Alert {
                 .collect();
             // An empty array is a plain (empty) list in the event model, not JSON.
             if !sample.is_empty() {
-                e.set(paths::FLOOD_SAMPLE, Value::Json(serde_json::Value::Array(sample)));
+                e.set(paths::FLOOD_SAMPLE, Value::json(serde_json::Value::Array(sample)));
             }
             e.set(paths::FLOOD_MORE, f.more);
         }
@@ -739,18 +739,20 @@ impl Alert {
             .unwrap_or_else(|| label.score());
         let tags = strings(e.fields.get("tags"));
         let mut entity = Entity::default();
-        for (k, v) in e.fields.range(paths::ENTITY_PREFIX.to_owned()..) {
+        for (k, v) in e.fields.with_prefix(paths::ENTITY_PREFIX) {
             let Some(field) = k.strip_prefix(paths::ENTITY_PREFIX) else {
-                break;
+                continue;
             };
             entity.0.insert(field.to_owned(), v.to_text());
         }
         let flood = match e.fields.get(paths::FLOOD) {
             Some(Value::Bool(true)) => Some(Flood {
                 sample: match e.fields.get(paths::FLOOD_SAMPLE) {
-                    Some(Value::Json(j)) => serde_json::from_value(j.clone()).map_err(|err| {
-                        AlertError::NotAnAlert(format!("bad `{}`: {err}", paths::FLOOD_SAMPLE))
-                    })?,
+                    Some(Value::Json(j)) => {
+                        serde_json::from_value((**j).clone()).map_err(|err| {
+                            AlertError::NotAnAlert(format!("bad `{}`: {err}", paths::FLOOD_SAMPLE))
+                        })?
+                    }
                     _ => Vec::new(),
                 },
                 more: matches!(e.fields.get(paths::FLOOD_MORE), Some(Value::Bool(true))),

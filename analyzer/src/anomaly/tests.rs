@@ -906,7 +906,7 @@ fn odd_events_never_panic_and_count_sensibly() {
         sen_core::event::Value::List(vec!["a".into(), sen_core::event::Value::Int(7)]),
     );
     e.set("host.name", 42i64);
-    e.set("event.action", sen_core::event::Value::Json(serde_json::json!([{"x": 1}])));
+    e.set("event.action", sen_core::event::Value::json(serde_json::json!([{"x": 1}])));
     e.set("source.geo.country_iso_code", "Z".repeat(65_536));
     for (ts, now) in [
         (t(0), t(0)),

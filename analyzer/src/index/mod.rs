@@ -415,7 +415,7 @@ impl IndexStore {
             if schema::spec_for(k).is_some() {
                 continue;
             }
-            attrs.insert(k.clone(), owned(v));
+            attrs.insert(k.to_string(), owned(v));
         }
         if !attrs.is_empty() {
             doc.add_object(f.attrs, attrs);
@@ -722,7 +722,7 @@ fn owned(v: &Value) -> OwnedValue {
             OwnedValue::Date(tantivy::DateTime::from_timestamp_millis(t.timestamp_millis()))
         }
         Value::List(items) => OwnedValue::Array(items.iter().map(owned).collect()),
-        Value::Json(j) => OwnedValue::from(j.clone()),
+        Value::Json(j) => OwnedValue::from((**j).clone()),
     }
 }
 

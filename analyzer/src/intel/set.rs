@@ -764,8 +764,8 @@ mod tests {
         // A winlog object stored as one JSON value is read through `Event::get`.
         let mut e = event(&[]);
         e.fields.insert(
-            "winlog".into(),
-            Value::Json(serde_json::json!({"event_data": {"Hashes": format!("MD5={md5}")}})),
+            "winlog",
+            Value::json(serde_json::json!({"event_data": {"Hashes": format!("MD5={md5}")}})),
         );
         assert_eq!(hits(&set, &e).len(), 1);
     }

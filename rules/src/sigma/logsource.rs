@@ -218,7 +218,7 @@ pub fn event_facts(e: &Event) -> EventFacts<'_> {
         }
         if k.len() < 64
             && MASK & (1 << k.len()) != 0
-            && let Some(i) = CLASS_INPUTS.iter().position(|p| *p == k)
+            && let Some(i) = CLASS_INPUTS.iter().position(|p| *p == k.as_str())
         {
             found[i] = Some(v);
         }
@@ -483,7 +483,7 @@ mod tests {
     fn ev(fields: &[(&str, Value)]) -> Event {
         let mut e = Event::new("1".into(), Utc::now(), "x");
         for (k, v) in fields {
-            e.fields.insert((*k).into(), v.clone());
+            e.fields.insert(*k, v.clone());
         }
         e
     }
@@ -675,7 +675,7 @@ mod tests {
         let c = classify(&junos);
         assert!(c.admits(Some("juniper"), Some("ldp"), None), "{c:?}");
         let mut bgp = junos.clone();
-        bgp.fields.insert("network.protocol".into(), Value::Str("bgp".into()));
+        bgp.fields.insert("network.protocol", Value::Str("bgp".into()));
         assert_ne!(class_key(&junos), class_key(&bgp));
         // Elsewhere `network.protocol` does not split classes.
         let zeek = |p: &str| {

@@ -223,7 +223,7 @@ pub fn value(v: &Value) -> EventValue<'_> {
             EventValue::Str(Cow::Owned(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
         }
         Value::List(items) => EventValue::Array(items.iter().map(value).collect()),
-        Value::Json(j) => EventValue::from(j),
+        Value::Json(j) => EventValue::from(&**j),
     }
 }
 

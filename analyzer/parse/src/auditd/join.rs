@@ -42,7 +42,6 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
-use std::ops::Bound;
 use xxhash_rust::xxh3::Xxh3;
 
 use sen_core::event::{Event, Value};
@@ -514,9 +513,7 @@ fn build(g: Group, closed_at: Option<u64>) -> Option<Joined> {
                     e.push("related.user", n);
                 }
             } else if kinds[i] == Kind::Path && k.starts_with("auditd.data.") {
-                let mut name = k;
-                name.drain(.."auditd.data.".len());
-                path_data.insert(name, into_json(v));
+                path_data.insert(k["auditd.data.".len()..].to_owned(), into_json(v));
             } else if Some(i) == object && k.starts_with("file.") {
                 e.fields.insert(k, v);
             }
@@ -527,14 +524,12 @@ fn build(g: Group, closed_at: Option<u64>) -> Option<Joined> {
     }
     if kinds[primary] == Kind::Path {
         // A group without SYSCALL whose first record is a PATH: its data is the base already.
-        let from = (Bound::Included("auditd.data."), Bound::Unbounded);
-        let data =
-            e.fields.range::<str, _>(from).take_while(|(k, _)| k.starts_with("auditd.data."));
+        let data = e.fields.with_prefix("auditd.data.");
         let item = data.map(|(k, v)| (k["auditd.data.".len()..].to_owned(), v.to_json())).collect();
         paths.insert(0, serde_json::Value::Object(item));
     }
     if !paths.is_empty() {
-        e.fields.insert("auditd.paths".to_owned(), Value::Json(serde_json::Value::Array(paths)));
+        e.fields.insert("auditd.paths".to_owned(), Value::json(serde_json::Value::Array(paths)));
     }
     ecs::module(&mut e, "auditd", JOINED_DATASET);
     set_str(&mut e, "event.kind", "event");

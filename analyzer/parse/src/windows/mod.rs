@@ -128,7 +128,7 @@ struct Win {
     /// no computer.
     sender_host: Option<String>,
     /// Other fields the sender set (winlogbeat `agent.*`, `ecs.*` …), kept as they are.
-    extra: Vec<(String, Value)>,
+    extra: Vec<(sen_core::Name, Value)>,
     /// Why the object is malformed.
     errors: Vec<String>,
 }

@@ -388,7 +388,10 @@ fn as_text(v: Value) -> Value {
     match v {
         Value::Str(_) => v,
         Value::List(items) => Value::List(items.into_iter().map(as_text).collect()),
-        Value::Json(Json::String(s)) => Value::Str(s),
+        Value::Json(j) => match *j {
+            Json::String(s) => Value::Str(s),
+            other => Value::Str(Value::json(other).to_text()),
+        },
         other => Value::Str(other.to_text()),
     }
 }
@@ -520,7 +523,7 @@ pub(super) fn flat(obj: Map<String, Json>, ctx: &Context) -> Win {
             "Message" | "message" => w.message = text_of(v),
             "tags" => {
                 if let Some(t) = Value::from_json("tags", v) {
-                    w.extra.push((k, t));
+                    w.extra.push((k.into(), t));
                 }
             }
             "TimeCreated" => times.time_created = Some(v),

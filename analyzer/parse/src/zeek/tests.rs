@@ -67,7 +67,7 @@ fn zeek_writer_dns_is_inferred_from_its_fields() {
     assert_eq!(list(&e, "dns.resolved_ip"), vec!["204.79.197.200"]);
     assert_eq!(
         e.fields.get("dns.answers"),
-        Some(&Value::Json(serde_json::json!([
+        Some(&Value::json(serde_json::json!([
             {"data": "a-0001.a-afdentry.net.trafficmanager.net", "ttl": 60},
             {"data": "204.79.197.200", "ttl": 20}
         ])))

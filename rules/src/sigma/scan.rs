@@ -18,8 +18,10 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::prefilter::{Kind, Scope};
 
-/// Largest `contains` pattern set with a SIMD gate (the packed searcher's limit).
-const GATE_MAX_PATTERNS: usize = 128;
+/// Largest `contains` pattern set with a SIMD gate: Teddy refuses more than 64 patterns (its
+/// heuristic limit; past it verification slows down). Splitting larger sets over several gates
+/// was measured and gained nothing (docs/PERFORMANCE.md).
+const GATE_MAX_PATTERNS: usize = 64;
 
 /// A byte trie; each node may end a needle (an index into the scan's clause lists).
 #[derive(Debug, Default)]

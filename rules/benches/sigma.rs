@@ -233,7 +233,7 @@ fn bench(c: &mut Criterion) {
     eprintln!(
         "sen: {} rules loaded in {load_s:.2}s ({} prefiltered); engine RSS ≈ {rss_sen:.0} MB, live heap {:.0} MB ({:.0} MB compiled rules, {:.0} MB \
          plans); \
-         {} classes, {} prefilter scans ({:.1} MB); per event {:.1} rule evaluations, {:.2} hits",
+         {} classes, {} prefilter scans ({:.1} MB), {} common needles dropped; per event {:.2} rule evaluations, {:.2} hits",
         report.loaded,
         report.prefiltered,
         live_loaded + live_plans,
@@ -242,6 +242,7 @@ fn bench(c: &mut Criterion) {
         st.classes,
         st.scans,
         st.scan_bytes as f64 / 1e6,
+        st.common_needles,
         st.evaluations as f64 / st.events.max(1) as f64,
         st.hits as f64 / st.events.max(1) as f64,
     );

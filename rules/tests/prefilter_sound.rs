@@ -3,7 +3,9 @@
 //!
 //! All 3,141 SigmaHQ rules (and the emerging-threats Zeek rules) over the regression-pair
 //! events, every 5th EVTX-ATTACK-SAMPLES event, every 5th Mordor Windows event, every 2nd
-//! record of the APT29 Zeek logs, and the Mordor Linux audit records.
+//! record of the APT29 Zeek logs, and the Mordor Linux audit records. The events go through
+//! twice: the second time, the scans have judged which needles occur in most values and the
+//! plans have dropped them (their clauses counted as satisfied), which must change no verdict.
 
 mod common;
 
@@ -35,7 +37,7 @@ fn prefiltered_hits_equal_unfiltered_hits() {
     assert!(events.len() > 2500, "{} events", events.len());
     let (mut fast, mut slow) = (Vec::new(), Vec::new());
     let (mut hits, mut evaluated) = (0usize, 0u64);
-    for e in &events {
+    for e in events.iter().chain(&events) {
         fast.clear();
         slow.clear();
         engine.evaluate_event(e, &mut fast);
@@ -49,7 +51,12 @@ fn prefiltered_hits_equal_unfiltered_hits() {
     // The comparison means something only if rules do fire, and the prefilter only pays if it
     // skips most of them.
     assert!(hits > 100, "{hits} hits");
-    let per_event = evaluated as f64 / events.len() as f64;
+    let per_event = evaluated as f64 / (2 * events.len()) as f64;
     assert!(per_event < 20.0, "{per_event:.1} evaluations per event");
-    eprintln!("{} events, {hits} hits, {per_event:.1} evaluations per event", events.len());
+    let common = engine.stats().common_needles;
+    assert!(common > 0, "no needle was found common: the second pass tests nothing new");
+    eprintln!(
+        "{} events twice, {hits} hits, {per_event:.1} evaluations per event, {common} common needles dropped",
+        events.len()
+    );
 }

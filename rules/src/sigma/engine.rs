@@ -21,12 +21,12 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 use rsigma_eval::{CompiledRule, EvaluationResult, ResultBody};
 use rsigma_parser::{CorrelationRule, FilterRule, FilterRuleTarget, SigmaRule};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use sen_core::event::Event;
 use serde::Serialize;
 
@@ -423,6 +423,9 @@ pub struct EngineStats {
     pub scans: u64,
     /// Their approximate heap size in bytes.
     pub scan_bytes: u64,
+    /// `contains` needles dropped from their field's automaton because they occur in most
+    /// of its values (their clauses count as satisfied).
+    pub common_needles: u64,
 }
 
 /// Sen's Sigma engine.
@@ -442,6 +445,11 @@ pub struct SigmaEngine {
     plans: RwLock<HashMap<u64, Arc<Plan>>>,
     /// Every scan built, by fingerprint, for sharing between plans.
     scans: Mutex<FxHashMap<u128, Arc<Scan>>>,
+    /// `contains` needles found in most values of their scope ([`Scan::common`]): plans built
+    /// from now on leave them out of the automaton and count their clauses as satisfied.
+    common: RwLock<FxHashSet<(Scope, String)>>,
+    /// Raised by a scan that has judged some of its needles common.
+    common_found: Arc<AtomicBool>,
     events: Counter,
     evaluations: Counter,
     hits: Counter,
@@ -601,6 +609,8 @@ impl SigmaEngine {
             clause_rule,
             plans: RwLock::new(HashMap::new()),
             scans: Mutex::new(FxHashMap::default()),
+            common: RwLock::new(FxHashSet::default()),
+            common_found: Arc::new(AtomicBool::new(false)),
             events: Counter::default(),
             evaluations: Counter::default(),
             hits: Counter::default(),
@@ -632,6 +642,7 @@ impl SigmaEngine {
             classes: self.plans.read().len() as u64,
             scans: scans.len() as u64,
             scan_bytes: scans.values().map(|s| s.memory() as u64).sum(),
+            common_needles: self.common.read().len() as u64,
         }
     }
 
@@ -674,6 +685,7 @@ impl SigmaEngine {
         let mut always = Vec::new();
         let mut builders: BTreeMap<Scope, ScanBuilder> = BTreeMap::new();
         let mut nclauses: Option<Box<[u8]>> = None;
+        let common = self.common.read();
         for &r in &rules {
             let again;
             let cnf = if self.class_sensitive[r as usize] && *known != Known::NONE {
@@ -694,10 +706,19 @@ impl SigmaEngine {
             for (i, clause) in clauses.iter().enumerate() {
                 let id = self.clause_base[r as usize] + i as u32;
                 for (scope, kind, lit) in clause {
-                    builders.entry(scope.clone()).or_default().add(*kind, lit, id);
+                    let b = builders.entry(scope.clone()).or_default();
+                    if *kind == super::prefilter::Kind::Contains
+                        && !common.is_empty()
+                        && common.contains(&(scope.clone(), lit.clone()))
+                    {
+                        b.add_always(id);
+                    } else {
+                        b.add(*kind, lit, id);
+                    }
                 }
             }
         }
+        drop(common);
         let mut plan = Plan {
             any: !rules.is_empty(),
             always: Vec::new(),
@@ -716,7 +737,7 @@ impl SigmaEngine {
                 Some(s) => s,
                 None => {
                     let clauses = builder.clauses();
-                    match builder.build(scope.clone()) {
+                    match builder.build_learning(scope.clone(), Some(self.common_found.clone())) {
                         Ok(s) => self.scans.lock().entry(fp).or_insert_with(|| Arc::new(s)).clone(),
                         Err(e) => {
                             // No automaton: evaluate those rules unfiltered (correct, slower).
@@ -781,9 +802,55 @@ impl SigmaEngine {
         }
     }
 
+    /// Take in the needles scans have found common: remember them, and drop the plans that use
+    /// those scans (and every thread's copies), so that the next event of each class builds
+    /// its plan without them.
+    fn drop_common_needles(&self) {
+        if !self.common_found.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let mut plans = self.plans.write();
+        let mut changed: Vec<*const Scan> = Vec::new();
+        {
+            let mut common = self.common.write();
+            for scan in self.scans.lock().values() {
+                let Some(needles) = scan.common().filter(|n| !n.is_empty()) else { continue };
+                let scope = match &scan.field {
+                    Some(f) => Scope::Field(f.clone()),
+                    None => Scope::Keyword,
+                };
+                let mut new = Vec::new();
+                for n in needles {
+                    if common.insert((scope.clone(), n.to_string())) {
+                        new.push(&**n);
+                    }
+                }
+                if !new.is_empty() {
+                    tracing::info!(
+                        field = scan.field.as_deref().unwrap_or("(keywords)"),
+                        needles = ?new,
+                        "prefilter: needles found in most values are no longer scanned for"
+                    );
+                    changed.push(Arc::as_ptr(scan));
+                }
+            }
+        }
+        if changed.is_empty() {
+            return;
+        }
+        plans.retain(|_, p| {
+            !p.scans.iter().chain(p.keyword.iter()).any(|s| changed.contains(&Arc::as_ptr(s)))
+        });
+        self.scans.lock().retain(|_, s| !changed.contains(&Arc::as_ptr(s)));
+        self.plan_generation.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Evaluate one event; every match is appended to `out`.
     pub fn evaluate_event(&self, event: &Event, out: &mut Vec<Hit>) {
         self.events.add(1);
+        if self.common_found.load(Ordering::Relaxed) {
+            self.drop_common_needles();
+        }
         let facts = event_facts(event);
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
@@ -1126,6 +1193,42 @@ mod tests {
         let mut out = Vec::new();
         engine.evaluate(&e, &mut out);
         out.len()
+    }
+
+    #[test]
+    fn needles_in_most_values_are_dropped_and_matches_stay_the_same() {
+        let e = engine(
+            "title: t1\nid: 11111111-1111-1111-1111-111111111111\nlogsource: {product: linux}\n\
+             detection:\n  a: {process.command_line|contains: 'common'}\n  \
+             b: {process.name|contains: 'rarething'}\n  condition: a and b\n---\n\
+             title: t2\nid: 22222222-2222-2222-2222-222222222222\nlogsource: {product: linux}\n\
+             detection:\n  a: {process.command_line|contains: 'common'}\n  condition: a\n",
+        );
+        let event = |cmd: &str, name: &str| {
+            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+            ev.set("host.os.type", "linux");
+            ev.set("process.command_line", cmd);
+            ev.set("process.name", name);
+            ev
+        };
+        let fired = |ev: &Event| {
+            let mut out = Vec::new();
+            e.evaluate(ev, &mut out);
+            let mut titles: Vec<&str> =
+                out.iter().map(|h| e.rules()[h.rule].title.as_str()).collect();
+            titles.sort();
+            titles.join(",")
+        };
+        let common = event("/bin/common --x", "bash");
+        for _ in 0..crate::sigma::scan::LEARN_RUNS + 10 {
+            assert_eq!(fired(&common), "t2");
+        }
+        assert_eq!(e.stats().common_needles, 1, "`common` is in every command line");
+        // The dropped needle's clauses count as satisfied; evaluation still decides.
+        assert_eq!(fired(&event("/bin/other", "rarething")), "");
+        assert_eq!(fired(&event("/bin/common", "rarething")), "t1,t2");
+        assert_eq!(fired(&event("/bin/common", "bash")), "t2");
+        assert_eq!(fired(&event("/bin/other", "bash")), "");
     }
 
     #[test]

@@ -9,8 +9,17 @@
 //!
 //! Scans are immutable and shared: plans of different event classes whose rules put the same
 //! needles on a field share one scan ([`ScanBuilder::fingerprint`]).
+//!
+//! A scan with `contains` needles learns from its first [`LEARN_RUNS`] values which needles
+//! occur in most of them ([`COMMON_SHARE`]): such a needle filters nothing (`ntdll.dll` in a
+//! Sysmon call trace) yet costs a match on nearly every value and keeps the SIMD gate from
+//! rejecting anything. The engine then builds the scan again without it and counts its
+//! clauses as satisfied whenever the field has a value ([`ScanBuilder::add_always`]). That is
+//! sound: a clause taken as satisfied only lets more rules through to evaluation.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use rustc_hash::FxHashMap;
@@ -22,6 +31,49 @@ use super::prefilter::{Kind, Scope};
 /// heuristic limit; past it verification slows down). Splitting larger sets over several gates
 /// was measured and gained nothing (docs/PERFORMANCE.md).
 const GATE_MAX_PATTERNS: usize = 64;
+
+/// Values a scan's `contains` needles are counted over before they are judged.
+pub const LEARN_RUNS: u32 = 1024;
+/// A needle that occurs in at least this many of the [`LEARN_RUNS`] values is common.
+pub const COMMON_SHARE: u32 = LEARN_RUNS / 2;
+
+/// What a scan learns about its `contains` needles.
+#[derive(Debug)]
+struct Learn {
+    /// The needles' text, one after the other, and where each ends (by automaton pattern).
+    text: Box<str>,
+    ends: Box<[u32]>,
+    /// Values scanned so far (counting stops at [`LEARN_RUNS`]).
+    runs: AtomicU32,
+    /// Per pattern: values it occurred in.
+    seen: Box<[AtomicU32]>,
+    /// The common needles, once judged.
+    verdict: OnceLock<Box<[Box<str>]>>,
+    /// Raised when the verdict names a needle, for the engine to rebuild its plans.
+    notify: Option<Arc<AtomicBool>>,
+}
+
+impl Learn {
+    fn judge(&self) {
+        let common: Box<[Box<str>]> = self
+            .seen
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.load(Ordering::Relaxed) >= COMMON_SHARE)
+            .map(|(i, _)| {
+                let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+                self.text[start..self.ends[i] as usize].into()
+            })
+            .collect();
+        let any = !common.is_empty();
+        if self.verdict.set(common).is_ok()
+            && any
+            && let Some(flag) = &self.notify
+        {
+            flag.store(true, Ordering::Release);
+        }
+    }
+}
 
 /// A byte trie; each node may end a needle (an index into the scan's clause lists).
 #[derive(Debug, Default)]
@@ -87,6 +139,8 @@ impl Trie {
 #[derive(Debug, Default)]
 pub struct ScanBuilder {
     needles: BTreeMap<(Kind, String), Vec<u32>>,
+    /// Clauses satisfied whenever the field has a value (their needle was found common).
+    always: Vec<u32>,
 }
 
 impl ScanBuilder {
@@ -98,9 +152,17 @@ impl ScanBuilder {
         }
     }
 
+    /// Clause `clause` counts as satisfied whenever the scope has a value.
+    pub fn add_always(&mut self, clause: u32) {
+        if self.always.last() != Some(&clause) {
+            self.always.push(clause);
+        }
+    }
+
     /// Every clause some needle satisfies.
     pub fn clauses(&self) -> Vec<u32> {
-        let mut v: Vec<u32> = self.needles.values().flatten().copied().collect();
+        let mut v: Vec<u32> =
+            self.needles.values().flatten().chain(self.always.iter()).copied().collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -124,12 +186,25 @@ impl ScanBuilder {
                 h.update(&c.to_le_bytes());
             }
         }
+        h.update(&[0xfd]);
+        for c in &self.always {
+            h.update(&c.to_le_bytes());
+        }
         h.digest128()
     }
 
     /// Build the scan. An automaton that cannot be built is an error (the caller evaluates
     /// those rules unfiltered).
     pub fn build(self, scope: Scope) -> Result<Scan, aho_corasick::BuildError> {
+        self.build_learning(scope, None)
+    }
+
+    /// [`ScanBuilder::build`], raising `notify` once the scan has found common needles.
+    pub fn build_learning(
+        self,
+        scope: Scope,
+        notify: Option<Arc<AtomicBool>>,
+    ) -> Result<Scan, aho_corasick::BuildError> {
         let mut scan = Scan {
             field: match scope {
                 Scope::Field(f) => Some(f),
@@ -145,6 +220,8 @@ impl ScanBuilder {
             outs: Vec::new(),
             numeric_text: false,
             has_nul: false,
+            always: self.always.into_boxed_slice(),
+            learn: None,
         };
         let mut patterns = Vec::new();
         for ((kind, lit), clauses) in self.needles {
@@ -195,6 +272,22 @@ impl ScanBuilder {
                     AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns)
                 })?;
             scan.contains = Some(ac);
+            let text: String = patterns.concat();
+            let ends = patterns
+                .iter()
+                .scan(0u32, |end, p| {
+                    *end += p.len() as u32;
+                    Some(*end)
+                })
+                .collect();
+            scan.learn = Some(Box::new(Learn {
+                seen: patterns.iter().map(|_| AtomicU32::new(0)).collect(),
+                text: text.into_boxed_str(),
+                ends,
+                runs: AtomicU32::new(0),
+                verdict: OnceLock::new(),
+                notify,
+            }));
             if patterns.len() <= GATE_MAX_PATTERNS {
                 scan.gate = aho_corasick::packed::Config::new()
                     .only_teddy(true)
@@ -231,23 +324,54 @@ pub struct Scan {
     numeric_text: bool,
     /// Whether some needle holds a NUL byte.
     has_nul: bool,
+    /// Clauses satisfied whenever the scan runs (needles found common, dropped).
+    always: Box<[u32]>,
+    /// What the scan learns about its `contains` needles.
+    learn: Option<Box<Learn>>,
 }
 
 impl Scan {
     /// Report the clauses of every needle that occurs in `lower` (a lower-cased value).
     #[inline]
     pub fn run(&self, lower: &str, mark: &mut impl FnMut(&[u32])) {
+        if !self.always.is_empty() {
+            mark(&self.always);
+        }
         if let Some(ac) = &self.contains {
             let from = match &self.gate {
                 Some(g) => g.find(lower).map(|m| m.start()),
                 None => Some(0),
             };
+            let learning =
+                self.learn.as_deref().filter(|l| l.runs.load(Ordering::Relaxed) < LEARN_RUNS);
             // Every occurrence starts at or after the leftmost one.
             if let Some(from) = from {
                 let input = aho_corasick::Input::new(lower).range(from..);
-                for m in ac.find_overlapping_iter(input) {
-                    mark(&self.contains_out[m.pattern().as_usize()]);
+                match learning {
+                    None => {
+                        for m in ac.find_overlapping_iter(input) {
+                            mark(&self.contains_out[m.pattern().as_usize()]);
+                        }
+                    }
+                    Some(l) => {
+                        let mut found: Vec<usize> = Vec::new();
+                        for m in ac.find_overlapping_iter(input) {
+                            let p = m.pattern().as_usize();
+                            mark(&self.contains_out[p]);
+                            if !found.contains(&p) {
+                                found.push(p);
+                            }
+                        }
+                        for p in found {
+                            l.seen[p].fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
                 }
+            }
+            if let Some(l) = learning
+                && l.runs.fetch_add(1, Ordering::Relaxed) + 1 == LEARN_RUNS
+            {
+                l.judge();
             }
         }
         if !self.exact.is_empty()
@@ -283,6 +407,9 @@ impl Scan {
     /// text needle could occur in it).
     #[inline]
     pub fn run_int(&self, n: i64, buf: &mut String, mark: &mut impl FnMut(&[u32])) {
+        if !self.always.is_empty() {
+            mark(&self.always);
+        }
         if self.numeric_text {
             use std::fmt::Write;
             buf.clear();
@@ -291,6 +418,11 @@ impl Scan {
         } else if let Some(&o) = self.numbers.get(&n) {
             mark(&self.outs[o as usize]);
         }
+    }
+
+    /// The `contains` needles this scan found common, once it has judged them.
+    pub fn common(&self) -> Option<&[Box<str>]> {
+        self.learn.as_ref().and_then(|l| l.verdict.get()).map(|v| &**v)
     }
 
     /// Approximate heap bytes.
@@ -302,6 +434,8 @@ impl Scan {
             + lists(&self.outs)
             + self.exact.keys().map(|k| k.len() + 24).sum::<usize>()
             + self.numbers.len() * 16
+            + self.always.len() * 4
+            + self.learn.as_ref().map_or(0, |l| l.text.len() + l.ends.len() * 4 + l.seen.len() * 4)
             + self.prefix.as_ref().map_or(0, Trie::memory)
             + self.suffix.as_ref().map_or(0, Trie::memory)
     }
@@ -357,6 +491,41 @@ mod tests {
         for n in ["4625", " 4624", "4624x", "4624.5", "4623.9999999999995"] {
             assert_eq!(found(&s, n), Vec::<u32>::new(), "{n}");
         }
+    }
+
+    #[test]
+    fn a_scan_learns_which_needles_are_common() {
+        let mut b = ScanBuilder::default();
+        b.add(Kind::Contains, "ntdll.dll", 1);
+        b.add(Kind::Contains, "comsvcs.dll", 2);
+        b.add(Kind::Contains, "kernelbase", 3);
+        let flag = Arc::new(AtomicBool::new(false));
+        let s = b.build_learning(Scope::Field("f".into()), Some(flag.clone())).unwrap();
+        for i in 0..LEARN_RUNS {
+            assert!(s.common().is_none());
+            // ntdll in every value (twice: counted once per value), kernelbase in a third.
+            let v = if i % 3 == 0 { "ntdll.dll+1|kernelbase+2|ntdll.dll" } else { "ntdll.dll+1" };
+            assert!(found(&s, v).contains(&1));
+        }
+        let common: Vec<&str> = s.common().unwrap().iter().map(|n| &**n).collect();
+        assert_eq!(common, ["ntdll.dll"]);
+        assert!(flag.load(Ordering::Acquire));
+        // Judged once: later values change nothing.
+        found(&s, "comsvcs.dll");
+        assert_eq!(s.common().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn always_clauses_are_marked_for_every_value() {
+        let mut b = ScanBuilder::default();
+        b.add(Kind::Contains, "abcd", 1);
+        b.add_always(2);
+        let s = b.build(Scope::Field("f".into())).unwrap();
+        assert_eq!(found(&s, "zzz"), vec![2]);
+        assert_eq!(found(&s, "xabcdx"), vec![1, 2]);
+        let mut out = Vec::new();
+        s.run_int(7, &mut String::new(), &mut |c: &[u32]| out.extend_from_slice(c));
+        assert_eq!(out, vec![2]);
     }
 
     #[test]

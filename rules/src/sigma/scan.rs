@@ -37,6 +37,10 @@ pub const LEARN_RUNS: u32 = 1024;
 /// A needle that occurs in at least this many of the [`LEARN_RUNS`] values is common.
 pub const COMMON_SHARE: u32 = LEARN_RUNS / 2;
 
+/// Larger `contains` sets do not learn: they have no gate for a dropped needle to unblock, and
+/// keeping their needles' text to judge them would cost more memory than it saves time.
+const LEARN_MAX_PATTERNS: usize = 512;
+
 /// What a scan learns about its `contains` needles.
 #[derive(Debug)]
 struct Learn {
@@ -272,22 +276,24 @@ impl ScanBuilder {
                     AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns)
                 })?;
             scan.contains = Some(ac);
-            let text: String = patterns.concat();
-            let ends = patterns
-                .iter()
-                .scan(0u32, |end, p| {
-                    *end += p.len() as u32;
-                    Some(*end)
-                })
-                .collect();
-            scan.learn = Some(Box::new(Learn {
-                seen: patterns.iter().map(|_| AtomicU32::new(0)).collect(),
-                text: text.into_boxed_str(),
-                ends,
-                runs: AtomicU32::new(0),
-                verdict: OnceLock::new(),
-                notify,
-            }));
+            if patterns.len() <= LEARN_MAX_PATTERNS {
+                let text: String = patterns.concat();
+                let ends = patterns
+                    .iter()
+                    .scan(0u32, |end, p| {
+                        *end += p.len() as u32;
+                        Some(*end)
+                    })
+                    .collect();
+                scan.learn = Some(Box::new(Learn {
+                    seen: patterns.iter().map(|_| AtomicU32::new(0)).collect(),
+                    text: text.into_boxed_str(),
+                    ends,
+                    runs: AtomicU32::new(0),
+                    verdict: OnceLock::new(),
+                    notify,
+                }));
+            }
             if patterns.len() <= GATE_MAX_PATTERNS {
                 scan.gate = aho_corasick::packed::Config::new()
                     .only_teddy(true)

@@ -634,15 +634,22 @@ impl SigmaEngine {
 
     /// Counters.
     pub fn stats(&self) -> EngineStats {
-        let scans = self.scans.lock();
+        // One lock at a time: `drop_common_needles` holds the plans, then the common set, then
+        // the scans, and holding any of them here while taking another could deadlock with it.
+        let classes = self.plans.read().len() as u64;
+        let common_needles = self.common.read().len() as u64;
+        let (scans, scan_bytes) = {
+            let scans = self.scans.lock();
+            (scans.len() as u64, scans.values().map(|s| s.memory() as u64).sum())
+        };
         EngineStats {
             events: self.events.get(),
             evaluations: self.evaluations.get(),
             hits: self.hits.get(),
-            classes: self.plans.read().len() as u64,
-            scans: scans.len() as u64,
-            scan_bytes: scans.values().map(|s| s.memory() as u64).sum(),
-            common_needles: self.common.read().len() as u64,
+            classes,
+            scans,
+            scan_bytes,
+            common_needles,
         }
     }
 
@@ -1229,6 +1236,47 @@ mod tests {
         assert_eq!(fired(&event("/bin/common", "rarething")), "t1,t2");
         assert_eq!(fired(&event("/bin/common", "bash")), "t2");
         assert_eq!(fired(&event("/bin/other", "bash")), "");
+    }
+
+    #[test]
+    fn learning_on_many_threads_while_stats_are_read() {
+        let e = Arc::new(engine(
+            "title: t\nlogsource: {product: linux}\ndetection:\n  \
+             a: {process.command_line|contains: ['common', 'seldom']}\n  condition: a\n",
+        ));
+        let done = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let workers: Vec<_> = (0..3)
+            .map(|t| {
+                let (e, tx) = (e.clone(), tx.clone());
+                std::thread::spawn(move || {
+                    let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+                    ev.set("host.os.type", "linux");
+                    ev.set("process.command_line", format!("/bin/common {t}"));
+                    let mut out = Vec::new();
+                    for _ in 0..2 * crate::sigma::scan::LEARN_RUNS {
+                        out.clear();
+                        e.evaluate(&ev, &mut out);
+                        assert_eq!(out.len(), 1);
+                    }
+                    tx.send(()).ok();
+                })
+            })
+            .collect();
+        let reader = {
+            let (e, done) = (e.clone(), done.clone());
+            std::thread::spawn(move || {
+                while !done.load(Ordering::Relaxed) {
+                    std::hint::black_box(e.stats());
+                }
+            })
+        };
+        for _ in 0..3 {
+            rx.recv_timeout(std::time::Duration::from_secs(60)).expect("a worker is stuck");
+        }
+        done.store(true, Ordering::Relaxed);
+        workers.into_iter().chain([reader]).for_each(|w| w.join().unwrap());
+        assert_eq!(e.stats().common_needles, 1);
     }
 
     #[test]

@@ -31,6 +31,11 @@ use super::prefilter::{Kind, Scope};
 /// heuristic limit; past it verification slows down). Splitting larger sets over several gates
 /// was measured and gained nothing (docs/PERFORMANCE.md).
 const GATE_MAX_PATTERNS: usize = 64;
+/// Most gates the keyword search's needles are split over. The keyword text (every value of
+/// the event, joined) rarely holds a needle, so a few SIMD passes reject it where a larger set
+/// would otherwise walk the automaton over all of it. (Field values do hold needles often;
+/// splitting a field's set measured no faster, so a field scan has one gate or none.)
+const KEYWORD_MAX_GATES: usize = 4;
 
 /// Values a scan's `contains` needles are counted over before they are judged.
 pub const LEARN_RUNS: u32 = 1024;
@@ -215,7 +220,7 @@ impl ScanBuilder {
                 Scope::Keyword => None,
             },
             contains: None,
-            gate: None,
+            gates: Vec::new(),
             contains_out: Vec::new(),
             exact: FxHashMap::default(),
             numbers: FxHashMap::default(),
@@ -294,12 +299,20 @@ impl ScanBuilder {
                     notify,
                 }));
             }
-            if patterns.len() <= GATE_MAX_PATTERNS {
-                scan.gate = aho_corasick::packed::Config::new()
-                    .only_teddy(true)
-                    .builder()
-                    .extend(&patterns)
-                    .build();
+            let max_gates = if scan.field.is_none() { KEYWORD_MAX_GATES } else { 1 };
+            if patterns.len() <= GATE_MAX_PATTERNS * max_gates {
+                let per = patterns.len().div_ceil(patterns.len().div_ceil(GATE_MAX_PATTERNS));
+                let gates: Option<Vec<_>> = patterns
+                    .chunks(per)
+                    .map(|chunk| {
+                        aho_corasick::packed::Config::new()
+                            .only_teddy(true)
+                            .builder()
+                            .extend(chunk)
+                            .build()
+                    })
+                    .collect();
+                scan.gates = gates.unwrap_or_default();
             }
         }
         Ok(scan)
@@ -312,10 +325,11 @@ pub struct Scan {
     /// The field; `None`: every value the keyword search sees.
     pub field: Option<String>,
     contains: Option<AhoCorasick>,
-    /// For small sets: a SIMD (Teddy) searcher that tells whether any `contains` needle occurs
-    /// and where the leftmost starts; the automaton then runs from there only. Needles rarely
-    /// occur, so most values are rejected at SIMD speed.
-    gate: Option<aho_corasick::packed::Searcher>,
+    /// For small sets: SIMD (Teddy) searchers, each over a share of the `contains` needles
+    /// (one for a field, up to [`KEYWORD_MAX_GATES`] for the keyword search), that tell
+    /// whether any needle occurs and where the leftmost starts; the automaton then runs from
+    /// there only. Needles rarely occur, so most values are rejected at SIMD speed.
+    gates: Vec<aho_corasick::packed::Searcher>,
     /// Per automaton pattern: the clauses it satisfies.
     contains_out: Vec<Box<[u32]>>,
     exact: FxHashMap<Box<str>, u32>,
@@ -344,9 +358,10 @@ impl Scan {
             mark(&self.always);
         }
         if let Some(ac) = &self.contains {
-            let from = match &self.gate {
-                Some(g) => g.find(lower).map(|m| m.start()),
-                None => Some(0),
+            let from = match &self.gates[..] {
+                [] => Some(0),
+                [g] => g.find(lower).map(|m| m.start()),
+                gates => gates.iter().filter_map(|g| g.find(lower).map(|m| m.start())).min(),
             };
             let learning =
                 self.learn.as_deref().filter(|l| l.runs.load(Ordering::Relaxed) < LEARN_RUNS);
@@ -435,7 +450,7 @@ impl Scan {
     pub fn memory(&self) -> usize {
         let lists = |v: &[Box<[u32]>]| v.iter().map(|l| l.len() * 4 + 16).sum::<usize>();
         self.contains.as_ref().map_or(0, |a| a.memory_usage())
-            + self.gate.as_ref().map_or(0, |g| g.memory_usage())
+            + self.gates.iter().map(|g| g.memory_usage()).sum::<usize>()
             + lists(&self.contains_out)
             + lists(&self.outs)
             + self.exact.keys().map(|k| k.len() + 24).sum::<usize>()
@@ -497,6 +512,29 @@ mod tests {
         for n in ["4625", " 4624", "4624x", "4624.5", "4623.9999999999995"] {
             assert_eq!(found(&s, n), Vec::<u32>::new(), "{n}");
         }
+    }
+
+    #[test]
+    fn keyword_needles_are_split_over_gates_and_all_found() {
+        let mut b = ScanBuilder::default();
+        for i in 0..150u32 {
+            b.add(Kind::Contains, &format!("needle{i:03}x"), i);
+        }
+        let kw = b.build(Scope::Keyword).unwrap();
+        assert_eq!(kw.gates.len(), 3);
+        for i in [0u32, 63, 64, 100, 149] {
+            assert_eq!(found(&kw, &format!("a\0b needle{i:03}x c")), vec![i]);
+        }
+        assert_eq!(found(&kw, "needle120x\0needle001x"), vec![1, 120]);
+        assert_eq!(found(&kw, "needle150x"), Vec::<u32>::new());
+        // A field's set that large has no gate: the automaton reads every value.
+        let mut b = ScanBuilder::default();
+        for i in 0..150u32 {
+            b.add(Kind::Contains, &format!("needle{i:03}x"), i);
+        }
+        let field = b.build(Scope::Field("f".into())).unwrap();
+        assert!(field.gates.is_empty());
+        assert_eq!(found(&field, "x needle149x"), vec![149]);
     }
 
     #[test]

@@ -194,6 +194,9 @@ pub async fn run(mut cfg: Config, demo: bool) -> Result<()> {
     let mut intel_api: Option<Arc<sen_analyzer::intel::IntelManager>> = None;
     let mut retro_task: Option<tokio::task::JoinHandle<()>> = None;
     if cfg.detection.enabled {
+        // Rebuilding plans without common needles frees plans and automata: hand that memory
+        // back too (once or twice per engine, a few milliseconds each).
+        sen_rules::sigma::engine::set_release_hook(crate::release_free_memory);
         let dcfg = cfg.detection.clone();
         let state = cfg.data_dir.join("correlation-state.json");
         let (detector, report) = tokio::task::spawn_blocking(move || {

@@ -216,6 +216,8 @@ fn bench(c: &mut Criterion) {
     drop(set);
     // As `sen serve` does once the rules are loaded: hand the parse's free pages back.
     release_free_memory();
+    // As `sen serve` does: after a rebuild without common needles, the same.
+    sen_rules::sigma::engine::set_release_hook(release_free_memory);
     let load_s = t.elapsed().as_secs_f64();
     let live_loaded = live_mb() - live0;
     // Warm the class plans, then measure memory with the engine built (the events were loaded

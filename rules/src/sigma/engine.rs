@@ -355,6 +355,16 @@ impl Counter {
     }
 }
 
+/// What to call after the engine has rebuilt plans without common needles: the process's way
+/// of handing the memory it freed back to the system (`sen serve` sets mimalloc's collect).
+static RELEASE_HOOK: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Set, once per process, what to call after a rebuild frees plans and automata
+/// ([`RELEASE_HOOK`]); later calls are ignored.
+pub fn set_release_hook(hook: fn()) {
+    let _ = RELEASE_HOOK.set(hook);
+}
+
 /// Engine identities, for the per-thread plan caches.
 static NEXT_ENGINE: AtomicU64 = AtomicU64::new(1);
 
@@ -850,6 +860,10 @@ impl SigmaEngine {
         });
         self.scans.lock().retain(|_, s| !changed.contains(&Arc::as_ptr(s)));
         self.plan_generation.fetch_add(1, Ordering::Relaxed);
+        drop(plans);
+        if let Some(release) = RELEASE_HOOK.get() {
+            release();
+        }
     }
 
     /// Evaluate one event; every match is appended to `out`.

@@ -36,6 +36,8 @@ const GATE_MAX_PATTERNS: usize = 64;
 /// would otherwise walk the automaton over all of it. (Field values do hold needles often;
 /// splitting a field's set measured no faster, so a field scan has one gate or none.)
 const KEYWORD_MAX_GATES: usize = 4;
+/// Most gates a field's needles are split over (see [`RARE_SHARE`]).
+const FIELD_MAX_GATES: usize = LEARN_MAX_PATTERNS / GATE_MAX_PATTERNS;
 
 /// Values a scan's `contains` needles are counted over before they are judged.
 pub const LEARN_RUNS: u32 = 1024;
@@ -45,6 +47,11 @@ pub const COMMON_SHARE: u32 = LEARN_RUNS / 2;
 /// Larger `contains` sets do not learn: they have no gate for a dropped needle to unblock, and
 /// keeping their needles' text to judge them would cost more memory than it saves time.
 const LEARN_MAX_PATTERNS: usize = 512;
+
+/// A field whose values hold some needle in fewer than this many of the [`LEARN_RUNS`] values
+/// has its set split over several gates (PowerShell's `ContextInfo` and `Payload`); where most
+/// values hold one (paths, registry keys), the extra SIMD passes only cost.
+const RARE_SHARE: u32 = LEARN_RUNS / 4;
 
 /// What a scan learns about its `contains` needles.
 #[derive(Debug)]
@@ -56,6 +63,8 @@ struct Learn {
     runs: AtomicU32,
     /// Per pattern: values it occurred in.
     seen: Box<[AtomicU32]>,
+    /// Values some needle occurred in.
+    hit_runs: AtomicU32,
     /// The common needles, once judged.
     verdict: OnceLock<Box<[Box<str>]>>,
     /// Raised when the verdict names a needle, for the engine to rebuild its plans.
@@ -63,7 +72,9 @@ struct Learn {
 }
 
 impl Learn {
-    fn judge(&self) {
+    /// Judge the needles; returns whether the values rarely hold any needle (so that gates,
+    /// where a field's set has several, would reject most of them).
+    fn judge(&self) -> bool {
         let common: Box<[Box<str>]> = self
             .seen
             .iter()
@@ -81,6 +92,7 @@ impl Learn {
         {
             flag.store(true, Ordering::Release);
         }
+        self.hit_runs.load(Ordering::Relaxed) < RARE_SHARE
     }
 }
 
@@ -221,6 +233,7 @@ impl ScanBuilder {
             },
             contains: None,
             gates: Vec::new(),
+            gates_on: AtomicBool::new(true),
             contains_out: Vec::new(),
             exact: FxHashMap::default(),
             numbers: FxHashMap::default(),
@@ -295,11 +308,14 @@ impl ScanBuilder {
                     text: text.into_boxed_str(),
                     ends,
                     runs: AtomicU32::new(0),
+                    hit_runs: AtomicU32::new(0),
                     verdict: OnceLock::new(),
                     notify,
                 }));
             }
-            let max_gates = if scan.field.is_none() { KEYWORD_MAX_GATES } else { 1 };
+            // A field's set too large for one gate gets several, used once learning finds its
+            // values rarely hold a needle (`gates_on`).
+            let max_gates = if scan.field.is_none() { KEYWORD_MAX_GATES } else { FIELD_MAX_GATES };
             if patterns.len() <= GATE_MAX_PATTERNS * max_gates {
                 let per = patterns.len().div_ceil(patterns.len().div_ceil(GATE_MAX_PATTERNS));
                 let gates: Option<Vec<_>> = patterns
@@ -314,6 +330,11 @@ impl ScanBuilder {
                     .collect();
                 scan.gates = gates.unwrap_or_default();
             }
+            // One gate, or the keyword search's: always on. A field's several: only once its
+            // values have proved to rarely hold a needle (a scan that does not learn never
+            // uses them).
+            let on = scan.gates.len() <= 1 || scan.field.is_none();
+            scan.gates_on = AtomicBool::new(on);
         }
         Ok(scan)
     }
@@ -330,6 +351,8 @@ pub struct Scan {
     /// whether any needle occurs and where the leftmost starts; the automaton then runs from
     /// there only. Needles rarely occur, so most values are rejected at SIMD speed.
     gates: Vec<aho_corasick::packed::Searcher>,
+    /// Whether `gates` are used (see [`RARE_SHARE`]).
+    gates_on: AtomicBool,
     /// Per automaton pattern: the clauses it satisfies.
     contains_out: Vec<Box<[u32]>>,
     exact: FxHashMap<Box<str>, u32>,
@@ -358,7 +381,8 @@ impl Scan {
             mark(&self.always);
         }
         if let Some(ac) = &self.contains {
-            let from = match &self.gates[..] {
+            let gates: &[_] = if self.gates_on.load(Ordering::Relaxed) { &self.gates } else { &[] };
+            let from = match gates {
                 [] => Some(0),
                 [g] => g.find(lower).map(|m| m.start()),
                 gates => gates.iter().filter_map(|g| g.find(lower).map(|m| m.start())).min(),
@@ -383,16 +407,22 @@ impl Scan {
                                 found.push(p);
                             }
                         }
+                        if !found.is_empty() {
+                            l.hit_runs.fetch_add(1, Ordering::Relaxed);
+                        }
                         for p in found {
                             l.seen[p].fetch_add(1, Ordering::Relaxed);
                         }
                     }
                 }
             }
+            // The last value of the learning run judges the needles (once).
             if let Some(l) = learning
                 && l.runs.fetch_add(1, Ordering::Relaxed) + 1 == LEARN_RUNS
+                && l.judge()
+                && !self.gates.is_empty()
             {
-                l.judge();
+                self.gates_on.store(true, Ordering::Relaxed);
             }
         }
         if !self.exact.is_empty()
@@ -527,14 +557,26 @@ mod tests {
         }
         assert_eq!(found(&kw, "needle120x\0needle001x"), vec![1, 120]);
         assert_eq!(found(&kw, "needle150x"), Vec::<u32>::new());
-        // A field's set that large has no gate: the automaton reads every value.
-        let mut b = ScanBuilder::default();
-        for i in 0..150u32 {
-            b.add(Kind::Contains, &format!("needle{i:03}x"), i);
-        }
-        let field = b.build(Scope::Field("f".into())).unwrap();
-        assert!(field.gates.is_empty());
-        assert_eq!(found(&field, "x needle149x"), vec![149]);
+        // A field's set that large has gates too, used only once learning has found that its
+        // values rarely hold a needle.
+        let field_scan = |hits_every: u32| {
+            let mut b = ScanBuilder::default();
+            for i in 0..150u32 {
+                b.add(Kind::Contains, &format!("needle{i:03}x"), i);
+            }
+            let s = b.build(Scope::Field("f".into())).unwrap();
+            assert_eq!(s.gates.len(), 3);
+            assert!(!s.gates_on.load(Ordering::Relaxed));
+            for i in 0..LEARN_RUNS {
+                let v = if i % hits_every == 0 { "a needle140x" } else { "a plain value" };
+                found(&s, v);
+            }
+            assert_eq!(found(&s, "x needle149x needle002x"), vec![2, 149]);
+            assert_eq!(found(&s, "nothing"), Vec::<u32>::new());
+            s.gates_on.load(Ordering::Relaxed)
+        };
+        assert!(field_scan(10), "needles in a tenth of the values: gated");
+        assert!(!field_scan(2), "needles in half of the values: not gated");
     }
 
     #[test]

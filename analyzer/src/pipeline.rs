@@ -573,13 +573,22 @@ fn process_tables(joiners: &[Option<Joiner>]) -> SavedProcesses {
     SavedProcesses { version: 1, partitions: joiners.len() as u32, starts }
 }
 
-fn save_process_tables(path: &Path, saved: &SavedProcesses) {
+fn write_process_tables(path: &Path, saved: &SavedProcesses) {
     let r = serde_json::to_vec(saved)
         .map_err(std::io::Error::other)
         .and_then(|b| sen_core::fsutil::write_atomic(path, &b));
     if let Err(e) = r {
         tracing::warn!(path = %path.display(), error = %e, "audit process table not saved");
     }
+}
+
+/// Save the joiners' process tables off the reactor (a file write and fsync); a failed write is
+/// logged, not fatal.
+async fn save_process_tables(path: &Path, joiners: &[Option<Joiner>]) -> Result<(), PipelineError> {
+    let (saved, path) = (process_tables(joiners), path.to_owned());
+    tokio::task::spawn_blocking(move || write_process_tables(&path, &saved))
+        .await
+        .map_err(|e| PipelineError::Worker(e.to_string()))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -695,10 +704,7 @@ async fn read_stage(
             {
                 last_save = Instant::now();
                 saved_seen = seen(&joiners);
-                let (saved, path) = (process_tables(&joiners), path.to_owned());
-                tokio::task::spawn_blocking(move || save_process_tables(&path, &saved))
-                    .await
-                    .map_err(|e| PipelineError::Worker(e.to_string()))?;
+                save_process_tables(path, &joiners).await?;
             }
             if stopping && !got_any {
                 return Ok(());
@@ -714,7 +720,7 @@ async fn read_stage(
     }
     .await;
     if let Some(path) = process_table {
-        save_process_tables(path, &process_tables(&joiners));
+        save_process_tables(path, &joiners).await?;
     }
     read
 }
@@ -947,7 +953,7 @@ mod tests {
         let mut joiners = fresh(2);
         joiners[0].as_mut().unwrap().restore_process_starts([start(10, "/usr/sbin/sshd")]);
         joiners[1].as_mut().unwrap().restore_process_starts([start(20, "/usr/sbin/apache2")]);
-        save_process_tables(&path, &process_tables(&joiners));
+        write_process_tables(&path, &process_tables(&joiners));
 
         // Same partition count: each start back in its partition's joiner.
         let mut same = fresh(2);

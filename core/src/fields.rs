@@ -5,7 +5,7 @@
 //! entries over tree nodes; reading an event meant chasing one pointer per node and one per
 //! name. Here the entries sit side by side, and a name is a pointer into a process-wide table
 //! that every event shares (a few hundred distinct names in practice, so they stay in cache).
-//! Readers that know a name in advance ([`Name::shared`]) compare pointers, not text.
+//! Two interned names are equal exactly when they are the same pointer ([`Name::shared`]).
 //!
 //! The table is bounded ([`MAX_NAMES`], [`MAX_BYTES`]): names taken from input (JSON keys) could
 //! otherwise grow it without limit. A name that does not fit stays owned by its event; it
@@ -221,6 +221,7 @@ impl From<&String> for Name {
 
 impl From<String> for Name {
     fn from(s: String) -> Name {
+        // Not interned: the name keeps the string's own allocation.
         match intern(&s) {
             Some(shared) => Name(Repr::Shared(shared)),
             None => Name(Repr::Owned(s.into_boxed_str())),
@@ -323,11 +324,6 @@ impl Fields {
         self.find(k).ok().map(|i| &self.entries[i].1)
     }
 
-    /// The value of field `k`, to change.
-    pub fn get_mut(&mut self, k: &str) -> Option<&mut Value> {
-        self.find(k).ok().map(|i| &mut self.entries[i].1)
-    }
-
     /// Whether field `k` is set.
     pub fn contains_key(&self, k: &str) -> bool {
         self.find(k).is_ok()
@@ -366,11 +362,6 @@ impl Fields {
         Iter(self.entries.iter())
     }
 
-    /// Every field, in name order, values changeable.
-    pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = (&Name, &mut Value)> {
-        self.entries.iter_mut().map(|(k, v)| (&*k, v))
-    }
-
     /// Every name, in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Name> + ExactSizeIterator {
         self.entries.iter().map(|(k, _)| k)
@@ -379,11 +370,6 @@ impl Fields {
     /// Every value, in name order.
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
         self.entries.iter().map(|(_, v)| v)
-    }
-
-    /// Every value, in name order, changeable.
-    pub fn values_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut Value> {
-        self.entries.iter_mut().map(|(_, v)| v)
     }
 
     /// The fields whose names start with `prefix`, in order (one range of the sorted entries).

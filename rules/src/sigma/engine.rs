@@ -457,7 +457,7 @@ pub struct SigmaEngine {
     scans: Mutex<FxHashMap<u128, Arc<Scan>>>,
     /// `contains` needles found in most values of their scope ([`Scan::common`]): plans built
     /// from now on leave them out of the automaton and count their clauses as satisfied.
-    common: RwLock<FxHashSet<(Scope, String)>>,
+    common: RwLock<FxHashMap<Scope, FxHashSet<String>>>,
     /// Raised by a scan that has judged some of its needles common.
     common_found: Arc<AtomicBool>,
     events: Counter,
@@ -619,7 +619,7 @@ impl SigmaEngine {
             clause_rule,
             plans: RwLock::new(HashMap::new()),
             scans: Mutex::new(FxHashMap::default()),
-            common: RwLock::new(FxHashSet::default()),
+            common: RwLock::new(FxHashMap::default()),
             common_found: Arc::new(AtomicBool::new(false)),
             events: Counter::default(),
             evaluations: Counter::default(),
@@ -647,7 +647,7 @@ impl SigmaEngine {
         // One lock at a time: `drop_common_needles` holds the plans, then the common set, then
         // the scans, and holding any of them here while taking another could deadlock with it.
         let classes = self.plans.read().len() as u64;
-        let common_needles = self.common.read().len() as u64;
+        let common_needles = self.common.read().values().map(|n| n.len() as u64).sum();
         let (scans, scan_bytes) = {
             let scans = self.scans.lock();
             (scans.len() as u64, scans.values().map(|s| s.memory() as u64).sum())
@@ -725,8 +725,7 @@ impl SigmaEngine {
                 for (scope, kind, lit) in clause {
                     let b = builders.entry(scope.clone()).or_default();
                     if *kind == super::prefilter::Kind::Contains
-                        && !common.is_empty()
-                        && common.contains(&(scope.clone(), lit.clone()))
+                        && common.get(scope).is_some_and(|c| c.contains(lit))
                     {
                         b.add_always(id);
                     } else {
@@ -836,12 +835,9 @@ impl SigmaEngine {
                     Some(f) => Scope::Field(f.clone()),
                     None => Scope::Keyword,
                 };
-                let mut new = Vec::new();
-                for n in needles {
-                    if common.insert((scope.clone(), n.to_string())) {
-                        new.push(&**n);
-                    }
-                }
+                let known = common.entry(scope).or_default();
+                let new: Vec<&str> =
+                    needles.iter().filter(|n| known.insert(n.to_string())).map(|n| &**n).collect();
                 if !new.is_empty() {
                     tracing::info!(
                         field = scan.field.as_deref().unwrap_or("(keywords)"),

@@ -27,14 +27,13 @@ use xxhash_rust::xxh3::Xxh3;
 
 use super::prefilter::{Kind, Scope};
 
-/// Largest `contains` pattern set with a SIMD gate: Teddy refuses more than 64 patterns (its
-/// heuristic limit; past it verification slows down). Splitting larger sets over several gates
-/// was measured and gained nothing (docs/PERFORMANCE.md).
+/// Most patterns one SIMD gate takes: Teddy refuses more than 64 (its heuristic limit; past it
+/// verification slows down). Larger sets are split over several gates.
 const GATE_MAX_PATTERNS: usize = 64;
 /// Most gates the keyword search's needles are split over. The keyword text (every value of
 /// the event, joined) rarely holds a needle, so a few SIMD passes reject it where a larger set
-/// would otherwise walk the automaton over all of it. (Field values do hold needles often;
-/// splitting a field's set measured no faster, so a field scan has one gate or none.)
+/// would otherwise walk the automaton over all of it. (A field's values often do hold a
+/// needle: its gates are used only when learning finds otherwise, [`RARE_SHARE`].)
 const KEYWORD_MAX_GATES: usize = 4;
 /// Most gates a field's needles are split over (see [`RARE_SHARE`]).
 const FIELD_MAX_GATES: usize = LEARN_MAX_PATTERNS / GATE_MAX_PATTERNS;
@@ -346,10 +345,11 @@ pub struct Scan {
     /// The field; `None`: every value the keyword search sees.
     pub field: Option<String>,
     contains: Option<AhoCorasick>,
-    /// For small sets: SIMD (Teddy) searchers, each over a share of the `contains` needles
-    /// (one for a field, up to [`KEYWORD_MAX_GATES`] for the keyword search), that tell
-    /// whether any needle occurs and where the leftmost starts; the automaton then runs from
-    /// there only. Needles rarely occur, so most values are rejected at SIMD speed.
+    /// SIMD (Teddy) searchers, each over a share of the `contains` needles (up to
+    /// [`KEYWORD_MAX_GATES`] for the keyword search, [`FIELD_MAX_GATES`] for a field), that
+    /// tell whether any needle occurs and where the leftmost starts; the automaton then runs
+    /// from there only. Needles rarely occur, so most values are rejected at SIMD speed. Empty
+    /// for larger sets: the automaton reads every value.
     gates: Vec<aho_corasick::packed::Searcher>,
     /// Whether `gates` are used (see [`RARE_SHARE`]).
     gates_on: AtomicBool,
@@ -382,10 +382,10 @@ impl Scan {
         }
         if let Some(ac) = &self.contains {
             let gates: &[_] = if self.gates_on.load(Ordering::Relaxed) { &self.gates } else { &[] };
-            let from = match gates {
-                [] => Some(0),
-                [g] => g.find(lower).map(|m| m.start()),
-                gates => gates.iter().filter_map(|g| g.find(lower).map(|m| m.start())).min(),
+            let from = if gates.is_empty() {
+                Some(0)
+            } else {
+                gates.iter().filter_map(|g| g.find(lower).map(|m| m.start())).min()
             };
             let learning =
                 self.learn.as_deref().filter(|l| l.runs.load(Ordering::Relaxed) < LEARN_RUNS);
@@ -544,13 +544,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn keyword_needles_are_split_over_gates_and_all_found() {
+    /// A scan of `n` needles `needle000x`…, needle `i` satisfying clause `i`.
+    fn numbered(n: u32, scope: Scope) -> Scan {
         let mut b = ScanBuilder::default();
-        for i in 0..150u32 {
+        for i in 0..n {
             b.add(Kind::Contains, &format!("needle{i:03}x"), i);
         }
-        let kw = b.build(Scope::Keyword).unwrap();
+        b.build(scope).unwrap()
+    }
+
+    #[test]
+    fn keyword_needles_are_split_over_gates_and_all_found() {
+        let kw = numbered(150, Scope::Keyword);
         assert_eq!(kw.gates.len(), 3);
         for i in [0u32, 63, 64, 100, 149] {
             assert_eq!(found(&kw, &format!("a\0b needle{i:03}x c")), vec![i]);
@@ -560,11 +565,7 @@ mod tests {
         // A field's set that large has gates too, used only once learning has found that its
         // values rarely hold a needle.
         let field_scan = |hits_every: u32| {
-            let mut b = ScanBuilder::default();
-            for i in 0..150u32 {
-                b.add(Kind::Contains, &format!("needle{i:03}x"), i);
-            }
-            let s = b.build(Scope::Field("f".into())).unwrap();
+            let s = numbered(150, Scope::Field("f".into()));
             assert_eq!(s.gates.len(), 3);
             assert!(!s.gates_on.load(Ordering::Relaxed));
             for i in 0..LEARN_RUNS {

@@ -32,6 +32,7 @@ use serde::Serialize;
 
 use super::fields::{mapping_for, rewrite_rule};
 use super::logsource::{EventFacts, LogClass, classify, event_facts};
+use super::lower::{lowered, push_lowered};
 use super::prefilter::{Clause, Known, MAX_CLAUSES, Scope, rule_needles, rule_needles_in};
 use super::scan::{Scan, ScanBuilder};
 use super::view::{SigmaView, keyword_searched, value, visit_value};
@@ -377,11 +378,11 @@ struct Scratch {
     rule_count: Vec<u8>,
     scan_gen: Vec<u32>,
     candidates: Vec<u32>,
-    lower: String,
+    lower: Vec<u8>,
     num: String,
     /// The keyword-searched text values of the event, lower-cased, NUL-separated: one SIMD
     /// scan for all of them instead of one call per value.
-    text: String,
+    text: Vec<u8>,
     /// This thread's copy of the plans it used, for the engine and plan generation in
     /// `plans_of`: finding a plan takes no lock and touches no shared reference count, which
     /// every parse worker would otherwise write for every event.
@@ -950,7 +951,7 @@ impl SigmaEngine {
                         for scan in field_scans.iter().flatten() {
                             scan.run(&text[start..], &mut mark);
                         }
-                        text.push('\0');
+                        text.push(0);
                     }
                     Value::Str(s) => {
                         let l = lowered(s, lower);
@@ -973,7 +974,7 @@ impl SigmaEngine {
                             if joined {
                                 visit_value(k, other, num, &mut |_, s| {
                                     push_lowered(text, s);
-                                    text.push('\0');
+                                    text.push(0);
                                 });
                             } else {
                                 visit_value(k, other, num, &mut |_, s| {
@@ -989,7 +990,7 @@ impl SigmaEngine {
             {
                 view.visit_other_strings(&mut |_, s| {
                     push_lowered(text, s);
-                    text.push('\0');
+                    text.push(0);
                 });
                 kw.run(text, &mut mark);
             }
@@ -1043,34 +1044,7 @@ fn known_of(facts: &EventFacts<'_>) -> Known {
     if !facts.windows {
         return Known::NONE;
     }
-    Known {
-        event_id: facts.event_id,
-        channel: facts.channel.map(|c| lowered(c, &mut String::new()).to_owned()),
-    }
-}
-
-/// Append `s` lower-cased (the same lowering as [`lowered`]).
-#[inline]
-fn push_lowered(buf: &mut String, s: &str) {
-    let start = buf.len();
-    if s.is_ascii() {
-        buf.push_str(s);
-        buf[start..].make_ascii_lowercase();
-    } else {
-        buf.push_str(&s.to_lowercase());
-    }
-}
-
-/// `s` lower-cased, borrowed when it already is (ASCII fast path; full Unicode rules otherwise,
-/// as rsigma lowers).
-#[inline]
-fn lowered<'a>(s: &'a str, buf: &'a mut String) -> &'a str {
-    if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_uppercase()) {
-        return s;
-    }
-    buf.clear();
-    push_lowered(buf, s);
-    buf
+    Known { event_id: facts.event_id, channel: facts.channel.map(str::to_lowercase) }
 }
 
 /// Every text leaf of a value, numbers formatted as rsigma formats them for string matchers.

@@ -6,6 +6,7 @@ pub mod correlate;
 pub mod engine;
 pub mod fields;
 pub mod logsource;
+pub mod lower;
 pub mod prefilter;
 pub mod scan;
 pub mod view;

@@ -258,7 +258,7 @@ impl ScanBuilder {
                 Kind::Exact => {
                     let o = scan.outs.len() as u32;
                     scan.outs.push(clauses.into_boxed_slice());
-                    scan.exact.insert(lit.into_boxed_str(), o);
+                    scan.exact.insert(lit.into_bytes().into_boxed_slice(), o);
                 }
                 Kind::Number => {
                     let o = scan.outs.len() as u32;
@@ -267,7 +267,7 @@ impl ScanBuilder {
                     // dropping the needle would make the clause unsatisfiable: keep it as text.
                     match lit.parse::<i64>() {
                         Ok(n) => scan.numbers.insert(n, o),
-                        Err(_) => scan.exact.insert(lit.into_boxed_str(), o),
+                        Err(_) => scan.exact.insert(lit.into_bytes().into_boxed_slice(), o),
                     };
                 }
                 Kind::Prefix => {
@@ -355,7 +355,7 @@ pub struct Scan {
     gates_on: AtomicBool,
     /// Per automaton pattern: the clauses it satisfies.
     contains_out: Vec<Box<[u32]>>,
-    exact: FxHashMap<Box<str>, u32>,
+    exact: FxHashMap<Box<[u8]>, u32>,
     /// Integer values (numeric equality), to clause lists in `outs`.
     numbers: FxHashMap<i64, u32>,
     prefix: Option<Trie>,
@@ -374,9 +374,10 @@ pub struct Scan {
 }
 
 impl Scan {
-    /// Report the clauses of every needle that occurs in `lower` (a lower-cased value).
+    /// Report the clauses of every needle that occurs in `lower` (a lower-cased value,
+    /// [`super::lower`]).
     #[inline]
-    pub fn run(&self, lower: &str, mark: &mut impl FnMut(&[u32])) {
+    pub fn run(&self, lower: &[u8], mark: &mut impl FnMut(&[u32])) {
         if !self.always.is_empty() {
             mark(&self.always);
         }
@@ -437,10 +438,10 @@ impl Scan {
             mark(&self.outs[o as usize]);
         }
         if let Some(t) = &self.prefix {
-            t.walk(lower.bytes(), |o| mark(&self.outs[o as usize]));
+            t.walk(lower.iter().copied(), |o| mark(&self.outs[o as usize]));
         }
         if let Some(t) = &self.suffix {
-            t.walk(lower.bytes().rev(), |o| mark(&self.outs[o as usize]));
+            t.walk(lower.iter().rev().copied(), |o| mark(&self.outs[o as usize]));
         }
     }
 
@@ -465,7 +466,7 @@ impl Scan {
             use std::fmt::Write;
             buf.clear();
             let _ = write!(buf, "{n}");
-            self.run(buf, mark);
+            self.run(buf.as_bytes(), mark);
         } else if let Some(&o) = self.numbers.get(&n) {
             mark(&self.outs[o as usize]);
         }
@@ -495,13 +496,13 @@ impl Scan {
 /// The integer a value equals the way rsigma's numeric equality reads it: parsed as `f64`,
 /// equal to an integer within `f64::EPSILON`.
 #[inline]
-fn as_integer(s: &str) -> Option<i64> {
+fn as_integer(s: &[u8]) -> Option<i64> {
     // Cheap rejection first: a number starts with a digit, a sign, a dot, or is inf/nan.
-    let first = *s.as_bytes().first()?;
+    let first = *s.first()?;
     if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.' | b'i' | b'n')) {
         return None;
     }
-    let v: f64 = s.parse().ok()?;
+    let v: f64 = std::str::from_utf8(s).ok()?.parse().ok()?;
     let r = v.round();
     ((v - r).abs() < f64::EPSILON && r.abs() < 9.0e15).then_some(r as i64)
 }
@@ -512,7 +513,7 @@ mod tests {
 
     fn found(scan: &Scan, hay: &str) -> Vec<u32> {
         let mut out = Vec::new();
-        scan.run(hay, &mut |c: &[u32]| out.extend_from_slice(c));
+        scan.run(hay.as_bytes(), &mut |c: &[u32]| out.extend_from_slice(c));
         out.sort();
         out.dedup();
         out

@@ -1,16 +1,20 @@
 //! Lower-casing values for the prefilter, exactly as `str::to_lowercase` does (the lowering
-//! rsigma applies before its case-insensitive matchers), but in one pass and into a byte buffer
-//! the scans read.
+//! rsigma applies before its case-insensitive matchers), into a byte buffer the scans read.
 //!
 //! `str::to_lowercase` has a fast path for a leading ASCII run only: past the first non-ASCII
 //! character (a `®` in `Microsoft® Windows®`, early in a Windows event's 700-byte `Message`) it
-//! maps the rest one character at a time. Here every ASCII run, wherever it is, is lowered 16
-//! bytes at a time (a loop the compiler turns into SIMD), and only the non-ASCII characters go
-//! through `char::to_lowercase`, which is the same per-character mapping. The one character
-//! whose lower case depends on its neighbours, the capital sigma (`Σ` becomes `ς` at the end of
-//! a word), sends the whole value to `str::to_lowercase` itself.
+//! maps the rest one character at a time. Here the value is copied and its ASCII letters
+//! lowered in place by a loop without early exit (the compiler turns it into SIMD), which leaves
+//! other bytes alone. Most non-ASCII characters in logs are their own lower case (`®`, `’`,
+//! CJK): only when one is not is the rest mapped character by character with
+//! `char::to_lowercase`, the mapping `str::to_lowercase` applies to every character but one.
+//! That one, the capital sigma (`Σ` becomes `ς` at the end of a word), depends on its
+//! neighbours: it sends the whole value to `str::to_lowercase` itself.
+//!
+//! Measured on the Mordor values (24 strings, 1.4 KB an event, in cache): 162 ns an event
+//! against 297 ns for a 16-byte-chunk loop and 53 ns for copying alone.
 
-/// Bytes lowered per step of the ASCII loop.
+/// Bytes checked per step of [`is_lower_ascii`].
 const CHUNK: usize = 16;
 
 /// Whether `s` is already what [`push_lowered`] would make of it: ASCII without an upper-case
@@ -36,50 +40,85 @@ fn lower_byte(b: u8) -> u8 {
     b | (((b.wrapping_sub(b'A') < 26) as u8) << 5)
 }
 
+/// How many bytes `s` starts with are ASCII (eight at a time).
+#[inline]
+fn ascii_len(s: &[u8]) -> usize {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(w) = s.get(i..i + 8) {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or([0x80; 8]));
+        if w & HIGH != 0 {
+            return i + (w & HIGH).trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    i + s[i..].iter().take_while(|b| b.is_ascii()).count()
+}
+
+/// Lower-case the ASCII letters of `bytes` in place (other bytes are left as they are);
+/// returns whether some byte is not ASCII. No early exit: the compiler vectorizes the loop.
+#[inline]
+fn lower_ascii_in_place(bytes: &mut [u8]) -> bool {
+    let mut high = 0u8;
+    for b in bytes {
+        high |= *b;
+        *b = lower_byte(*b);
+    }
+    high >= 0x80
+}
+
+/// Whether a character is its own lower case.
+#[inline]
+fn lower_is_self(c: char) -> bool {
+    let mut l = c.to_lowercase();
+    l.next() == Some(c) && l.next().is_none()
+}
+
 /// Append `s` lower-cased to `buf`: the bytes of `s.to_lowercase()`.
 #[inline]
 pub fn push_lowered(buf: &mut Vec<u8>, s: &str) {
     let start = buf.len();
+    buf.extend_from_slice(s.as_bytes());
+    if !lower_ascii_in_place(&mut buf[start..]) {
+        return;
+    }
+    // Some characters are not ASCII: their bytes were left alone. Most (`®`, `’`, CJK) are
+    // their own lower case; find the first that is not.
     let bytes = s.as_bytes();
-    buf.reserve(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(c) = bytes.get(i..i + CHUNK) {
-            let mut out = [0u8; CHUNK];
-            let mut high = 0u8;
-            for (o, &b) in out.iter_mut().zip(c) {
-                high |= b;
-                *o = lower_byte(b);
-            }
-            if high < 0x80 {
-                buf.extend_from_slice(&out);
-                i += CHUNK;
-                continue;
-            }
+    let mut i = ascii_len(bytes);
+    while let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) {
+        if c == 'Σ' {
+            buf.truncate(start);
+            buf.extend_from_slice(s.to_lowercase().as_bytes());
+            return;
         }
-        // A short tail, or a chunk holding a non-ASCII character: byte by byte up to the end of
-        // the chunk, characters whole.
-        let end = (i + CHUNK).min(bytes.len());
-        while i < end {
-            let b = bytes[i];
-            if b < 0x80 {
-                buf.push(lower_byte(b));
-                i += 1;
-                continue;
-            }
-            // `i` is a character boundary: ASCII bytes and whole characters were consumed.
-            let Some(c) = s[i..].chars().next() else { break };
-            if c == 'Σ' {
-                buf.truncate(start);
-                buf.extend_from_slice(s.to_lowercase().as_bytes());
-                return;
-            }
-            let mut enc = [0u8; 4];
-            for l in c.to_lowercase() {
-                buf.extend_from_slice(l.encode_utf8(&mut enc).as_bytes());
-            }
-            i += c.len_utf8();
+        if !lower_is_self(c) {
+            break;
         }
+        i += c.len_utf8();
+        i += ascii_len(&bytes[i..]);
+    }
+    if i >= bytes.len() {
+        return;
+    }
+    // From the first character that changes, map character by character (ASCII runs at once).
+    buf.truncate(start + i);
+    let mut enc = [0u8; 4];
+    while let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) {
+        if c == 'Σ' {
+            buf.truncate(start);
+            buf.extend_from_slice(s.to_lowercase().as_bytes());
+            return;
+        }
+        for l in c.to_lowercase() {
+            buf.extend_from_slice(l.encode_utf8(&mut enc).as_bytes());
+        }
+        i += c.len_utf8();
+        let run = ascii_len(&bytes[i..]);
+        let at = buf.len();
+        buf.extend_from_slice(&bytes[i..i + run]);
+        lower_ascii_in_place(&mut buf[at..]);
+        i += run;
     }
 }
 

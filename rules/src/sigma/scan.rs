@@ -95,9 +95,9 @@ impl Learn {
     }
 }
 
-/// A byte trie; each node may end a needle (an index into the scan's clause lists).
+/// A byte trie being built; each node may end a needle (an index into the scan's clause lists).
 #[derive(Debug, Default)]
-struct Trie {
+struct TrieBuilder {
     /// Node 0 is the root. Per node: sorted edges and its output.
     edges: Vec<Vec<(u8, u32)>>,
     out: Vec<u32>,
@@ -105,9 +105,9 @@ struct Trie {
 
 const NONE: u32 = u32::MAX;
 
-impl Trie {
-    fn new() -> Trie {
-        Trie { edges: vec![Vec::new()], out: vec![NONE] }
+impl TrieBuilder {
+    fn new() -> TrieBuilder {
+        TrieBuilder { edges: vec![Vec::new()], out: vec![NONE] }
     }
 
     fn insert(&mut self, bytes: impl Iterator<Item = u8>, out: u32) {
@@ -128,30 +128,90 @@ impl Trie {
         self.out[node] = out;
     }
 
+    /// The trie in flat arrays, nodes numbered depth first (a path's nodes and their edges
+    /// lie close together), the root's edges in a table indexed by byte.
+    fn freeze(self) -> Trie {
+        let n = self.edges.len();
+        let mut order = Vec::with_capacity(n);
+        let mut number = vec![0u32; n];
+        let mut stack = vec![0usize];
+        while let Some(node) = stack.pop() {
+            number[node] = order.len() as u32;
+            order.push(node);
+            stack.extend(self.edges[node].iter().rev().map(|e| e.1 as usize));
+        }
+        let mut t = Trie {
+            root: Box::new([NONE; 256]),
+            start: Vec::with_capacity(n + 1),
+            labels: Vec::with_capacity(n),
+            targets: Vec::with_capacity(n),
+            out: order.iter().map(|&o| self.out[o]).collect(),
+        };
+        for &(b, to) in &self.edges[0] {
+            t.root[b as usize] = number[to as usize];
+        }
+        for &node in &order {
+            t.start.push(t.labels.len() as u32);
+            for &(b, to) in &self.edges[node] {
+                t.labels.push(b);
+                t.targets.push(number[to as usize]);
+            }
+        }
+        t.start.push(t.labels.len() as u32);
+        t
+    }
+}
+
+/// A byte trie in flat arrays ([`TrieBuilder::freeze`]): a walk reads a few contiguous arrays
+/// instead of one heap block per node, which a cold walk paid for with a cache miss a step.
+#[derive(Debug)]
+struct Trie {
+    /// The root's edges, by byte (`NONE`: no edge).
+    root: Box<[u32; 256]>,
+    /// Per node: where its edges start in `labels` and `targets` (they end where the next
+    /// node's start); one more entry closes the last node.
+    start: Vec<u32>,
+    /// Edge bytes, sorted per node.
+    labels: Vec<u8>,
+    targets: Vec<u32>,
+    /// Per node: its output, or `NONE`.
+    out: Vec<u32>,
+}
+
+impl Trie {
     /// Every output on the path `bytes` spells from the root.
     #[inline]
-    fn walk(&self, bytes: impl Iterator<Item = u8>, mut found: impl FnMut(u32)) {
-        let mut node = 0usize;
-        for b in bytes {
-            let edges = &self.edges[node];
-            let next = if edges.len() <= 8 {
-                edges.iter().find(|e| e.0 == b).map(|e| e.1)
-            } else {
-                edges.binary_search_by_key(&b, |e| e.0).ok().map(|i| edges[i].1)
-            };
-            match next {
-                Some(n) => node = n as usize,
-                None => return,
-            }
+    fn walk(&self, mut bytes: impl Iterator<Item = u8>, mut found: impl FnMut(u32)) {
+        let Some(first) = bytes.next() else { return };
+        let mut node = self.root[first as usize] as usize;
+        if node == NONE as usize {
+            return;
+        }
+        loop {
             let o = self.out[node];
             if o != NONE {
                 found(o);
+            }
+            let Some(b) = bytes.next() else { return };
+            let (from, to) = (self.start[node] as usize, self.start[node + 1] as usize);
+            let labels = &self.labels[from..to];
+            let at = if labels.len() <= 16 {
+                labels.iter().position(|&l| l == b)
+            } else {
+                labels.binary_search(&b).ok()
+            };
+            match at {
+                Some(i) => node = self.targets[from + i] as usize,
+                None => return,
             }
         }
     }
 
     fn memory(&self) -> usize {
-        self.edges.iter().map(|e| e.capacity() * 8 + 24).sum::<usize>() + self.out.capacity() * 4
+        1024 + self.start.capacity() * 4
+            + self.labels.capacity()
+            + self.targets.capacity() * 4
+            + self.out.capacity() * 4
     }
 }
 
@@ -241,15 +301,19 @@ impl ScanBuilder {
             outs: Vec::new(),
             numeric_text: false,
             has_nul: false,
+            shortest_text: usize::MAX,
             always: self.always.into_boxed_slice(),
             learn: None,
         };
         let mut patterns = Vec::new();
+        let (mut prefix, mut suffix) = (None, None);
         for ((kind, lit), clauses) in self.needles {
             if kind != Kind::Number && lit.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
                 scan.numeric_text = true;
             }
             scan.has_nul |= lit.contains('\0');
+            scan.shortest_text =
+                if kind == Kind::Number { 0 } else { scan.shortest_text.min(lit.len()) };
             match kind {
                 Kind::Contains => {
                     patterns.push(lit);
@@ -273,15 +337,17 @@ impl ScanBuilder {
                 Kind::Prefix => {
                     let o = scan.outs.len() as u32;
                     scan.outs.push(clauses.into_boxed_slice());
-                    scan.prefix.get_or_insert_with(Trie::new).insert(lit.bytes(), o);
+                    prefix.get_or_insert_with(TrieBuilder::new).insert(lit.bytes(), o);
                 }
                 Kind::Suffix => {
                     let o = scan.outs.len() as u32;
                     scan.outs.push(clauses.into_boxed_slice());
-                    scan.suffix.get_or_insert_with(Trie::new).insert(lit.bytes().rev(), o);
+                    suffix.get_or_insert_with(TrieBuilder::new).insert(lit.bytes().rev(), o);
                 }
             }
         }
+        scan.prefix = prefix.map(TrieBuilder::freeze);
+        scan.suffix = suffix.map(TrieBuilder::freeze);
         if !patterns.is_empty() {
             // A contiguous NFA: the SIMD gate rejects most values first, and a DFA (tried up to
             // 300 patterns) was no faster for twice the memory (docs/PERFORMANCE.md).
@@ -367,6 +433,8 @@ pub struct Scan {
     numeric_text: bool,
     /// Whether some needle holds a NUL byte.
     has_nul: bool,
+    /// Bytes in the shortest needle, when no needle is a number (else 0).
+    shortest_text: usize,
     /// Clauses satisfied whenever the scan runs (needles found common, dropped).
     always: Box<[u32]>,
     /// What the scan learns about its `contains` needles.
@@ -453,6 +521,13 @@ impl Scan {
             && self.prefix.is_none()
             && self.suffix.is_none()
             && !self.has_nul
+    }
+
+    /// Bytes in the shortest needle: a shorter (lower-cased) text value holds none. 0 when
+    /// some needle is a number (a number's text can be longer than its value's: `4624.0`),
+    /// and when the scan has a clause satisfied by any value ([`ScanBuilder::add_always`]).
+    pub fn shortest_text(&self) -> usize {
+        if self.always.is_empty() { self.shortest_text } else { 0 }
     }
 
     /// [`Scan::run`] on an integer value, as its decimal text (`buf` formats it only when a
@@ -601,6 +676,58 @@ mod tests {
         // Judged once: later values change nothing.
         found(&s, "comsvcs.dll");
         assert_eq!(s.common().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn flat_trie_finds_every_prefix() {
+        // Needles over a small alphabet, so that nodes have many edges (past the linear search)
+        // and paths share prefixes.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let mut word = |len: usize| -> String {
+            (0..len).map(|_| alphabet[next() as usize % alphabet.len()] as char).collect()
+        };
+        let needles: Vec<String> = (0..400).map(|i| word(1 + i % 5)).collect();
+        let mut b = TrieBuilder::new();
+        for (i, n) in needles.iter().enumerate() {
+            b.insert(n.bytes(), i as u32);
+        }
+        let t = b.freeze();
+        for _ in 0..500 {
+            let hay = word(6);
+            let mut got = Vec::new();
+            t.walk(hay.bytes(), |o| got.push(needles[o as usize].clone()));
+            let mut want: Vec<String> =
+                needles.iter().filter(|n| hay.starts_with(n.as_str())).cloned().collect();
+            want.sort();
+            want.dedup();
+            got.sort();
+            assert_eq!(got, want, "{hay}");
+        }
+    }
+
+    #[test]
+    fn shortest_text_needle() {
+        let mut b = ScanBuilder::default();
+        b.add(Kind::Contains, "mimikatz", 1);
+        b.add(Kind::Suffix, ".exe", 2);
+        assert_eq!(b.build(Scope::Keyword).unwrap().shortest_text(), 4);
+        // A number's text can be longer than the value it equals; an always-clause holds for
+        // any value.
+        let mut b = ScanBuilder::default();
+        b.add(Kind::Contains, "mimikatz", 1);
+        b.add(Kind::Number, "4624", 2);
+        assert_eq!(b.build(Scope::Keyword).unwrap().shortest_text(), 0);
+        let mut b = ScanBuilder::default();
+        b.add(Kind::Contains, "mimikatz", 1);
+        b.add_always(2);
+        assert_eq!(b.build(Scope::Keyword).unwrap().shortest_text(), 0);
     }
 
     #[test]

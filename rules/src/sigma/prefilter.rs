@@ -123,6 +123,23 @@ impl Known {
     }
 }
 
+/// How needles are derived: what the class holds, and the shortest plain `contains` needle
+/// worth scanning for.
+#[derive(Debug, Clone, Copy)]
+pub struct Cx<'a> {
+    /// What every event of the class holds.
+    pub known: &'a Known,
+    /// [`MIN_NEEDLE`], or [`MIN_NEEDLE_LAST_RESORT`] for a rule that has no needle otherwise.
+    pub min: usize,
+}
+
+/// The shortest plain `contains` needle taken when the rule would otherwise have none and be
+/// evaluated for every event of its classes (`arp\s+-a` in "Suspicious Network Command"; and
+/// one [`RARE_BYTES`] character alone, as `{` of `"(?:\{\d\})+"\s*-f` in "Powershell Token
+/// Obfuscation"): a short needle lets through far more than a longer one, but far less than
+/// everything.
+pub const MIN_NEEDLE_LAST_RESORT: usize = 3;
+
 /// Clauses kept per rule (the most selective ones).
 pub const MAX_CLAUSES: usize = 8;
 
@@ -206,11 +223,13 @@ fn or(options: impl IntoIterator<Item = Option<Vec<Clause>>>) -> Option<Vec<Clau
 
 /// One needle from a matcher's literal. `ci`: the matcher is case-insensitive, so rsigma
 /// stores `value` lower-cased already and tests it against the lower-cased value.
-fn literal(value: &str, kind: Kind, scope: &Scope, ci: bool, known: &Known) -> Option<Vec<Clause>> {
+fn literal(value: &str, kind: Kind, scope: &Scope, ci: bool, cx: &Cx<'_>) -> Option<Vec<Clause>> {
     let ascii = value.is_ascii();
     let min = match kind {
-        Kind::Contains if ascii && !value.bytes().any(|b| RARE_BYTES.contains(&b)) => MIN_NEEDLE,
+        Kind::Contains if ascii && !value.bytes().any(|b| RARE_BYTES.contains(&b)) => cx.min,
         Kind::Contains if value.bytes().all(|b| RARE_ALONE.contains(&b)) => 1,
+        // The last resort takes one rare character alone (`{` of a format string).
+        Kind::Contains if ascii && cx.min < MIN_NEEDLE => 1,
         Kind::Contains => 2,
         Kind::Prefix | Kind::Suffix => 2,
         Kind::Exact | Kind::Number => 1,
@@ -228,51 +247,51 @@ fn literal(value: &str, kind: Kind, scope: &Scope, ci: bool, known: &Known) -> O
     } else {
         return None;
     };
-    if known.holds(scope, kind, &needle, ci) {
+    if cx.known.holds(scope, kind, &needle, ci) {
         return None;
     }
     Some(vec![vec![(scope.clone(), kind, needle)]])
 }
 
 /// The clauses a string must satisfy for `m` to match it.
-pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope, known: &Known) -> Option<Vec<Clause>> {
+pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope, cx: &Cx<'_>) -> Option<Vec<Clause>> {
     match m {
         CompiledMatcher::Exact { value, case_insensitive } => {
-            literal(value, Kind::Exact, scope, *case_insensitive, known)
+            literal(value, Kind::Exact, scope, *case_insensitive, cx)
         }
         CompiledMatcher::Contains { value, case_insensitive } => {
-            literal(value, Kind::Contains, scope, *case_insensitive, known)
+            literal(value, Kind::Contains, scope, *case_insensitive, cx)
         }
         CompiledMatcher::StartsWith { value, case_insensitive } => {
-            literal(value, Kind::Prefix, scope, *case_insensitive, known)
+            literal(value, Kind::Prefix, scope, *case_insensitive, cx)
         }
         CompiledMatcher::EndsWith { value, case_insensitive } => {
-            literal(value, Kind::Suffix, scope, *case_insensitive, known)
+            literal(value, Kind::Suffix, scope, *case_insensitive, cx)
         }
         // Integers only: rsigma compares within f64::EPSILON, which for an integer means the
         // nearest integer (the scan rounds the same way).
         CompiledMatcher::NumericEq(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-            literal(&format!("{}", *n as i64), Kind::Number, scope, false, known)
+            literal(&format!("{}", *n as i64), Kind::Number, scope, false, cx)
         }
         CompiledMatcher::AhoCorasickSet { needles, case_insensitive, .. } => {
-            or(needles.iter().map(|n| literal(n, Kind::Contains, scope, *case_insensitive, known)))
+            or(needles.iter().map(|n| literal(n, Kind::Contains, scope, *case_insensitive, cx)))
         }
-        CompiledMatcher::Regex(re) => regex_needles(re.as_str(), scope),
+        CompiledMatcher::Regex(re) => regex_needles_min(re.as_str(), scope, cx.min),
         CompiledMatcher::RegexSetMatch { set, mode } => {
-            let each = set.patterns().iter().map(|p| regex_needles(p, scope));
+            let each = set.patterns().iter().map(|p| regex_needles_min(p, scope, cx.min));
             match mode {
                 rsigma_eval::matcher::GroupMode::Any => or(each),
                 rsigma_eval::matcher::GroupMode::All => and(each),
             }
         }
-        CompiledMatcher::AnyOf(ms) => or(ms.iter().map(|m| matcher_needles(m, scope, known))),
-        CompiledMatcher::AllOf(ms) => and(ms.iter().map(|m| matcher_needles(m, scope, known))),
+        CompiledMatcher::AnyOf(ms) => or(ms.iter().map(|m| matcher_needles(m, scope, cx))),
+        CompiledMatcher::AllOf(ms) => and(ms.iter().map(|m| matcher_needles(m, scope, cx))),
         CompiledMatcher::CaseInsensitiveGroup { children, mode } => match mode {
             rsigma_eval::matcher::GroupMode::Any => {
-                or(children.iter().map(|m| matcher_needles(m, scope, known)))
+                or(children.iter().map(|m| matcher_needles(m, scope, cx)))
             }
             rsigma_eval::matcher::GroupMode::All => {
-                and(children.iter().map(|m| matcher_needles(m, scope, known)))
+                and(children.iter().map(|m| matcher_needles(m, scope, cx)))
             }
         },
         _ => None,
@@ -284,8 +303,49 @@ pub fn matcher_needles(m: &CompiledMatcher, scope: &Scope, known: &Known) -> Opt
 /// repetition its body when it must occur at least once). Case-insensitive letters count as
 /// their lower-case letter; any other character class, or a non-ASCII character, ends a run.
 pub fn regex_needles(pattern: &str, scope: &Scope) -> Option<Vec<Clause>> {
+    regex_needles_min(pattern, scope, MIN_NEEDLE)
+}
+
+/// [`regex_needles`] with plain `contains` needles of at least `min` bytes.
+fn regex_needles_min(pattern: &str, scope: &Scope, min: usize) -> Option<Vec<Clause>> {
     let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
-    hir_needles(&hir, scope)
+    hir_needles(&hir, scope, min)
+}
+
+/// Most texts a run of literal characters and small classes is expanded into (`\{\d\}` is
+/// ten: `{0}` … `{9}`).
+const MAX_RUN_TEXTS: usize = 16;
+
+/// The lower-cased characters a small class of ASCII characters stands for (`\d`, `[abc]`),
+/// as one-byte texts; `None` for a larger or non-ASCII class.
+fn small_class(h: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
+    use regex_syntax::hir::{Class, HirKind};
+    let HirKind::Class(cls) = h.kind() else { return None };
+    let mut out: Vec<u8> = Vec::new();
+    let mut add = |lo: u32, hi: u32| -> Option<()> {
+        if hi - lo >= MAX_RUN_TEXTS as u32 || hi >= 0x80 {
+            return None;
+        }
+        for c in lo..=hi {
+            out.push((c as u8).to_ascii_lowercase());
+        }
+        (out.len() <= 2 * MAX_RUN_TEXTS).then_some(())
+    };
+    match cls {
+        Class::Unicode(u) => {
+            for r in u.ranges() {
+                add(r.start() as u32, r.end() as u32)?;
+            }
+        }
+        Class::Bytes(b) => {
+            for r in b.ranges() {
+                add(r.start() as u32, r.end() as u32)?;
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    (out.len() <= 10).then_some(out)
 }
 
 /// The one lower-cased character a regex element stands for, if it is one (a literal
@@ -340,43 +400,57 @@ fn single_char(h: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
     }
 }
 
-fn hir_needles(h: &regex_syntax::hir::Hir, scope: &Scope) -> Option<Vec<Clause>> {
+fn hir_needles(h: &regex_syntax::hir::Hir, scope: &Scope, min: usize) -> Option<Vec<Clause>> {
     use regex_syntax::hir::HirKind;
+    // Already lower-cased.
+    let cx = Cx { known: &Known::NONE, min };
+    let text = |t: &[u8]| literal(std::str::from_utf8(t).ok()?, Kind::Contains, scope, true, &cx);
     match h.kind() {
-        HirKind::Literal(_) | HirKind::Class(_) => {
-            let run = single_char(h)?;
-            // Already lower-cased.
-            literal(std::str::from_utf8(&run).ok()?, Kind::Contains, scope, true, &Known::NONE)
-        }
+        HirKind::Literal(_) | HirKind::Class(_) => text(&single_char(h)?),
         HirKind::Concat(parts) => {
             let mut clauses = Vec::new();
-            let mut run: Vec<u8> = Vec::new();
-            let flush = |run: &mut Vec<u8>, clauses: &mut Vec<Option<Vec<Clause>>>| {
-                if let Ok(text) = std::str::from_utf8(run) {
-                    clauses.push(literal(text, Kind::Contains, scope, true, &Known::NONE));
-                }
-                run.clear();
+            // The texts the run so far can be: one, unless it went through a small class.
+            let mut run: Vec<Vec<u8>> = vec![Vec::new()];
+            let flush = |run: &mut Vec<Vec<u8>>, clauses: &mut Vec<Option<Vec<Clause>>>| {
+                clauses.push(or(run.iter().map(|t| text(t))));
+                *run = vec![Vec::new()];
             };
             for p in parts {
-                match single_char(p) {
-                    Some(chars) => run.extend(chars),
-                    None => {
+                if let Some(chars) = single_char(p) {
+                    run.iter_mut().for_each(|t| t.extend_from_slice(&chars));
+                } else if let Some(members) = small_class(p) {
+                    if run.len() * members.len() > MAX_RUN_TEXTS {
                         flush(&mut run, &mut clauses);
-                        clauses.push(hir_needles(p, scope));
+                        if members.len() > MAX_RUN_TEXTS {
+                            continue;
+                        }
                     }
+                    run = run
+                        .iter()
+                        .flat_map(|t| {
+                            members.iter().map(move |&m| {
+                                let mut t = t.clone();
+                                t.push(m);
+                                t
+                            })
+                        })
+                        .collect();
+                } else {
+                    flush(&mut run, &mut clauses);
+                    clauses.push(hir_needles(p, scope, min));
                 }
             }
             flush(&mut run, &mut clauses);
             and(clauses)
         }
-        HirKind::Alternation(branches) => or(branches.iter().map(|b| hir_needles(b, scope))),
-        HirKind::Repetition(rep) if rep.min >= 1 => hir_needles(&rep.sub, scope),
-        HirKind::Capture(cap) => hir_needles(&cap.sub, scope),
+        HirKind::Alternation(branches) => or(branches.iter().map(|b| hir_needles(b, scope, min))),
+        HirKind::Repetition(rep) if rep.min >= 1 => hir_needles(&rep.sub, scope, min),
+        HirKind::Capture(cap) => hir_needles(&cap.sub, scope, min),
         _ => None,
     }
 }
 
-fn detection_needles(d: &CompiledDetection, known: &Known) -> Option<Vec<Clause>> {
+fn detection_needles(d: &CompiledDetection, cx: &Cx<'_>) -> Option<Vec<Clause>> {
     match d {
         CompiledDetection::AllOf(items) => and(items.iter().map(|item| {
             if item.exists.is_some() {
@@ -386,11 +460,11 @@ fn detection_needles(d: &CompiledDetection, known: &Known) -> Option<Vec<Clause>
                 Some(f) => Scope::Field(f.clone()),
                 None => Scope::Keyword,
             };
-            matcher_needles(&item.matcher, &scope, known)
+            matcher_needles(&item.matcher, &scope, cx)
         })),
-        CompiledDetection::AnyOf(ds) => or(ds.iter().map(|d| detection_needles(d, known))),
-        CompiledDetection::And(ds) => and(ds.iter().map(|d| detection_needles(d, known))),
-        CompiledDetection::Keywords(m) => matcher_needles(m, &Scope::Keyword, known),
+        CompiledDetection::AnyOf(ds) => or(ds.iter().map(|d| detection_needles(d, cx))),
+        CompiledDetection::And(ds) => and(ds.iter().map(|d| detection_needles(d, cx))),
+        CompiledDetection::Keywords(m) => matcher_needles(m, &Scope::Keyword, cx),
         CompiledDetection::ArrayMatch { .. } | CompiledDetection::Conditional { .. } => None,
     }
 }
@@ -414,12 +488,12 @@ fn glob(pattern: &str, name: &str) -> bool {
 fn condition_needles(
     c: &ConditionExpr,
     dets: &HashMap<String, CompiledDetection>,
-    known: &Known,
+    cx: &Cx<'_>,
 ) -> Option<Vec<Clause>> {
     match c {
-        ConditionExpr::Identifier(name) => detection_needles(dets.get(name)?, known),
-        ConditionExpr::And(cs) => and(cs.iter().map(|c| condition_needles(c, dets, known))),
-        ConditionExpr::Or(cs) => or(cs.iter().map(|c| condition_needles(c, dets, known))),
+        ConditionExpr::Identifier(name) => detection_needles(dets.get(name)?, cx),
+        ConditionExpr::And(cs) => and(cs.iter().map(|c| condition_needles(c, dets, cx))),
+        ConditionExpr::Or(cs) => or(cs.iter().map(|c| condition_needles(c, dets, cx))),
         ConditionExpr::Not(_) => None,
         ConditionExpr::Selector { quantifier, pattern } => {
             let mut names: Vec<&String> = dets
@@ -433,7 +507,7 @@ fn condition_needles(
                 return None;
             }
             names.sort();
-            let sets = names.iter().map(|n| detection_needles(&dets[n.as_str()], known));
+            let sets = names.iter().map(|n| detection_needles(&dets[n.as_str()], cx));
             match quantifier {
                 Quantifier::All => and(sets),
                 // `N of` (N ≥ 1): one of them at least must match, so the disjunction holds.
@@ -452,7 +526,11 @@ pub fn rule_needles(rule: &CompiledRule) -> Option<Vec<Clause>> {
 
 /// [`rule_needles`] for the events of a class where `known` holds.
 pub fn rule_needles_in(rule: &CompiledRule, known: &Known) -> Option<Vec<Clause>> {
-    or(rule.conditions.iter().map(|c| condition_needles(c, &rule.detections, known)))
+    let with = |min| {
+        let cx = Cx { known, min };
+        or(rule.conditions.iter().map(|c| condition_needles(c, &rule.detections, &cx)))
+    };
+    with(MIN_NEEDLE).or_else(|| with(MIN_NEEDLE_LAST_RESORT))
 }
 
 #[cfg(test)]
@@ -514,7 +592,7 @@ mod tests {
     #[test]
     fn negation_and_regex_constrain_nothing() {
         let r = compile(&format!(
-            "{HEAD}detection:\n  a:\n    CommandLine|re: 'who.mi'\n  f:\n    Image|endswith: 'x.exe'\n  condition: a and not f\n"
+            "{HEAD}detection:\n  a:\n    CommandLine|re: 'wh.mi'\n  f:\n    Image|endswith: 'x.exe'\n  condition: a and not f\n"
         ));
         assert_eq!(rule_needles(&r), None);
         let r = compile(&format!(
@@ -524,6 +602,44 @@ mod tests {
             rule_needles(&r).unwrap(),
             vec![vec![(Scope::Field("Image".into()), Kind::Suffix, "calc.exe".into())]]
         );
+    }
+
+    #[test]
+    fn small_classes_and_the_last_resort() {
+        let f = Scope::Field("f".into());
+        let lits = |p: &str| -> Vec<Vec<String>> {
+            regex_needles(p, &f)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.into_iter().map(|(_, _, s)| s).collect())
+                .collect()
+        };
+        // A small ASCII class multiplies the run; a large or Unicode one ends it.
+        assert_eq!(lits("[aB]xyz[12]"), vec![vec!["axyz1", "axyz2", "bxyz1", "bxyz2"]]);
+        assert_eq!(lits("abcd[a-z]efgh"), vec![vec!["abcd"], vec!["efgh"]]);
+        assert_eq!(lits(r"{\d}"), Vec::<Vec<String>>::new());
+        // A rule with no needle of 4 bytes takes 3-byte needles, or a rare character alone.
+        for (re, want) in [
+            (r"arp\s+-a", vec![vec!["arp"]]),
+            (r"\w+`(?:\w+|-|.)`", vec![vec!["`"]]),
+            (r#""(?:\{\d\})+"\s*-f"#, vec![vec!["{"], vec!["}"]]),
+        ] {
+            let r = compile(&format!(
+                "{HEAD}detection:\n  s:\n    CommandLine|re: '{re}'\n  condition: s\n"
+            ));
+            let got: Vec<Vec<String>> = rule_needles(&r)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.into_iter().map(|(_, _, s)| s).collect())
+                .collect();
+            assert_eq!(got, want, "{re}");
+        }
+        // Not when the rule has a longer needle.
+        let r = compile(&format!(
+            "{HEAD}detection:\n  s:\n    CommandLine|re: 'arp\\s+-a'\n    Image|endswith: '\\\\arp.exe'\n  condition: s\n"
+        ));
+        let n = rule_needles(&r).unwrap();
+        assert!(n.iter().flatten().all(|(_, _, s)| s != "arp"), "{n:?}");
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! 2. one pass over the event's fields finds the scanned ones (by hash, not one map lookup
 //!    per scanned field); each value is lower-cased once and scanned once, which marks the
 //!    prefilter clauses whose needle occurred; a rule becomes a candidate when every one of
-//!    its clauses is marked, or when it has none;
+//!    its clauses is marked, or when it has none, unless a kill needle occurred (a value that
+//!    makes one of its negated filters hold, [`super::prefilter::rule_kills`]);
 //! 3. rsigma's `evaluate_rule` runs the candidates over a zero-copy [`SigmaView`].
 //!
 //! The engine is `Sync`: evaluate from as many threads as you like.
@@ -33,8 +34,10 @@ use serde::Serialize;
 use super::fields::{mapping_for, rewrite_rule};
 use super::logsource::{EventFacts, LogClass, classify, event_facts};
 use super::lower::{lowered, push_lowered};
-use super::prefilter::{Clause, Known, MAX_CLAUSES, Scope, rule_needles, rule_needles_in};
-use super::scan::{Scan, ScanBuilder};
+use super::prefilter::{
+    Clause, Known, MAX_CLAUSES, Needle, Scope, rule_kills, rule_needles, rule_needles_in,
+};
+use super::scan::{KILL, Scan, ScanBuilder};
 use super::view::{SigmaView, keyword_searched, value, visit_value};
 use crate::check::RuleError;
 use sen_core::event::Value;
@@ -375,6 +378,8 @@ struct Scratch {
     generation: u32,
     clause_gen: Vec<u32>,
     rule_gen: Vec<u32>,
+    /// Per rule: the generation in which a kill needle made it false.
+    dead: Vec<u32>,
     rule_count: Vec<u8>,
     scan_gen: Vec<u32>,
     candidates: Vec<u32>,
@@ -397,6 +402,7 @@ impl Scratch {
             self.generation = 0;
             self.clause_gen.iter_mut().for_each(|g| *g = 0);
             self.rule_gen.iter_mut().for_each(|g| *g = 0);
+            self.dead.iter_mut().for_each(|g| *g = 0);
             self.scan_gen.iter_mut().for_each(|g| *g = 0);
         }
         self.generation += 1;
@@ -405,6 +411,7 @@ impl Scratch {
         }
         if self.rule_gen.len() < rules {
             self.rule_gen.resize(rules, 0);
+            self.dead.resize(rules, 0);
             self.rule_count.resize(rules, 0);
         }
         if self.scan_gen.len() < scans {
@@ -448,6 +455,8 @@ pub struct SigmaEngine {
     /// Per rule: whether its clauses depend on the class (it tests the EventID or the channel,
     /// [`Known`]); such a rule's plans derive them again, so it has [`MAX_CLAUSES`] clause ids.
     class_sensitive: Vec<bool>,
+    /// Per rule: needles whose occurrence makes it false ([`rule_kills`]).
+    kills: Vec<Vec<Needle>>,
     /// Per rule: the id of its first clause, and how many it has.
     clause_base: Vec<u32>,
     nclauses: Vec<u8>,
@@ -591,6 +600,7 @@ impl SigmaEngine {
             }
         }
         let cnf: Vec<_> = rules.iter().map(rule_needles).collect();
+        let kills: Vec<_> = rules.iter().map(rule_kills).collect();
         let class_sensitive: Vec<bool> = rules.iter().map(Known::concerns).collect();
         let mut clause_base = Vec::with_capacity(cnf.len());
         let mut nclauses = Vec::with_capacity(cnf.len());
@@ -611,6 +621,7 @@ impl SigmaEngine {
         report.prefiltered = cnf.iter().filter(|n| n.is_some()).count();
         report.correlations = set.correlations.len();
         let engine = SigmaEngine {
+            kills,
             rules,
             info,
             cnf,
@@ -717,6 +728,9 @@ impl SigmaEngine {
             } else {
                 &self.cnf[r as usize]
             };
+            for (scope, kind, lit) in &self.kills[r as usize] {
+                builders.entry(scope.clone()).or_default().add(*kind, lit, KILL | r);
+            }
             let Some(clauses) = cnf else {
                 always.push(r);
                 continue;
@@ -792,9 +806,9 @@ impl SigmaEngine {
         for (key, idx) in aliases {
             let slot = plan.by_key.entry(key.into_boxed_str()).or_insert([NO_SCAN, NO_SCAN]);
             if slot[0] == NO_SCAN {
-                slot[0] = idx;
+                slot[0] = idx | ALIAS;
             } else {
-                slot[1] = idx;
+                slot[1] = idx | ALIAS;
             }
         }
         for key in plan.by_key.keys() {
@@ -891,6 +905,7 @@ impl SigmaEngine {
                 plans,
                 clause_gen,
                 rule_gen,
+                dead,
                 rule_count,
                 scan_gen,
                 candidates,
@@ -902,8 +917,17 @@ impl SigmaEngine {
             // Borrowed from this thread's copy: no reference count is written per event.
             let Some(plan) = plans.get(&facts.key).map(|p| &**p) else { return };
             let nclauses: &[u8] = plan.nclauses.as_deref().unwrap_or(&self.nclauses);
+            // Kill marks count only from a field's own text value: the value rsigma's matcher
+            // sees (not a `winlog.user_data` alias, a number's text or a list's members).
+            let kill_ok = std::cell::Cell::new(false);
             let mut mark = |cs: &[u32]| {
                 for &c in cs {
+                    if c & KILL != 0 {
+                        if kill_ok.get() {
+                            dead[(c & !KILL) as usize] = generation;
+                        }
+                        continue;
+                    }
                     let c = c as usize;
                     if clause_gen[c] == generation {
                         continue;
@@ -944,12 +968,14 @@ impl SigmaEngine {
                 if slots.is_none() && kw.is_none() {
                     continue;
                 }
-                let mut field_scans: [Option<&Scan>; 2] = [None, None];
+                // Each scan with whether it is the field's own (not reached through an alias).
+                let mut field_scans: [Option<(&Scan, bool)>; 2] = [None, None];
                 if let Some(slots) = slots {
                     for (slot, &si) in field_scans.iter_mut().zip(slots) {
-                        if si != NO_SCAN && scan_gen[si as usize] != generation {
-                            scan_gen[si as usize] = generation;
-                            *slot = Some(&plan.scans[si as usize]);
+                        let i = (si & !ALIAS) as usize;
+                        if si != NO_SCAN && scan_gen[i] != generation {
+                            scan_gen[i] = generation;
+                            *slot = Some((&plan.scans[i], si & ALIAS == 0));
                         }
                     }
                 }
@@ -957,24 +983,31 @@ impl SigmaEngine {
                     Value::Str(s) if joined && kw.is_some() => {
                         let start = text.len();
                         push_lowered(text, s);
-                        for scan in field_scans.iter().flatten() {
+                        for &(scan, own) in field_scans.iter().flatten() {
+                            kill_ok.set(own);
                             scan.run(&text[start..], &mut mark);
                         }
+                        kill_ok.set(false);
                         text.push(0);
                     }
                     Value::Str(s) => {
                         let l = lowered(s, lower);
-                        for scan in field_scans.iter().flatten().chain(kw.iter()) {
+                        for &(scan, own) in field_scans.iter().flatten() {
+                            kill_ok.set(own);
                             scan.run(l, &mut mark);
+                        }
+                        kill_ok.set(false);
+                        if let Some(kw) = kw {
+                            kw.run(l, &mut mark);
                         }
                     }
                     Value::Int(n) => {
-                        for scan in field_scans.iter().flatten().chain(kw.iter()) {
+                        for scan in field_scans.iter().flatten().map(|s| s.0).chain(kw) {
                             scan.run_int(*n, num, &mut mark);
                         }
                     }
                     other => {
-                        for scan in field_scans.iter().flatten() {
+                        for scan in field_scans.iter().flatten().map(|s| s.0) {
                             visit_leaves(&value(other), num, &mut |s| {
                                 scan.run(lowered(s, lower), &mut mark)
                             });
@@ -1031,6 +1064,7 @@ impl SigmaEngine {
                 }
             }
             candidates.extend_from_slice(&plan.always);
+            candidates.retain(|&r| dead[r as usize] != generation);
             candidates.sort_unstable();
             candidates.dedup();
             let before = out.len();
@@ -1046,6 +1080,9 @@ impl SigmaEngine {
 }
 
 const NO_SCAN: u32 = u32::MAX;
+/// Set on a [`Plan::by_key`] slot that reaches a scan through an alias
+/// (`winlog.user_data.X` feeding the scan of `winlog.event_data.X`).
+const ALIAS: u32 = 1 << 31;
 
 /// What every event of a class holds ([`Known`]): the class key of a Windows event is its
 /// channel and EventID.

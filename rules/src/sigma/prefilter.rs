@@ -533,6 +533,96 @@ pub fn rule_needles_in(rule: &CompiledRule, known: &Known) -> Option<Vec<Clause>
     with(MIN_NEEDLE).or_else(|| with(MIN_NEEDLE_LAST_RESORT))
 }
 
+/// Needles any one of which, occurring, makes the rule false for the event: the rule's
+/// condition is a conjunction with a negated filter (`selection and not 1 of filter_*`), and
+/// the needle is *sufficient* for one of those filters to hold. Only anchored needles come out
+/// (whole values, prefixes, suffixes: a hash lookup and two trie walks the scan does anyway);
+/// a filter's `contains` literal gives its prefix form (a value starting with it contains it).
+///
+/// A kill needle must be exact where a prefilter needle need only be necessary: it comes from
+/// a case-insensitive matcher only (the scan sees the value lower-cased, as rsigma's matcher
+/// does), whose literal rsigma stored lower-cased; from a filter selection of one item (every
+/// item of a larger selection would have to hold); and from a rule with one condition.
+pub fn rule_kills(rule: &CompiledRule) -> Vec<Needle> {
+    let mut out = Vec::new();
+    if let [cond] = rule.conditions.as_slice() {
+        kills(cond, &rule.detections, &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Needles that make `c` false.
+fn kills(c: &ConditionExpr, dets: &HashMap<String, CompiledDetection>, out: &mut Vec<Needle>) {
+    match c {
+        ConditionExpr::And(cs) => cs.iter().for_each(|c| kills(c, dets, out)),
+        ConditionExpr::Not(inner) => sufficient(inner, dets, out),
+        _ => {}
+    }
+}
+
+/// Needles each of which makes `c` true.
+fn sufficient(c: &ConditionExpr, dets: &HashMap<String, CompiledDetection>, out: &mut Vec<Needle>) {
+    match c {
+        ConditionExpr::Identifier(name) => {
+            if let Some(d) = dets.get(name) {
+                detection_sufficient(d, out);
+            }
+        }
+        ConditionExpr::Or(cs) => cs.iter().for_each(|c| sufficient(c, dets, out)),
+        ConditionExpr::And(cs) if cs.len() == 1 => sufficient(&cs[0], dets, out),
+        ConditionExpr::Selector { quantifier: Quantifier::Any | Quantifier::Count(1), pattern } => {
+            for (name, d) in dets {
+                if pattern.matches_detection_name(name) {
+                    detection_sufficient(d, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn detection_sufficient(d: &CompiledDetection, out: &mut Vec<Needle>) {
+    match d {
+        CompiledDetection::AllOf(items) => {
+            if let [item] = items.as_slice()
+                && item.exists.is_none()
+                && let Some(field) = &item.field
+            {
+                matcher_sufficient(&item.matcher, &Scope::Field(field.clone()), out);
+            }
+        }
+        CompiledDetection::AnyOf(ds) => ds.iter().for_each(|d| detection_sufficient(d, out)),
+        _ => {}
+    }
+}
+
+fn matcher_sufficient(m: &CompiledMatcher, scope: &Scope, out: &mut Vec<Needle>) {
+    // rsigma stores a case-insensitive literal lower-cased; one it left otherwise (`Ⓜ`) is
+    // not what the scan would look for.
+    let mut push = |kind: Kind, lit: &str| {
+        if lit.to_lowercase() == lit && (kind == Kind::Exact || !lit.is_empty()) {
+            out.push((scope.clone(), kind, lit.to_owned()));
+        }
+    };
+    match m {
+        CompiledMatcher::Exact { value, case_insensitive: true } => push(Kind::Exact, value),
+        CompiledMatcher::StartsWith { value, case_insensitive: true }
+        | CompiledMatcher::Contains { value, case_insensitive: true } => push(Kind::Prefix, value),
+        CompiledMatcher::EndsWith { value, case_insensitive: true } => push(Kind::Suffix, value),
+        CompiledMatcher::AhoCorasickSet { needles, case_insensitive: true, .. } => {
+            needles.iter().for_each(|n| push(Kind::Prefix, n))
+        }
+        CompiledMatcher::AnyOf(ms)
+        | CompiledMatcher::CaseInsensitiveGroup {
+            children: ms,
+            mode: rsigma_eval::matcher::GroupMode::Any,
+        } => ms.iter().for_each(|m| matcher_sufficient(m, scope, out)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,6 +692,43 @@ mod tests {
             rule_needles(&r).unwrap(),
             vec![vec![(Scope::Field("Image".into()), Kind::Suffix, "calc.exe".into())]]
         );
+    }
+
+    #[test]
+    fn kill_needles_come_from_negated_one_item_filters() {
+        let kills = |det: &str| -> Vec<(Kind, String)> {
+            let r = compile(&format!("{HEAD}detection:\n{det}"));
+            rule_kills(&r).into_iter().map(|(_, k, s)| (k, s)).collect()
+        };
+        let sel = "  sel:\n    Image|endswith: '.exe'\n";
+        // Each filter of `not 1 of filter_*` with one item: exact, prefix, suffix, and a
+        // `contains` as the prefix that implies it.
+        let k = kills(&format!(
+            "{sel}  filter_a:\n    Image:\n      - 'C:\\A.exe'\n      - ''\n  filter_b:\n    Image|startswith: 'C:\\Windows\\'\n  filter_c:\n    Image|contains: 'C:\\Temp\\'\n  filter_d:\n    Image|endswith: '\\x.exe'\n  condition: sel and not 1 of filter_*\n"
+        ));
+        assert_eq!(
+            k,
+            vec![
+                (Kind::Prefix, "c:\\temp\\".into()),
+                (Kind::Prefix, "c:\\windows\\".into()),
+                (Kind::Suffix, "\\x.exe".into()),
+                (Kind::Exact, "".into()),
+                (Kind::Exact, "c:\\a.exe".into()),
+            ]
+        );
+        // Not from a selection of two items, a case-sensitive matcher, a regex, an `or`, or a
+        // filter that is not negated.
+        for det in [
+            format!(
+                "{sel}  f:\n    Image|startswith: 'C:\\'\n    User: 'x'\n  condition: sel and not f\n"
+            ),
+            format!("{sel}  f:\n    Image|startswith|cased: 'C:\\'\n  condition: sel and not f\n"),
+            format!("{sel}  f:\n    Image|re: 'C:.*'\n  condition: sel and not f\n"),
+            format!("{sel}  f:\n    Image|startswith: 'C:\\'\n  condition: sel or not f\n"),
+            format!("{sel}  f:\n    Image|startswith: 'C:\\'\n  condition: sel and f\n"),
+        ] {
+            assert_eq!(kills(&det), vec![], "{det}");
+        }
     }
 
     #[test]

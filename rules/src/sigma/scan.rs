@@ -38,6 +38,10 @@ const KEYWORD_MAX_GATES: usize = 4;
 /// Most gates a field's needles are split over (see [`RARE_SHARE`]).
 const FIELD_MAX_GATES: usize = LEARN_MAX_PATTERNS / GATE_MAX_PATTERNS;
 
+/// Set on a mark that is not a clause but a rule (the rest of the bits) that the needle's
+/// occurrence makes false ([`super::prefilter::rule_kills`]).
+pub const KILL: u32 = 1 << 31;
+
 /// Values a scan's `contains` needles are counted over before they are judged.
 pub const LEARN_RUNS: u32 = 1024;
 /// A needle that occurs in at least this many of the [`LEARN_RUNS`] values is common.
@@ -239,10 +243,16 @@ impl ScanBuilder {
         }
     }
 
-    /// Every clause some needle satisfies.
+    /// Every clause some needle satisfies (kill marks, [`KILL`], are not clauses).
     pub fn clauses(&self) -> Vec<u32> {
-        let mut v: Vec<u32> =
-            self.needles.values().flatten().chain(self.always.iter()).copied().collect();
+        let mut v: Vec<u32> = self
+            .needles
+            .values()
+            .flatten()
+            .chain(self.always.iter())
+            .copied()
+            .filter(|c| c & KILL == 0)
+            .collect();
         v.sort_unstable();
         v.dedup();
         v

@@ -193,7 +193,8 @@ pub fn class_key(e: &Event) -> u64 {
 
 /// One pass over the event's fields finds the [`CLASS_INPUTS`] (two or more map lookups of a
 /// cold event cost more than the pass). The pass also reads the first byte of every field name
-/// and text value: those loads are independent of one another and overlap, whereas the
+/// and every cache line of every text value: those loads are independent of one another and
+/// overlap, whereas the
 /// evaluation that follows reads them one after another, each waiting for the last when the
 /// event is not in cache.
 pub fn event_facts(e: &Event) -> EventFacts<'_> {
@@ -212,7 +213,13 @@ pub fn event_facts(e: &Event) -> EventFacts<'_> {
     for (k, v) in &e.fields {
         touched ^= k.as_bytes().first().copied().unwrap_or(0);
         match v {
-            Value::Str(s) => touched ^= s.as_bytes().first().copied().unwrap_or(0),
+            // Every cache line of the text, not only the first: a long value (a Windows
+            // `Message`, 700 bytes) is read whole by the keyword search.
+            Value::Str(s) => {
+                for b in s.as_bytes().iter().step_by(64) {
+                    touched ^= *b;
+                }
+            }
             Value::Json(_) => has_json = true,
             _ => {}
         }

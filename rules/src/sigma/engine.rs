@@ -948,7 +948,6 @@ impl SigmaEngine {
             // A keyword scan of `contains` needles only (the usual case) runs once over all the
             // text values joined by NUL, which no needle holds.
             let joined = keyword.is_some_and(Scan::joinable);
-            let kw_shortest = keyword.map_or(0, Scan::shortest_text);
             text.clear();
             // One pass over the event's fields feeds the scans of the fields it has and the
             // keyword scan; a text value is lower-cased once for all of them.
@@ -956,15 +955,7 @@ impl SigmaEngine {
             for (k, v) in &event.fields {
                 let slots =
                     if plan.key_filter.may_contain(k) { plan.by_key.get(k.as_str()) } else { None };
-                let mut kw = keyword.filter(|_| keyword_searched(k));
-                // A text value too short to hold any keyword needle, even lower-cased (which
-                // at most makes a value half as long again: `İ`, 2 bytes, becomes 3), is not
-                // joined to the keyword text.
-                if let Value::Str(s) = v
-                    && s.len() + s.len() / 2 < kw_shortest
-                {
-                    kw = None;
-                }
+                let kw = keyword.filter(|_| keyword_searched(k));
                 if slots.is_none() && kw.is_none() {
                     continue;
                 }

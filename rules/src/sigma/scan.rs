@@ -311,7 +311,6 @@ impl ScanBuilder {
             outs: Vec::new(),
             numeric_text: false,
             has_nul: false,
-            shortest_text: usize::MAX,
             always: self.always.into_boxed_slice(),
             learn: None,
         };
@@ -322,8 +321,6 @@ impl ScanBuilder {
                 scan.numeric_text = true;
             }
             scan.has_nul |= lit.contains('\0');
-            scan.shortest_text =
-                if kind == Kind::Number { 0 } else { scan.shortest_text.min(lit.len()) };
             match kind {
                 Kind::Contains => {
                     patterns.push(lit);
@@ -443,8 +440,6 @@ pub struct Scan {
     numeric_text: bool,
     /// Whether some needle holds a NUL byte.
     has_nul: bool,
-    /// Bytes in the shortest needle, when no needle is a number (else 0).
-    shortest_text: usize,
     /// Clauses satisfied whenever the scan runs (needles found common, dropped).
     always: Box<[u32]>,
     /// What the scan learns about its `contains` needles.
@@ -531,13 +526,6 @@ impl Scan {
             && self.prefix.is_none()
             && self.suffix.is_none()
             && !self.has_nul
-    }
-
-    /// Bytes in the shortest needle: a shorter (lower-cased) text value holds none. 0 when
-    /// some needle is a number (a number's text can be longer than its value's: `4624.0`),
-    /// and when the scan has a clause satisfied by any value ([`ScanBuilder::add_always`]).
-    pub fn shortest_text(&self) -> usize {
-        if self.always.is_empty() { self.shortest_text } else { 0 }
     }
 
     /// [`Scan::run`] on an integer value, as its decimal text (`buf` formats it only when a
@@ -720,24 +708,6 @@ mod tests {
             got.sort();
             assert_eq!(got, want, "{hay}");
         }
-    }
-
-    #[test]
-    fn shortest_text_needle() {
-        let mut b = ScanBuilder::default();
-        b.add(Kind::Contains, "mimikatz", 1);
-        b.add(Kind::Suffix, ".exe", 2);
-        assert_eq!(b.build(Scope::Keyword).unwrap().shortest_text(), 4);
-        // A number's text can be longer than the value it equals; an always-clause holds for
-        // any value.
-        let mut b = ScanBuilder::default();
-        b.add(Kind::Contains, "mimikatz", 1);
-        b.add(Kind::Number, "4624", 2);
-        assert_eq!(b.build(Scope::Keyword).unwrap().shortest_text(), 0);
-        let mut b = ScanBuilder::default();
-        b.add(Kind::Contains, "mimikatz", 1);
-        b.add_always(2);
-        assert_eq!(b.build(Scope::Keyword).unwrap().shortest_text(), 0);
     }
 
     #[test]

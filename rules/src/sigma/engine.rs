@@ -1260,6 +1260,49 @@ mod tests {
     }
 
     #[test]
+    fn kill_needles_rule_out_candidates_from_the_fields_own_value_only() {
+        let e = engine(
+            "title: t\nlogsource: {product: windows, category: process_creation}\n\
+             detection:\n  sel: {Image|endswith: '.exe'}\n  \
+             filter_main: {Image|startswith: 'C:\\Windows\\'}\n  \
+             condition: sel and not 1 of filter_*\n",
+        );
+        let event = |fields: &[(&str, &str)]| {
+            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+            ev.set("winlog.channel", "Microsoft-Windows-Sysmon/Operational");
+            ev.fields.insert("winlog.event_id", Value::Int(1));
+            for (k, v) in fields {
+                ev.set(k, *v);
+            }
+            ev
+        };
+        // (fields, fires, evaluated)
+        let cases: [(&[(&str, &str)], bool, bool); 4] = [
+            (&[("winlog.event_data.Image", "C:\\Windows\\System32\\x.exe")], false, false),
+            (&[("winlog.event_data.Image", "C:\\Temp\\x.exe")], true, true),
+            // The view reads `event_data`; a filter value under `user_data` must not kill.
+            (
+                &[
+                    ("winlog.event_data.Image", "C:\\Temp\\x.exe"),
+                    ("winlog.user_data.Image", "C:\\Windows\\y.exe"),
+                ],
+                true,
+                true,
+            ),
+            // Only under `user_data`: the view falls back to it and the filter holds; rsigma
+            // decides (no kill through the alias).
+            (&[("winlog.user_data.Image", "C:\\Windows\\y.exe")], false, true),
+        ];
+        for (fields, fires, evaluated) in cases {
+            let before = e.stats().evaluations;
+            let mut out = Vec::new();
+            e.evaluate(&event(fields), &mut out);
+            assert_eq!(out.len(), usize::from(fires), "{fields:?}");
+            assert_eq!(e.stats().evaluations - before, u64::from(evaluated), "{fields:?}");
+        }
+    }
+
+    #[test]
     fn learning_on_many_threads_while_stats_are_read() {
         let e = Arc::new(engine(
             "title: t\nlogsource: {product: linux}\ndetection:\n  \

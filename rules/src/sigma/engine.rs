@@ -1278,7 +1278,7 @@ mod tests {
         };
         // (fields, fires, evaluated)
         type Case<'a> = (&'a [(&'a str, &'a str)], bool, bool);
-        let cases: [Case; 4] = [
+        let cases: [Case<'_>; 4] = [
             (&[("winlog.event_data.Image", "C:\\Windows\\System32\\x.exe")], false, false),
             (&[("winlog.event_data.Image", "C:\\Temp\\x.exe")], true, true),
             // The view reads `event_data`; a filter value under `user_data` must not kill.

@@ -143,8 +143,11 @@ pub const MIN_NEEDLE_LAST_RESORT: usize = 3;
 /// Clauses kept per rule (the most selective ones).
 pub const MAX_CLAUSES: usize = 8;
 
-/// Largest cross product an `or` is expanded into.
-const MAX_PRODUCT: usize = 8;
+/// Largest cross product an `or` is expanded into (then the [`MAX_CLAUSES`] most selective
+/// clauses are kept). Past it, the `or` gives one clause, the union of each branch's best,
+/// which lets far more through: 8 left 0.35 evaluations per attack-sample event, 64 leaves
+/// 0.25 (256 no fewer), for 0.1 s more loading.
+const MAX_PRODUCT: usize = 64;
 
 /// How selective a clause is: anchored needles beat substrings, long beats short, few beats
 /// many. A short whole value (`IntegrityLevel: High`, `LogonType: 3`) is common: it scores as

@@ -315,12 +315,13 @@ fn regex_needles_min(pattern: &str, scope: &Scope, min: usize) -> Option<Vec<Cla
     hir_needles(&hir, scope, min)
 }
 
-/// Most texts a run of literal characters and small classes is expanded into (`\{\d\}` is
+/// Most texts a run of literal characters and small classes is expanded into (`\{[0-9]\}` is
 /// ten: `{0}` … `{9}`).
 const MAX_RUN_TEXTS: usize = 16;
 
-/// The lower-cased characters a small class of ASCII characters stands for (`\d`, `[abc]`),
-/// as one-byte texts; `None` for a larger or non-ASCII class.
+/// The lower-cased characters a small class of ASCII characters stands for (`[0-9]`, `[abc]`;
+/// not `\d`, which is Unicode's digits), as one-byte texts; `None` for a larger or non-ASCII
+/// class.
 fn small_class(h: &regex_syntax::hir::Hir) -> Option<Vec<u8>> {
     use regex_syntax::hir::{Class, HirKind};
     let HirKind::Class(cls) = h.kind() else { return None };

@@ -363,8 +363,9 @@ impl Counter {
 /// of handing the memory it freed back to the system (`sen serve` sets mimalloc's collect).
 static RELEASE_HOOK: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
 
-/// Set, once per process, what to call after a rebuild frees plans and automata
-/// ([`RELEASE_HOOK`]); later calls are ignored.
+/// Set, once per process, what to call after the engine has rebuilt plans without common
+/// needles and so freed plans and automata: the process's way of handing that memory back to
+/// the system (`sen serve` sets mimalloc's collect). Later calls are ignored.
 pub fn set_release_hook(hook: fn()) {
     let _ = RELEASE_HOOK.set(hook);
 }

@@ -389,27 +389,48 @@ impl ScanBuilder {
             // values rarely hold a needle (`gates_on`).
             let max_gates = if scan.field.is_none() { KEYWORD_MAX_GATES } else { FIELD_MAX_GATES };
             if patterns.len() <= GATE_MAX_PATTERNS * max_gates {
-                let per = patterns.len().div_ceil(patterns.len().div_ceil(GATE_MAX_PATTERNS));
-                let gates: Option<Vec<_>> = patterns
-                    .chunks(per)
-                    .map(|chunk| {
-                        aho_corasick::packed::Config::new()
-                            .only_teddy(true)
-                            .builder()
-                            .extend(chunk)
-                            .build()
-                    })
-                    .collect();
-                scan.gates = gates.unwrap_or_default();
+                scan.gates = gates(&patterns, max_gates).unwrap_or_default();
             }
-            // One gate, or the keyword search's: always on. A field's several: only once its
-            // values have proved to rarely hold a needle (a scan that does not learn never
-            // uses them).
-            let on = scan.gates.len() <= 1 || scan.field.is_none();
+            // A set one gate could take, or the keyword search's: always on. A field's larger
+            // set: only once its values have proved to rarely hold a needle (a scan that does
+            // not learn never uses them).
+            let on = patterns.len() <= GATE_MAX_PATTERNS || scan.field.is_none();
             scan.gates_on = AtomicBool::new(on);
         }
         Ok(scan)
     }
+}
+
+/// SIMD gates over `patterns`, at most `max` of them, or `None`.
+///
+/// A Teddy searcher compares the first `min(4, shortest)` bytes of its patterns, and refuses a
+/// set holding a 1-byte pattern past 16 patterns. One short needle (a PowerShell backtick, a
+/// `^^`) in a chunk of long ones would make the chunk's gate weak or impossible, so the
+/// patterns are grouped by length first: 1 byte (16 a gate), 2–3 bytes, 4 and more (64 a gate).
+fn gates(patterns: &[String], max: usize) -> Option<Vec<aho_corasick::packed::Searcher>> {
+    let mut by_len: Vec<&String> = patterns.iter().collect();
+    by_len.sort_by_key(|p| p.len());
+    let mut out = Vec::new();
+    for (lo, hi, per_gate) in
+        [(1, 1, 16), (2, 3, GATE_MAX_PATTERNS), (4, usize::MAX, GATE_MAX_PATTERNS)]
+    {
+        let group: Vec<&String> =
+            by_len.iter().copied().filter(|p| (lo..=hi).contains(&p.len())).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let per = group.len().div_ceil(group.len().div_ceil(per_gate));
+        for chunk in group.chunks(per) {
+            out.push(
+                aho_corasick::packed::Config::new()
+                    .only_teddy(true)
+                    .builder()
+                    .extend(chunk)
+                    .build()?,
+            );
+        }
+    }
+    (out.len() <= max).then_some(out)
 }
 
 /// The matchers of one scope.
@@ -652,6 +673,25 @@ mod tests {
         };
         assert!(field_scan(10), "needles in a tenth of the values: gated");
         assert!(!field_scan(2), "needles in half of the values: not gated");
+    }
+
+    #[test]
+    fn short_needles_get_gates_of_their_own() {
+        // Teddy refuses a 1-byte pattern among more than 16: grouped by length, the long
+        // needles keep a gate with a 4-byte mask and the backtick gets one of its own.
+        let mut b = ScanBuilder::default();
+        for i in 0..40u32 {
+            b.add(Kind::Contains, &format!("needle{i:03}x"), i);
+        }
+        b.add(Kind::Contains, "`", 100);
+        b.add(Kind::Contains, "^^", 101);
+        let s = b.build(Scope::Field("f".into())).unwrap();
+        assert_eq!(s.gates.len(), 3);
+        assert!(s.gates_on.load(Ordering::Relaxed), "a set one gate could take");
+        assert_eq!(found(&s, "a needle007x b"), vec![7]);
+        assert_eq!(found(&s, "i`ex"), vec![100]);
+        assert_eq!(found(&s, "a^^b needle039x"), vec![39, 101]);
+        assert_eq!(found(&s, "plain text"), Vec::<u32>::new());
     }
 
     #[test]

@@ -219,6 +219,156 @@ impl Trie {
     }
 }
 
+/// Every occurrence of a large set of needles, found through one 4-byte window of each needle
+/// (ADR 0010, "large sets"): a 1.4 MB automaton walked over a cold value costs a cache miss
+/// nearly every byte, where this reads a bit filter that stays in cache at every position and
+/// its table only where the filter says a window may start.
+///
+/// Each needle of 4 bytes or more is anchored on the window of its own the fewest other
+/// needles share; at each position of the value, a window in the filter and the table lists
+/// the needles anchored on it, each checked whole where it would start. Shorter needles go to a
+/// small automaton. Every occurrence of every needle is reported, as the automaton's
+/// overlapping search does.
+#[derive(Debug)]
+struct Windows {
+    /// One bit per hashed window: may some needle be anchored on it.
+    filter: Box<[u64]>,
+    /// Open addressing by window: (window, first entry, entries).
+    slots: Box<[(u32, u32, u32)]>,
+    /// (needle, offset of its window), grouped by window.
+    entries: Box<[(u32, u32)]>,
+    /// Needle texts, one after the other, and where each starts.
+    text: Box<[u8]>,
+    starts: Box<[u32]>,
+    /// Needles under 4 bytes, by their index in the set.
+    short: Option<(AhoCorasick, Box<[u32]>)>,
+}
+
+const FILTER_BITS: u32 = 16;
+
+/// A window's hash: the high half of a 64-bit multiply, mixed in every bit (the filter takes
+/// its top bits, the table its low ones).
+#[inline]
+fn window_hash(w: u32) -> u32 {
+    (u64::from(w).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+}
+
+impl Windows {
+    fn new(patterns: &[String]) -> Option<Windows> {
+        use std::collections::HashMap;
+        let window = |p: &[u8], o: usize| u32::from_le_bytes([p[o], p[o + 1], p[o + 2], p[o + 3]]);
+        // How many needles hold each window: a needle is anchored on its least shared one.
+        let mut shared: HashMap<u32, u32> = HashMap::new();
+        for p in patterns.iter().filter(|p| p.len() >= 4) {
+            let mut seen: Vec<u32> = (0..=p.len() - 4).map(|o| window(p.as_bytes(), o)).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for w in seen {
+                *shared.entry(w).or_default() += 1;
+            }
+        }
+        let mut by_window: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
+        let (mut short, mut short_ids) = (Vec::new(), Vec::new());
+        let mut text = Vec::new();
+        let mut starts = Vec::with_capacity(patterns.len() + 1);
+        for (i, p) in patterns.iter().enumerate() {
+            starts.push(text.len() as u32);
+            text.extend_from_slice(p.as_bytes());
+            if p.len() < 4 {
+                short.push(p.as_str());
+                short_ids.push(i as u32);
+                continue;
+            }
+            let b = p.as_bytes();
+            let o = (0..=b.len() - 4).min_by_key(|&o| (shared[&window(b, o)], o))?;
+            by_window.entry(window(b, o)).or_default().push((i as u32, o as u32));
+        }
+        starts.push(text.len() as u32);
+        let size = (by_window.len() * 2).next_power_of_two().max(16);
+        let mut slots = vec![(0u32, 0u32, 0u32); size];
+        let mut entries = Vec::new();
+        let mut filter = vec![0u64; 1 << (FILTER_BITS - 6)];
+        for (w, list) in by_window {
+            let h = window_hash(w);
+            let f = (h >> (32 - FILTER_BITS)) as usize;
+            filter[f >> 6] |= 1 << (f & 63);
+            let mut at = (h as usize) & (size - 1);
+            while slots[at].2 != 0 {
+                at = (at + 1) & (size - 1);
+            }
+            slots[at] = (w, entries.len() as u32, list.len() as u32);
+            entries.extend(list);
+        }
+        let short = if short.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
+                .build(&short)
+                .ok()?;
+            Some((ac, short_ids.into_boxed_slice()))
+        };
+        Some(Windows {
+            filter: filter.into_boxed_slice(),
+            slots: slots.into_boxed_slice(),
+            entries: entries.into_boxed_slice(),
+            text: text.into_boxed_slice(),
+            starts: starts.into_boxed_slice(),
+            short,
+        })
+    }
+
+    /// Call `found` with the index of each needle at each place it occurs in `hay`.
+    #[inline]
+    fn find_all(&self, hay: &[u8], mut found: impl FnMut(usize)) {
+        if let Some((ac, ids)) = &self.short {
+            for m in ac.find_overlapping_iter(hay) {
+                found(ids[m.pattern().as_usize()] as usize);
+            }
+        }
+        if hay.len() < 4 {
+            return;
+        }
+        let mask = self.slots.len() - 1;
+        for p in 0..=hay.len() - 4 {
+            let w = u32::from_le_bytes([hay[p], hay[p + 1], hay[p + 2], hay[p + 3]]);
+            let h = window_hash(w);
+            let f = (h >> (32 - FILTER_BITS)) as usize;
+            if self.filter[f >> 6] & (1 << (f & 63)) == 0 {
+                continue;
+            }
+            let mut at = (h as usize) & mask;
+            loop {
+                let (key, first, n) = self.slots[at];
+                if n == 0 {
+                    break;
+                }
+                if key == w {
+                    for &(needle, o) in &self.entries[first as usize..(first + n) as usize] {
+                        let (o, i) = (o as usize, needle as usize);
+                        let text = &self.text[self.starts[i] as usize..self.starts[i + 1] as usize];
+                        if p >= o && hay.get(p - o..p - o + text.len()) == Some(text) {
+                            found(i);
+                        }
+                    }
+                    break;
+                }
+                at = (at + 1) & mask;
+            }
+        }
+    }
+
+    fn memory(&self) -> usize {
+        self.filter.len() * 8
+            + self.slots.len() * 12
+            + self.entries.len() * 8
+            + self.text.len()
+            + self.starts.len() * 4
+            + self.short.as_ref().map_or(0, |(ac, ids)| ac.memory_usage() + ids.len() * 4)
+    }
+}
+
 /// The needles of one scope, being collected for a plan.
 #[derive(Debug, Default)]
 pub struct ScanBuilder {
@@ -301,6 +451,7 @@ impl ScanBuilder {
                 Scope::Keyword => None,
             },
             contains: None,
+            windows: None,
             gates: Vec::new(),
             gates_on: AtomicBool::new(true),
             contains_out: Vec::new(),
@@ -366,6 +517,9 @@ impl ScanBuilder {
                     AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns)
                 })?;
             scan.contains = Some(ac);
+            if patterns.len() > GATE_MAX_PATTERNS {
+                scan.windows = Windows::new(&patterns);
+            }
             if patterns.len() <= LEARN_MAX_PATTERNS {
                 let text: String = patterns.concat();
                 let ends = patterns
@@ -439,6 +593,8 @@ pub struct Scan {
     /// The field; `None`: every value the keyword search sees.
     pub field: Option<String>,
     contains: Option<AhoCorasick>,
+    /// For a set larger than one gate takes: the window matcher, used where the gates are not.
+    windows: Option<Windows>,
     /// SIMD (Teddy) searchers, each over a share of the `contains` needles (up to
     /// [`KEYWORD_MAX_GATES`] for the keyword search, [`FIELD_MAX_GATES`] for a field), that
     /// tell whether any needle occurs and where the leftmost starts; the automaton then runs
@@ -486,22 +642,28 @@ impl Scan {
                 self.learn.as_deref().filter(|l| l.runs.load(Ordering::Relaxed) < LEARN_RUNS);
             // Every occurrence starts at or after the leftmost one.
             if let Some(from) = from {
-                let input = aho_corasick::Input::new(lower).range(from..);
-                match learning {
+                // Where no gate rejects the value, a large set's window matcher reads less
+                // memory than its automaton.
+                let windows = self.windows.as_ref().filter(|_| gates.is_empty());
+                let each = |on: &mut dyn FnMut(usize)| match windows {
+                    Some(w) => w.find_all(lower, on),
                     None => {
+                        let input = aho_corasick::Input::new(lower).range(from..);
                         for m in ac.find_overlapping_iter(input) {
-                            mark(&self.contains_out[m.pattern().as_usize()]);
+                            on(m.pattern().as_usize());
                         }
                     }
+                };
+                match learning {
+                    None => each(&mut |p| mark(&self.contains_out[p])),
                     Some(l) => {
                         let mut found: Vec<usize> = Vec::new();
-                        for m in ac.find_overlapping_iter(input) {
-                            let p = m.pattern().as_usize();
+                        each(&mut |p| {
                             mark(&self.contains_out[p]);
                             if !found.contains(&p) {
                                 found.push(p);
                             }
-                        }
+                        });
                         if !found.is_empty() {
                             l.hit_runs.fetch_add(1, Ordering::Relaxed);
                         }
@@ -575,6 +737,7 @@ impl Scan {
     pub fn memory(&self) -> usize {
         let lists = |v: &[Box<[u32]>]| v.iter().map(|l| l.len() * 4 + 16).sum::<usize>();
         self.contains.as_ref().map_or(0, |a| a.memory_usage())
+            + self.windows.as_ref().map_or(0, Windows::memory)
             + self.gates.iter().map(|g| g.memory_usage()).sum::<usize>()
             + lists(&self.contains_out)
             + lists(&self.outs)
@@ -692,6 +855,42 @@ mod tests {
         assert_eq!(found(&s, "i`ex"), vec![100]);
         assert_eq!(found(&s, "a^^b needle039x"), vec![39, 101]);
         assert_eq!(found(&s, "plain text"), Vec::<u32>::new());
+    }
+
+    #[test]
+    fn the_window_matcher_finds_what_the_automaton_finds() {
+        // Random needles over a small alphabet (so that windows are shared and values hold
+        // many overlapping occurrences), short ones included.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"abcde\\.-";
+        let mut word = |len: usize| -> String {
+            (0..len).map(|_| alphabet[next() as usize % alphabet.len()] as char).collect()
+        };
+        let mut needles: Vec<String> = (0..300).map(|i| word(1 + i % 9)).collect();
+        needles.sort();
+        needles.dedup();
+        let w = Windows::new(&needles).unwrap();
+        let ac = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&needles).unwrap();
+        for len in [0, 1, 3, 4, 5, 17, 64, 300] {
+            for _ in 0..20 {
+                let hay = word(len);
+                let mut want: Vec<usize> = ac
+                    .find_overlapping_iter(hay.as_str())
+                    .map(|m| m.pattern().as_usize())
+                    .collect();
+                let mut got = Vec::new();
+                w.find_all(hay.as_bytes(), |p| got.push(p));
+                want.sort_unstable();
+                got.sort_unstable();
+                assert_eq!(got, want, "{hay}");
+            }
+        }
     }
 
     #[test]

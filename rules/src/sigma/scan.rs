@@ -3,9 +3,11 @@
 //! and reports the clauses whose needle occurred.
 //!
 //! Each needle kind has the matcher its anchoring allows: `contains` needles one Aho-Corasick
-//! automaton (overlapping search: every needle that occurs), exact values a hash map of whole
-//! values, prefixes a byte trie walked from the value's start and suffixes one walked from its
-//! end, so anchored needles cost a few steps whatever the value's length.
+//! automaton (overlapping search: every needle that occurs) behind SIMD gates that reject most
+//! values, or, for a field's set larger than one gate takes, a matcher by 4-byte windows
+//! ([`Windows`]) that touches far less memory than a large automaton; exact values a hash map
+//! of whole values, prefixes a byte trie walked from the value's start and suffixes one walked
+//! from its end, so anchored needles cost a few steps whatever the value's length.
 //!
 //! Scans are immutable and shared: plans of different event classes whose rules put the same
 //! needles on a field share one scan ([`ScanBuilder::fingerprint`]).
@@ -31,12 +33,12 @@ use super::prefilter::{Kind, Scope};
 /// verification slows down). Larger sets are split over several gates.
 const GATE_MAX_PATTERNS: usize = 64;
 /// Most gates the keyword search's needles are split over. The keyword text (every value of
-/// the event, joined) rarely holds a needle, so a few SIMD passes reject it where a larger set
-/// would otherwise walk the automaton over all of it. (A field's values often do hold a
-/// needle: its gates are used only when learning finds otherwise, [`RARE_SHARE`].)
-const KEYWORD_MAX_GATES: usize = 4;
-/// Most gates a field's needles are split over (see [`RARE_SHARE`]).
-const FIELD_MAX_GATES: usize = LEARN_MAX_PATTERNS / GATE_MAX_PATTERNS;
+/// the event, joined, a kilobyte and more) rarely holds a needle, so a few SIMD passes reject
+/// it where a larger set would otherwise walk the automaton over all of it.
+const KEYWORD_MAX_GATES: usize = 6;
+/// Most gates a field's set of up to [`GATE_MAX_PATTERNS`] needles is split over (one per
+/// length group, [`gates`]). A larger field set has the window matcher instead ([`Windows`]).
+const FIELD_MAX_GATES: usize = 3;
 
 /// Set on a mark that is not a clause but a rule (the rest of the bits) that the needle's
 /// occurrence makes false ([`super::prefilter::rule_kills`]).
@@ -51,11 +53,6 @@ pub const COMMON_SHARE: u32 = LEARN_RUNS / 2;
 /// keeping their needles' text to judge them would cost more memory than it saves time.
 const LEARN_MAX_PATTERNS: usize = 512;
 
-/// A field whose values hold some needle in fewer than this many of the [`LEARN_RUNS`] values
-/// has its set split over several gates (PowerShell's `ContextInfo` and `Payload`); where most
-/// values hold one (paths, registry keys), the extra SIMD passes only cost.
-const RARE_SHARE: u32 = LEARN_RUNS / 4;
-
 /// What a scan learns about its `contains` needles.
 #[derive(Debug)]
 struct Learn {
@@ -66,8 +63,6 @@ struct Learn {
     runs: AtomicU32,
     /// Per pattern: values it occurred in.
     seen: Box<[AtomicU32]>,
-    /// Values some needle occurred in.
-    hit_runs: AtomicU32,
     /// The common needles, once judged.
     verdict: OnceLock<Box<[Box<str>]>>,
     /// Raised when the verdict names a needle, for the engine to rebuild its plans.
@@ -75,9 +70,8 @@ struct Learn {
 }
 
 impl Learn {
-    /// Judge the needles; returns whether the values rarely hold any needle (so that gates,
-    /// where a field's set has several, would reject most of them).
-    fn judge(&self) -> bool {
+    /// Judge the needles (once the learning values are in).
+    fn judge(&self) {
         let common: Box<[Box<str>]> = self
             .seen
             .iter()
@@ -95,7 +89,6 @@ impl Learn {
         {
             flag.store(true, Ordering::Release);
         }
-        self.hit_runs.load(Ordering::Relaxed) < RARE_SHARE
     }
 }
 
@@ -453,7 +446,6 @@ impl ScanBuilder {
             contains: None,
             windows: None,
             gates: Vec::new(),
-            gates_on: AtomicBool::new(true),
             contains_out: Vec::new(),
             exact: FxHashMap::default(),
             numbers: FxHashMap::default(),
@@ -517,7 +509,9 @@ impl ScanBuilder {
                     AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns)
                 })?;
             scan.contains = Some(ac);
-            if patterns.len() > GATE_MAX_PATTERNS {
+            // A field's set larger than one gate takes: the window matcher, in place of gates.
+            // (The keyword text, a kilobyte and more, is rejected faster by its gates.)
+            if patterns.len() > GATE_MAX_PATTERNS && scan.field.is_some() {
                 scan.windows = Windows::new(&patterns);
             }
             if patterns.len() <= LEARN_MAX_PATTERNS {
@@ -534,22 +528,18 @@ impl ScanBuilder {
                     text: text.into_boxed_str(),
                     ends,
                     runs: AtomicU32::new(0),
-                    hit_runs: AtomicU32::new(0),
                     verdict: OnceLock::new(),
                     notify,
                 }));
             }
-            // A field's set too large for one gate gets several, used once learning finds its
-            // values rarely hold a needle (`gates_on`).
+            // Gates for the keyword search and for a field's set of up to one gate's patterns
+            // (a larger field set has the window matcher).
             let max_gates = if scan.field.is_none() { KEYWORD_MAX_GATES } else { FIELD_MAX_GATES };
-            if patterns.len() <= GATE_MAX_PATTERNS * max_gates {
+            if scan.windows.is_none()
+                && (scan.field.is_none() || patterns.len() <= GATE_MAX_PATTERNS)
+            {
                 scan.gates = gates(&patterns, max_gates).unwrap_or_default();
             }
-            // A set one gate could take, or the keyword search's: always on. A field's larger
-            // set: only once its values have proved to rarely hold a needle (a scan that does
-            // not learn never uses them).
-            let on = patterns.len() <= GATE_MAX_PATTERNS || scan.field.is_none();
-            scan.gates_on = AtomicBool::new(on);
         }
         Ok(scan)
     }
@@ -601,8 +591,6 @@ pub struct Scan {
     /// from there only. Needles rarely occur, so most values are rejected at SIMD speed. Empty
     /// for larger sets: the automaton reads every value.
     gates: Vec<aho_corasick::packed::Searcher>,
-    /// Whether `gates` are used (see [`RARE_SHARE`]).
-    gates_on: AtomicBool,
     /// Per automaton pattern: the clauses it satisfies.
     contains_out: Vec<Box<[u32]>>,
     exact: FxHashMap<Box<[u8]>, u32>,
@@ -632,7 +620,7 @@ impl Scan {
             mark(&self.always);
         }
         if let Some(ac) = &self.contains {
-            let gates: &[_] = if self.gates_on.load(Ordering::Relaxed) { &self.gates } else { &[] };
+            let gates = &self.gates;
             let from = if gates.is_empty() {
                 Some(0)
             } else {
@@ -642,9 +630,8 @@ impl Scan {
                 self.learn.as_deref().filter(|l| l.runs.load(Ordering::Relaxed) < LEARN_RUNS);
             // Every occurrence starts at or after the leftmost one.
             if let Some(from) = from {
-                // Where no gate rejects the value, a large set's window matcher reads less
-                // memory than its automaton.
-                let windows = self.windows.as_ref().filter(|_| gates.is_empty());
+                // A large set's window matcher reads less memory than its automaton.
+                let windows = self.windows.as_ref();
                 let each = |on: &mut dyn FnMut(usize)| match windows {
                     Some(w) => w.find_all(lower, on),
                     None => {
@@ -664,9 +651,6 @@ impl Scan {
                                 found.push(p);
                             }
                         });
-                        if !found.is_empty() {
-                            l.hit_runs.fetch_add(1, Ordering::Relaxed);
-                        }
                         for p in found {
                             l.seen[p].fetch_add(1, Ordering::Relaxed);
                         }
@@ -676,10 +660,8 @@ impl Scan {
             // The last value of the learning run judges the needles (once).
             if let Some(l) = learning
                 && l.runs.fetch_add(1, Ordering::Relaxed) + 1 == LEARN_RUNS
-                && l.judge()
-                && !self.gates.is_empty()
             {
-                self.gates_on.store(true, Ordering::Relaxed);
+                l.judge();
             }
         }
         if !self.exact.is_empty()
@@ -820,22 +802,11 @@ mod tests {
         }
         assert_eq!(found(&kw, "needle120x\0needle001x"), vec![1, 120]);
         assert_eq!(found(&kw, "needle150x"), Vec::<u32>::new());
-        // A field's set that large has gates too, used only once learning has found that its
-        // values rarely hold a needle.
-        let field_scan = |hits_every: u32| {
-            let s = numbered(150, Scope::Field("f".into()));
-            assert_eq!(s.gates.len(), 3);
-            assert!(!s.gates_on.load(Ordering::Relaxed));
-            for i in 0..LEARN_RUNS {
-                let v = if i % hits_every == 0 { "a needle140x" } else { "a plain value" };
-                found(&s, v);
-            }
-            assert_eq!(found(&s, "x needle149x needle002x"), vec![2, 149]);
-            assert_eq!(found(&s, "nothing"), Vec::<u32>::new());
-            s.gates_on.load(Ordering::Relaxed)
-        };
-        assert!(field_scan(10), "needles in a tenth of the values: gated");
-        assert!(!field_scan(2), "needles in half of the values: not gated");
+        // A field's set that large has the window matcher instead of gates.
+        let f = numbered(150, Scope::Field("f".into()));
+        assert!(f.gates.is_empty() && f.windows.is_some());
+        assert_eq!(found(&f, "x needle149x needle002x"), vec![2, 149]);
+        assert_eq!(found(&f, "nothing"), Vec::<u32>::new());
     }
 
     #[test]
@@ -850,7 +821,6 @@ mod tests {
         b.add(Kind::Contains, "^^", 101);
         let s = b.build(Scope::Field("f".into())).unwrap();
         assert_eq!(s.gates.len(), 3);
-        assert!(s.gates_on.load(Ordering::Relaxed), "a set one gate could take");
         assert_eq!(found(&s, "a needle007x b"), vec![7]);
         assert_eq!(found(&s, "i`ex"), vec![100]);
         assert_eq!(found(&s, "a^^b needle039x"), vec![39, 101]);

@@ -125,54 +125,51 @@ impl TrieBuilder {
         self.out[node] = out;
     }
 
-    /// The trie in flat arrays, nodes numbered depth first (a path's nodes and their edges
-    /// lie close together), the root's edges in a table indexed by byte.
+    /// The trie as one array of node records in depth-first order (a node's first child
+    /// follows it, so a walk down a path reads forward), the root's edges in a table indexed
+    /// by byte.
     fn freeze(self) -> Trie {
         let n = self.edges.len();
         let mut order = Vec::with_capacity(n);
-        let mut number = vec![0u32; n];
         let mut stack = vec![0usize];
         while let Some(node) = stack.pop() {
-            number[node] = order.len() as u32;
             order.push(node);
             stack.extend(self.edges[node].iter().rev().map(|e| e.1 as usize));
         }
-        let mut t = Trie {
-            root: Box::new([NONE; 256]),
-            start: Vec::with_capacity(n + 1),
-            labels: Vec::with_capacity(n),
-            targets: Vec::with_capacity(n),
-            out: order.iter().map(|&o| self.out[o]).collect(),
-        };
-        for &(b, to) in &self.edges[0] {
-            t.root[b as usize] = number[to as usize];
-        }
+        // A record: output, edge count, then (byte, child's record) per edge.
+        let mut at = vec![0u32; n];
+        let mut len = 0u32;
         for &node in &order {
-            t.start.push(t.labels.len() as u32);
+            at[node] = len;
+            len += 2 + 2 * self.edges[node].len() as u32;
+        }
+        let mut nodes = Vec::with_capacity(len as usize);
+        for &node in &order {
+            nodes.push(self.out[node]);
+            nodes.push(self.edges[node].len() as u32);
             for &(b, to) in &self.edges[node] {
-                t.labels.push(b);
-                t.targets.push(number[to as usize]);
+                nodes.push(u32::from(b));
+                nodes.push(at[to as usize]);
             }
         }
-        t.start.push(t.labels.len() as u32);
-        t
+        let mut root = Box::new([NONE; 256]);
+        for &(b, to) in &self.edges[0] {
+            root[b as usize] = at[to as usize];
+        }
+        Trie { root, nodes }
     }
 }
 
-/// A byte trie in flat arrays ([`TrieBuilder::freeze`]): a walk reads a few contiguous arrays
-/// instead of one heap block per node, which a cold walk paid for with a cache miss a step.
+/// A byte trie as one array of node records ([`TrieBuilder::freeze`]): a step of a walk reads
+/// one record, usually one cache line, where a heap block per node (and, after it, separate
+/// arrays of edges and outputs) cost a miss or more a step when the trie was cold.
 #[derive(Debug)]
 struct Trie {
-    /// The root's edges, by byte (`NONE`: no edge).
+    /// The root's edges, by byte: the child's record, or `NONE`.
     root: Box<[u32; 256]>,
-    /// Per node: where its edges start in `labels` and `targets` (they end where the next
-    /// node's start); one more entry closes the last node.
-    start: Vec<u32>,
-    /// Edge bytes, sorted per node.
-    labels: Vec<u8>,
-    targets: Vec<u32>,
-    /// Per node: its output, or `NONE`.
-    out: Vec<u32>,
+    /// Node records: output (or `NONE`), edge count, then (byte, child's record) per edge,
+    /// sorted by byte.
+    nodes: Vec<u32>,
 }
 
 impl Trie {
@@ -185,30 +182,41 @@ impl Trie {
             return;
         }
         loop {
-            let o = self.out[node];
+            let o = self.nodes[node];
             if o != NONE {
                 found(o);
             }
             let Some(b) = bytes.next() else { return };
-            let (from, to) = (self.start[node] as usize, self.start[node + 1] as usize);
-            let labels = &self.labels[from..to];
-            let at = if labels.len() <= 16 {
-                labels.iter().position(|&l| l == b)
+            let count = self.nodes[node + 1] as usize;
+            let edges = &self.nodes[node + 2..node + 2 + 2 * count];
+            let b = u32::from(b);
+            let next = if count <= 16 {
+                edges.chunks_exact(2).find(|e| e[0] == b).map(|e| e[1])
             } else {
-                labels.binary_search(&b).ok()
+                let (mut lo, mut hi) = (0, count);
+                let mut hit = None;
+                while lo < hi {
+                    let mid = (lo + hi) / 2;
+                    match edges[2 * mid].cmp(&b) {
+                        std::cmp::Ordering::Less => lo = mid + 1,
+                        std::cmp::Ordering::Greater => hi = mid,
+                        std::cmp::Ordering::Equal => {
+                            hit = Some(edges[2 * mid + 1]);
+                            break;
+                        }
+                    }
+                }
+                hit
             };
-            match at {
-                Some(i) => node = self.targets[from + i] as usize,
+            match next {
+                Some(n) => node = n as usize,
                 None => return,
             }
         }
     }
 
     fn memory(&self) -> usize {
-        1024 + self.start.capacity() * 4
-            + self.labels.capacity()
-            + self.targets.capacity() * 4
-            + self.out.capacity() * 4
+        1024 + self.nodes.capacity() * 4
     }
 }
 

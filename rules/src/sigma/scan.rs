@@ -454,12 +454,12 @@ impl ScanBuilder {
             contains: None,
             windows: None,
             gates: Vec::new(),
-            contains_out: Vec::new(),
+            contains_out: Lists::default(),
             exact: FxHashMap::default(),
             numbers: FxHashMap::default(),
             prefix: None,
             suffix: None,
-            outs: Vec::new(),
+            outs: Lists::default(),
             numeric_text: false,
             has_nul: false,
             always: self.always.into_boxed_slice(),
@@ -475,16 +475,14 @@ impl ScanBuilder {
             match kind {
                 Kind::Contains => {
                     patterns.push(lit);
-                    scan.contains_out.push(clauses.into_boxed_slice());
+                    scan.contains_out.push(&clauses);
                 }
                 Kind::Exact => {
-                    let o = scan.outs.len() as u32;
-                    scan.outs.push(clauses.into_boxed_slice());
+                    let o = scan.outs.push(&clauses);
                     scan.exact.insert(lit.into_bytes().into_boxed_slice(), o);
                 }
                 Kind::Number => {
-                    let o = scan.outs.len() as u32;
-                    scan.outs.push(clauses.into_boxed_slice());
+                    let o = scan.outs.push(&clauses);
                     // The prefilter writes integers only; anything else would be its bug, and
                     // dropping the needle would make the clause unsatisfiable: keep it as text.
                     match lit.parse::<i64>() {
@@ -493,13 +491,11 @@ impl ScanBuilder {
                     };
                 }
                 Kind::Prefix => {
-                    let o = scan.outs.len() as u32;
-                    scan.outs.push(clauses.into_boxed_slice());
+                    let o = scan.outs.push(&clauses);
                     prefix.get_or_insert_with(TrieBuilder::new).insert(lit.bytes(), o);
                 }
                 Kind::Suffix => {
-                    let o = scan.outs.len() as u32;
-                    scan.outs.push(clauses.into_boxed_slice());
+                    let o = scan.outs.push(&clauses);
                     suffix.get_or_insert_with(TrieBuilder::new).insert(lit.bytes().rev(), o);
                 }
             }
@@ -585,6 +581,36 @@ fn gates(patterns: &[String], max: usize) -> Option<Vec<aho_corasick::packed::Se
     (out.len() <= max).then_some(out)
 }
 
+/// Clause lists one after the other in one array (a list per needle): reading a needle's
+/// clauses stays within the scan's block instead of a heap block per needle.
+#[derive(Debug, Default)]
+struct Lists {
+    /// Where each list starts in `ids`; one more entry closes the last.
+    starts: Vec<u32>,
+    ids: Vec<u32>,
+}
+
+impl Lists {
+    /// Add a list; returns its index.
+    fn push(&mut self, list: &[u32]) -> u32 {
+        if self.starts.is_empty() {
+            self.starts.push(0);
+        }
+        self.ids.extend_from_slice(list);
+        self.starts.push(self.ids.len() as u32);
+        (self.starts.len() - 2) as u32
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> &[u32] {
+        &self.ids[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+
+    fn memory(&self) -> usize {
+        (self.starts.capacity() + self.ids.capacity()) * 4
+    }
+}
+
 /// The matchers of one scope.
 #[derive(Debug)]
 pub struct Scan {
@@ -600,14 +626,14 @@ pub struct Scan {
     /// for larger sets: the automaton reads every value.
     gates: Vec<aho_corasick::packed::Searcher>,
     /// Per automaton pattern: the clauses it satisfies.
-    contains_out: Vec<Box<[u32]>>,
+    contains_out: Lists,
     exact: FxHashMap<Box<[u8]>, u32>,
     /// Integer values (numeric equality), to clause lists in `outs`.
     numbers: FxHashMap<i64, u32>,
     prefix: Option<Trie>,
     suffix: Option<Trie>,
     /// Clause lists of exact, prefix and suffix needles.
-    outs: Vec<Box<[u32]>>,
+    outs: Lists,
     /// Whether some text needle (not a [`Kind::Number`]) could occur in an integer's decimal
     /// form (only digits and `-`): else an integer value needs the number map only.
     numeric_text: bool,
@@ -650,11 +676,11 @@ impl Scan {
                     }
                 };
                 match learning {
-                    None => each(&mut |p| mark(&self.contains_out[p])),
+                    None => each(&mut |p| mark(self.contains_out.get(p))),
                     Some(l) => {
                         let mut found: Vec<usize> = Vec::new();
                         each(&mut |p| {
-                            mark(&self.contains_out[p]);
+                            mark(self.contains_out.get(p));
                             if !found.contains(&p) {
                                 found.push(p);
                             }
@@ -675,19 +701,19 @@ impl Scan {
         if !self.exact.is_empty()
             && let Some(&o) = self.exact.get(lower)
         {
-            mark(&self.outs[o as usize]);
+            mark(self.outs.get(o as usize));
         }
         if !self.numbers.is_empty()
             && let Some(n) = as_integer(lower)
             && let Some(&o) = self.numbers.get(&n)
         {
-            mark(&self.outs[o as usize]);
+            mark(self.outs.get(o as usize));
         }
         if let Some(t) = &self.prefix {
-            t.walk(lower.iter().copied(), |o| mark(&self.outs[o as usize]));
+            t.walk(lower.iter().copied(), |o| mark(self.outs.get(o as usize)));
         }
         if let Some(t) = &self.suffix {
-            t.walk(lower.iter().rev().copied(), |o| mark(&self.outs[o as usize]));
+            t.walk(lower.iter().rev().copied(), |o| mark(self.outs.get(o as usize)));
         }
     }
 
@@ -714,7 +740,7 @@ impl Scan {
             let _ = write!(buf, "{n}");
             self.run(buf.as_bytes(), mark);
         } else if let Some(&o) = self.numbers.get(&n) {
-            mark(&self.outs[o as usize]);
+            mark(self.outs.get(o as usize));
         }
     }
 
@@ -725,12 +751,11 @@ impl Scan {
 
     /// Approximate heap bytes.
     pub fn memory(&self) -> usize {
-        let lists = |v: &[Box<[u32]>]| v.iter().map(|l| l.len() * 4 + 16).sum::<usize>();
         self.contains.as_ref().map_or(0, |a| a.memory_usage())
             + self.windows.as_ref().map_or(0, Windows::memory)
             + self.gates.iter().map(|g| g.memory_usage()).sum::<usize>()
-            + lists(&self.contains_out)
-            + lists(&self.outs)
+            + self.contains_out.memory()
+            + self.outs.memory()
             + self.exact.keys().map(|k| k.len() + 24).sum::<usize>()
             + self.numbers.len() * 16
             + self.always.len() * 4

@@ -378,10 +378,11 @@ static NEXT_ENGINE: AtomicU64 = AtomicU64::new(1);
 struct Scratch {
     generation: u32,
     clause_gen: Vec<u32>,
-    rule_gen: Vec<u32>,
+    /// Per rule: the generation (high 24 bits) and how many of its clauses are marked (low 8
+    /// bits), in one word: one load a mark.
+    rule_state: Vec<u32>,
     /// Per rule: the generation in which a kill needle made it false.
     dead: Vec<u32>,
-    rule_count: Vec<u8>,
     scan_gen: Vec<u32>,
     candidates: Vec<u32>,
     lower: Vec<u8>,
@@ -399,10 +400,10 @@ struct Scratch {
 impl Scratch {
     /// Start an event: a fresh generation, arrays sized for this engine and plan.
     fn begin(&mut self, clauses: usize, rules: usize, scans: usize) -> u32 {
-        if self.generation == u32::MAX {
+        if self.generation == GENERATIONS - 1 {
             self.generation = 0;
             self.clause_gen.iter_mut().for_each(|g| *g = 0);
-            self.rule_gen.iter_mut().for_each(|g| *g = 0);
+            self.rule_state.iter_mut().for_each(|g| *g = 0);
             self.dead.iter_mut().for_each(|g| *g = 0);
             self.scan_gen.iter_mut().for_each(|g| *g = 0);
         }
@@ -410,10 +411,9 @@ impl Scratch {
         if self.clause_gen.len() < clauses {
             self.clause_gen.resize(clauses, 0);
         }
-        if self.rule_gen.len() < rules {
-            self.rule_gen.resize(rules, 0);
+        if self.rule_state.len() < rules {
+            self.rule_state.resize(rules, 0);
             self.dead.resize(rules, 0);
-            self.rule_count.resize(rules, 0);
         }
         if self.scan_gen.len() < scans {
             self.scan_gen.resize(scans, 0);
@@ -905,9 +905,8 @@ impl SigmaEngine {
             let Scratch {
                 plans,
                 clause_gen,
-                rule_gen,
+                rule_state,
                 dead,
-                rule_count,
                 scan_gen,
                 candidates,
                 lower,
@@ -935,12 +934,12 @@ impl SigmaEngine {
                     }
                     clause_gen[c] = generation;
                     let r = self.clause_rule[c] as usize;
-                    if rule_gen[r] != generation {
-                        rule_gen[r] = generation;
-                        rule_count[r] = 0;
+                    let state = &mut rule_state[r];
+                    if *state >> 8 != generation {
+                        *state = generation << 8;
                     }
-                    rule_count[r] += 1;
-                    if rule_count[r] == nclauses[r] {
+                    *state += 1;
+                    if (*state & 0xff) as u8 == nclauses[r] {
                         candidates.push(r as u32);
                     }
                 }
@@ -1072,6 +1071,9 @@ impl SigmaEngine {
 }
 
 const NO_SCAN: u32 = u32::MAX;
+/// Generations before the per-thread stamps are cleared: [`Scratch::rule_state`] keeps a
+/// generation in 24 bits.
+const GENERATIONS: u32 = 1 << 24;
 /// Set on a [`Plan::by_key`] slot that reaches a scan through an alias
 /// (`winlog.user_data.X` feeding the scan of `winlog.event_data.X`).
 const ALIAS: u32 = 1 << 31;

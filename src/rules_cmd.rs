@@ -165,7 +165,7 @@ pub fn evaluate(
     let mut hits = Vec::new();
     for e in events {
         hits.clear();
-        engine.evaluate(e, &mut hits);
+        engine.evaluate_event(e, &mut hits);
         for h in &hits {
             let r = &engine.rules()[h.rule];
             out.push(MatchOut {

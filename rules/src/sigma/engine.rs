@@ -14,7 +14,11 @@
 //!    prefilter clauses whose needle occurred; a rule becomes a candidate when every one of
 //!    its clauses is marked, or when it has none, unless a kill needle occurred (a value that
 //!    makes one of its negated filters hold, [`super::prefilter::rule_kills`]);
-//! 3. rsigma's `evaluate_rule` runs the candidates over a zero-copy [`SigmaView`].
+//! 3. the candidates are evaluated over a zero-copy [`SigmaView`]: for alerting
+//!    ([`SigmaEngine::evaluate_for_alerts`], the [`DetectionEngine`] the pipeline uses) on the
+//!    rules' compact form ([`super::compact`]), with results that carry the rule's header; for
+//!    explaining ([`SigmaEngine::evaluate_event`], `sen rules test`) by rsigma's
+//!    `evaluate_rule`, with the selections and fields that matched.
 //!
 //! The engine is `Sync`: evaluate from as many threads as you like.
 
@@ -390,6 +394,8 @@ struct Scratch {
     /// The keyword-searched text values of the event, lower-cased, NUL-separated: one SIMD
     /// scan for all of them instead of one call per value.
     text: Vec<u8>,
+    /// Values the compact evaluation lowered ([`super::compact::Lowered`]).
+    lowered_values: super::compact::Lowered,
     /// This thread's copy of the plans it used, for the engine and plan generation in
     /// `plans_of`: finding a plan takes no lock and touches no shared reference count, which
     /// every parse worker would otherwise write for every event.
@@ -458,6 +464,8 @@ pub struct SigmaEngine {
     class_sensitive: Vec<bool>,
     /// Per rule: needles whose occurrence makes it false ([`rule_kills`]).
     kills: Vec<Vec<Needle>>,
+    /// The rules in compact form, which the alerting path evaluates ([`super::compact`]).
+    compact: super::compact::Compact,
     /// Per rule: the id of its first clause, and how many it has.
     clause_base: Vec<u32>,
     nclauses: Vec<u8>,
@@ -621,7 +629,9 @@ impl SigmaEngine {
         report.loaded = rules.len();
         report.prefiltered = cnf.iter().filter(|n| n.is_some()).count();
         report.correlations = set.correlations.len();
+        let compact = super::compact::Compact::new(&rules);
         let engine = SigmaEngine {
+            compact,
             kills,
             rules,
             info,
@@ -878,8 +888,21 @@ impl SigmaEngine {
         }
     }
 
-    /// Evaluate one event; every match is appended to `out`.
+    /// Evaluate one event; every match is appended to `out` with rsigma's full result (the
+    /// selections and field values that matched, as `sen rules test` shows them).
     pub fn evaluate_event(&self, event: &Event, out: &mut Vec<Hit>) {
+        self.evaluate_with(event, out, Detail::Full)
+    }
+
+    /// Evaluate one event for alerting: the same matches as [`SigmaEngine::evaluate_event`],
+    /// decided on the rules' compact form ([`super::compact`]), each with a result holding the
+    /// rule's header (title, id, level, tags) and no matched selections or fields, which the
+    /// pipeline's alerts and correlation do not read.
+    pub fn evaluate_for_alerts(&self, event: &Event, out: &mut Vec<Hit>) {
+        self.evaluate_with(event, out, Detail::Header)
+    }
+
+    fn evaluate_with(&self, event: &Event, out: &mut Vec<Hit>, detail: Detail) {
         self.events.add(1);
         if self.common_found.load(Ordering::Relaxed) {
             self.drop_common_needles();
@@ -912,6 +935,7 @@ impl SigmaEngine {
                 lower,
                 num,
                 text,
+                lowered_values,
                 ..
             } = sc;
             // Borrowed from this thread's copy: no reference count is written per event.
@@ -1059,8 +1083,17 @@ impl SigmaEngine {
             candidates.sort_unstable();
             candidates.dedup();
             let before = out.len();
+            lowered_values.clear();
             for &r in candidates.iter() {
-                if let Some(result) = rsigma_eval::evaluate_rule(&self.rules[r as usize], &view) {
+                let rule = &self.rules[r as usize];
+                let result = if detail == Detail::Header && self.compact.supports(r as usize) {
+                    self.compact
+                        .matches(r as usize, &view, lowered_values)
+                        .then(|| header_only(rule))
+                } else {
+                    rsigma_eval::evaluate_rule(rule, &view)
+                };
+                if let Some(result) = result {
                     out.push(Hit { rule: r as usize, result });
                 }
             }
@@ -1071,6 +1104,34 @@ impl SigmaEngine {
 }
 
 const NO_SCAN: u32 = u32::MAX;
+
+/// How much of a match's result to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// rsigma's full result.
+    Full,
+    /// The rule's header only ([`SigmaEngine::evaluate_for_alerts`]).
+    Header,
+}
+
+/// A detection result holding the rule's header only.
+fn header_only(rule: &CompiledRule) -> EvaluationResult {
+    EvaluationResult {
+        header: rsigma_eval::result::RuleHeader {
+            rule_title: rule.title.clone(),
+            rule_id: rule.id.clone(),
+            level: rule.level,
+            tags: rule.tags.clone(),
+            custom_attributes: rule.custom_attributes.clone(),
+            enrichments: None,
+        },
+        body: ResultBody::Detection(rsigma_eval::result::DetectionBody {
+            matched_selections: Vec::new(),
+            matched_fields: Vec::new(),
+            event: None,
+        }),
+    }
+}
 /// Generations before the per-thread stamps are cleared: [`Scratch::rule_state`] keeps a
 /// generation in 24 bits.
 const GENERATIONS: u32 = 1 << 24;
@@ -1115,7 +1176,7 @@ impl DetectionEngine for SigmaEngine {
     }
 
     fn evaluate(&self, event: &Event, out: &mut Vec<Hit>) {
-        self.evaluate_event(event, out)
+        self.evaluate_for_alerts(event, out)
     }
 }
 

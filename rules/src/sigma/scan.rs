@@ -5,7 +5,7 @@
 //! Each needle kind has the matcher its anchoring allows: `contains` needles one Aho-Corasick
 //! automaton (overlapping search: every needle that occurs) behind SIMD gates that reject most
 //! values, or, for a field's set larger than one gate takes, a matcher by 4-byte windows
-//! ([`Windows`]) that touches far less memory than a large automaton; exact values a hash map
+//! (`Windows`) that touches far less memory than a large automaton; exact values a hash map
 //! of whole values, prefixes a byte trie walked from the value's start and suffixes one walked
 //! from its end, so anchored needles cost a few steps whatever the value's length.
 //!

@@ -452,7 +452,6 @@ impl ScanBuilder {
                 Scope::Keyword => None,
             },
             contains: None,
-            windows: None,
             gates: Vec::new(),
             contains_out: Lists::default(),
             exact: FxHashMap::default(),
@@ -503,21 +502,26 @@ impl ScanBuilder {
         scan.prefix = prefix.map(TrieBuilder::freeze);
         scan.suffix = suffix.map(TrieBuilder::freeze);
         if !patterns.is_empty() {
-            // A contiguous NFA: the SIMD gate rejects most values first, and a DFA (tried up to
-            // 300 patterns) was no faster for twice the memory (docs/PERFORMANCE.md).
-            let ac = AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .build(&patterns)
-                .or_else(|_| {
-                    AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns)
-                })?;
-            scan.contains = Some(ac);
-            // A field's set larger than one gate takes: the window matcher, in place of gates.
-            // (The keyword text, a kilobyte and more, is rejected faster by its gates.)
-            if patterns.len() > GATE_MAX_PATTERNS && scan.field.is_some() {
-                scan.windows = Windows::new(&patterns);
-            }
+            // A field's set larger than one gate takes: the window matcher, in place of gates
+            // and automaton. (The keyword text, a kilobyte and more, is rejected faster by its
+            // gates.)
+            let windows = (patterns.len() > GATE_MAX_PATTERNS && scan.field.is_some())
+                .then(|| Windows::new(&patterns))
+                .flatten();
+            scan.contains = Some(match windows {
+                Some(w) => Contains::Windows(w),
+                // A contiguous NFA: the SIMD gates reject most values first, and a DFA (tried
+                // up to 300 patterns) was no faster for twice the memory (docs/PERFORMANCE.md).
+                None => Contains::Automaton(
+                    AhoCorasick::builder()
+                        .match_kind(MatchKind::Standard)
+                        .kind(Some(AhoCorasickKind::ContiguousNFA))
+                        .build(&patterns)
+                        .or_else(|_| {
+                            AhoCorasick::builder().match_kind(MatchKind::Standard).build(&patterns)
+                        })?,
+                ),
+            });
             if patterns.len() <= LEARN_MAX_PATTERNS {
                 let text: String = patterns.concat();
                 let ends = patterns
@@ -539,9 +543,7 @@ impl ScanBuilder {
             // Gates for the keyword search and for a field's set of up to one gate's patterns
             // (a larger field set has the window matcher).
             let max_gates = if scan.field.is_none() { KEYWORD_MAX_GATES } else { FIELD_MAX_GATES };
-            if scan.windows.is_none()
-                && (scan.field.is_none() || patterns.len() <= GATE_MAX_PATTERNS)
-            {
+            if scan.field.is_none() || patterns.len() <= GATE_MAX_PATTERNS {
                 scan.gates = gates(&patterns, max_gates).unwrap_or_default();
             }
         }
@@ -611,19 +613,29 @@ impl Lists {
     }
 }
 
+/// The matcher of a scan's `contains` needles; both report every occurrence of every needle by
+/// its index in the set.
+#[derive(Debug)]
+enum Contains {
+    /// An Aho-Corasick automaton (overlapping search), behind the scan's gates.
+    Automaton(AhoCorasick),
+    /// A field's set larger than one gate takes ([`Windows`]).
+    Windows(Windows),
+}
+
 /// The matchers of one scope.
 #[derive(Debug)]
 pub struct Scan {
     /// The field; `None`: every value the keyword search sees.
     pub field: Option<String>,
-    contains: Option<AhoCorasick>,
-    /// For a set larger than one gate takes: the window matcher, used where the gates are not.
-    windows: Option<Windows>,
+    /// The `contains` needles' matcher.
+    contains: Option<Contains>,
     /// SIMD (Teddy) searchers, each over a share of the `contains` needles (up to
     /// [`KEYWORD_MAX_GATES`] for the keyword search, [`FIELD_MAX_GATES`] for a field), that
     /// tell whether any needle occurs and where the leftmost starts; the automaton then runs
     /// from there only. Needles rarely occur, so most values are rejected at SIMD speed. Empty
-    /// for larger sets: the automaton reads every value.
+    /// for a field's larger set (its window matcher reads every value) and when Teddy cannot
+    /// take the set (the automaton reads every value).
     gates: Vec<aho_corasick::packed::Searcher>,
     /// Per automaton pattern: the clauses it satisfies.
     contains_out: Lists,
@@ -653,7 +665,7 @@ impl Scan {
         if !self.always.is_empty() {
             mark(&self.always);
         }
-        if let Some(ac) = &self.contains {
+        if let Some(contains) = &self.contains {
             let gates = &self.gates;
             let from = if gates.is_empty() {
                 Some(0)
@@ -664,11 +676,9 @@ impl Scan {
                 self.learn.as_deref().filter(|l| l.runs.load(Ordering::Relaxed) < LEARN_RUNS);
             // Every occurrence starts at or after the leftmost one.
             if let Some(from) = from {
-                // A large set's window matcher reads less memory than its automaton.
-                let windows = self.windows.as_ref();
-                let each = |on: &mut dyn FnMut(usize)| match windows {
-                    Some(w) => w.find_all(lower, on),
-                    None => {
+                let each = |on: &mut dyn FnMut(usize)| match contains {
+                    Contains::Windows(w) => w.find_all(lower, on),
+                    Contains::Automaton(ac) => {
                         let input = aho_corasick::Input::new(lower).range(from..);
                         for m in ac.find_overlapping_iter(input) {
                             on(m.pattern().as_usize());
@@ -751,9 +761,10 @@ impl Scan {
 
     /// Approximate heap bytes.
     pub fn memory(&self) -> usize {
-        self.contains.as_ref().map_or(0, |a| a.memory_usage())
-            + self.windows.as_ref().map_or(0, Windows::memory)
-            + self.gates.iter().map(|g| g.memory_usage()).sum::<usize>()
+        self.contains.as_ref().map_or(0, |c| match c {
+            Contains::Automaton(ac) => ac.memory_usage(),
+            Contains::Windows(w) => w.memory(),
+        }) + self.gates.iter().map(|g| g.memory_usage()).sum::<usize>()
             + self.contains_out.memory()
             + self.outs.memory()
             + self.exact.keys().map(|k| k.len() + 24).sum::<usize>()
@@ -817,6 +828,20 @@ mod tests {
         }
     }
 
+    /// Random words over `alphabet` (xorshift from `seed`: the same words every run).
+    fn words(mut seed: u64, alphabet: &'static [u8]) -> impl FnMut(usize) -> String {
+        move |len| {
+            (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[seed as usize % alphabet.len()] as char
+                })
+                .collect()
+        }
+    }
+
     /// A scan of `n` needles `needle000x`…, needle `i` satisfying clause `i`.
     fn numbered(n: u32, scope: Scope) -> Scan {
         let mut b = ScanBuilder::default();
@@ -837,7 +862,7 @@ mod tests {
         assert_eq!(found(&kw, "needle150x"), Vec::<u32>::new());
         // A field's set that large has the window matcher instead of gates.
         let f = numbered(150, Scope::Field("f".into()));
-        assert!(f.gates.is_empty() && f.windows.is_some());
+        assert!(f.gates.is_empty() && matches!(f.contains, Some(Contains::Windows(_))));
         assert_eq!(found(&f, "x needle149x needle002x"), vec![2, 149]);
         assert_eq!(found(&f, "nothing"), Vec::<u32>::new());
     }
@@ -864,17 +889,7 @@ mod tests {
     fn the_window_matcher_finds_what_the_automaton_finds() {
         // Random needles over a small alphabet (so that windows are shared and values hold
         // many overlapping occurrences), short ones included.
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let alphabet = b"abcde\\.-";
-        let mut word = |len: usize| -> String {
-            (0..len).map(|_| alphabet[next() as usize % alphabet.len()] as char).collect()
-        };
+        let mut word = words(0x2545_f491_4f6c_dd1d, b"abcde\\.-");
         let mut needles: Vec<String> = (0..300).map(|i| word(1 + i % 9)).collect();
         needles.sort();
         needles.dedup();
@@ -922,17 +937,7 @@ mod tests {
     fn flat_trie_finds_every_prefix() {
         // Needles over a small alphabet, so that nodes have many edges (past the linear search)
         // and paths share prefixes.
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789";
-        let mut word = |len: usize| -> String {
-            (0..len).map(|_| alphabet[next() as usize % alphabet.len()] as char).collect()
-        };
+        let mut word = words(0x9e37_79b9_7f4a_7c15, b"abcdefghijklmnopqrstuvwxyz0123456789");
         let needles: Vec<String> = (0..400).map(|i| word(1 + i % 5)).collect();
         let mut b = TrieBuilder::new();
         for (i, n) in needles.iter().enumerate() {

@@ -96,12 +96,6 @@ pub struct Compact {
     failed: bool,
 }
 
-impl std::fmt::Debug for Compact {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Compact").field("nodes", &self.nodes.len()).finish()
-    }
-}
-
 /// Whether the compact form can describe the rule (no array match, no conditional detection).
 fn describable(rule: &CompiledRule) -> bool {
     fn det(d: &CompiledDetection) -> bool {
@@ -134,15 +128,6 @@ impl Compact {
         self.roots.get(r).is_some_and(|&n| n != NONE)
     }
 
-    /// Approximate heap bytes.
-    pub fn memory(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>()
-            + self.kids.capacity() * 4
-            + self.bytes.capacity()
-            + self.numbers.capacity() * 8
-            + self.fallback.len() * std::mem::size_of::<CompiledMatcher>()
-    }
-
     fn push(&mut self, op: Op, flag: u8, len: u16, a: u32, b: u32) -> u32 {
         self.nodes.push(Node { op, flag, len, a, b });
         (self.nodes.len() - 1) as u32
@@ -155,16 +140,16 @@ impl Compact {
         Some((at, len))
     }
 
-    /// A boolean node over already built children (for [`Op::AtLeast`], the threshold `n`
-    /// follows the children in `kids`).
-    fn list(&mut self, op: Op, children: Vec<u32>, n: u32) -> u32 {
+    /// A node over already built children, `kids[a..a + b]` (for [`Op::AtLeast`], the
+    /// threshold `n` follows them).
+    fn list(&mut self, op: Op, flag: u8, children: Vec<u32>, n: u32) -> u32 {
         let at = self.kids.len() as u32;
         let count = children.len() as u32;
         self.kids.extend(children);
         if op == Op::AtLeast {
             self.kids.push(n);
         }
-        self.push(op, 0, 0, at, count)
+        self.push(op, flag, 0, at, count)
     }
 
     fn rule(&mut self, r: &CompiledRule) -> u32 {
@@ -178,7 +163,7 @@ impl Compact {
         }
         let conds: Vec<u32> =
             r.conditions.iter().map(|c| self.condition(c, &r.detections, &by_name)).collect();
-        self.list(Op::Or, conds, 0)
+        self.list(Op::Or, 0, conds, 0)
     }
 
     fn condition(
@@ -194,15 +179,15 @@ impl Compact {
             },
             ConditionExpr::And(cs) => {
                 let k = cs.iter().map(|c| self.condition(c, dets, by_name)).collect();
-                self.list(Op::And, k, 0)
+                self.list(Op::And, 0, k, 0)
             }
             ConditionExpr::Or(cs) => {
                 let k = cs.iter().map(|c| self.condition(c, dets, by_name)).collect();
-                self.list(Op::Or, k, 0)
+                self.list(Op::Or, 0, k, 0)
             }
             ConditionExpr::Not(inner) => {
                 let k = vec![self.condition(inner, dets, by_name)];
-                self.list(Op::Not, k, 0)
+                self.list(Op::Not, 0, k, 0)
             }
             ConditionExpr::Selector { quantifier, pattern } => {
                 let mut named: Vec<&str> = dets
@@ -213,11 +198,11 @@ impl Compact {
                 named.sort_unstable();
                 let k: Vec<u32> = named.iter().map(|n| by_name[n]).collect();
                 match quantifier {
-                    Quantifier::Any => self.list(Op::Or, k, 0),
-                    Quantifier::All => self.list(Op::And, k, 0),
+                    Quantifier::Any => self.list(Op::Or, 0, k, 0),
+                    Quantifier::All => self.list(Op::And, 0, k, 0),
                     Quantifier::Count(0) => self.push(Op::True, 0, 0, 0, 0),
                     Quantifier::Count(n) => match u32::try_from(*n) {
-                        Ok(n) => self.list(Op::AtLeast, k, n),
+                        Ok(n) => self.list(Op::AtLeast, 0, k, n),
                         Err(_) => self.push(Op::False, 0, 0, 0, 0),
                     },
                 }
@@ -229,15 +214,15 @@ impl Compact {
         match d {
             CompiledDetection::AllOf(items) => {
                 let k = items.iter().map(|i| self.item(i)).collect();
-                self.list(Op::And, k, 0)
+                self.list(Op::And, 0, k, 0)
             }
             CompiledDetection::AnyOf(ds) => {
                 let k = ds.iter().map(|d| self.detection(d)).collect();
-                self.list(Op::Or, k, 0)
+                self.list(Op::Or, 0, k, 0)
             }
             CompiledDetection::And(ds) => {
                 let k = ds.iter().map(|d| self.detection(d)).collect();
-                self.list(Op::And, k, 0)
+                self.list(Op::And, 0, k, 0)
             }
             CompiledDetection::Keywords(m) => {
                 self.fallback.push(m.clone());
@@ -324,12 +309,9 @@ impl Compact {
                 self.push(Op::MNot, 0, 0, k, 0)
             }
             CompiledMatcher::AnyOf(ms) | CompiledMatcher::AllOf(ms) => {
-                let k: Vec<u32> = ms.iter().map(|m| self.matcher(m)).collect();
-                let at = self.kids.len() as u32;
-                let count = k.len() as u32;
-                self.kids.extend(k);
+                let k = ms.iter().map(|m| self.matcher(m)).collect();
                 let op = if matches!(m, CompiledMatcher::AnyOf(_)) { Op::AnyOf } else { Op::AllOf };
-                self.push(op, 0, 0, at, count)
+                self.list(op, 0, k, 0)
             }
             CompiledMatcher::CaseInsensitiveGroup { children, mode } => {
                 // Children are tested against the lowered value: only the kinds rsigma's
@@ -337,12 +319,8 @@ impl Compact {
                 if !children.iter().all(pre_lowerable) {
                     return self.fallback(m);
                 }
-                let k: Vec<u32> = children.iter().map(|c| self.matcher(c)).collect();
-                let at = self.kids.len() as u32;
-                let count = k.len() as u32;
-                self.kids.extend(k);
-                let all = u8::from(matches!(mode, GroupMode::All));
-                self.push(Op::Group, all, 0, at, count)
+                let k = children.iter().map(|c| self.matcher(c)).collect();
+                self.list(Op::Group, u8::from(matches!(mode, GroupMode::All)), k, 0)
             }
             _ => self.fallback(m),
         }

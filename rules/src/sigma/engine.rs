@@ -1104,6 +1104,12 @@ impl SigmaEngine {
 }
 
 const NO_SCAN: u32 = u32::MAX;
+/// Set on a [`Plan::by_key`] slot that reaches a scan through an alias
+/// (`winlog.user_data.X` feeding the scan of `winlog.event_data.X`).
+const ALIAS: u32 = 1 << 31;
+/// Generations before the per-thread stamps are cleared: [`Scratch::rule_state`] keeps a
+/// generation in 24 bits.
+const GENERATIONS: u32 = 1 << 24;
 
 /// How much of a match's result to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1132,12 +1138,6 @@ fn header_only(rule: &CompiledRule) -> EvaluationResult {
         }),
     }
 }
-/// Generations before the per-thread stamps are cleared: [`Scratch::rule_state`] keeps a
-/// generation in 24 bits.
-const GENERATIONS: u32 = 1 << 24;
-/// Set on a [`Plan::by_key`] slot that reaches a scan through an alias
-/// (`winlog.user_data.X` feeding the scan of `winlog.event_data.X`).
-const ALIAS: u32 = 1 << 31;
 
 /// What every event of a class holds ([`Known`]): the class key of a Windows event is its
 /// channel and EventID.

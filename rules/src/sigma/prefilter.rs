@@ -636,6 +636,14 @@ mod tests {
         rsigma_eval::compile_rule(&c.rules[0]).unwrap()
     }
 
+    /// The needles' texts, clause by clause (none: no clause).
+    fn texts(cnf: Option<Vec<Clause>>) -> Vec<Vec<String>> {
+        cnf.unwrap_or_default()
+            .into_iter()
+            .map(|c| c.into_iter().map(|(_, _, s)| s).collect())
+            .collect()
+    }
+
     const HEAD: &str = "title: t\nlogsource:\n  product: windows\n  category: process_creation\n";
 
     #[test]
@@ -738,13 +746,7 @@ mod tests {
     #[test]
     fn small_classes_and_the_last_resort() {
         let f = Scope::Field("f".into());
-        let lits = |p: &str| -> Vec<Vec<String>> {
-            regex_needles(p, &f)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| c.into_iter().map(|(_, _, s)| s).collect())
-                .collect()
-        };
+        let lits = |p: &str| texts(regex_needles(p, &f));
         // A small ASCII class multiplies the run; a large or Unicode one ends it.
         assert_eq!(lits("[aB]xyz[12]"), vec![vec!["axyz1", "axyz2", "bxyz1", "bxyz2"]]);
         assert_eq!(lits("abcd[a-z]efgh"), vec![vec!["abcd"], vec!["efgh"]]);
@@ -758,11 +760,7 @@ mod tests {
             let r = compile(&format!(
                 "{HEAD}detection:\n  s:\n    CommandLine|re: '{re}'\n  condition: s\n"
             ));
-            let got: Vec<Vec<String>> = rule_needles(&r)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| c.into_iter().map(|(_, _, s)| s).collect())
-                .collect();
+            let got = texts(rule_needles(&r));
             assert_eq!(got, want, "{re}");
         }
         // Not when the rule has a longer needle.
@@ -776,13 +774,7 @@ mod tests {
     #[test]
     fn regex_literals() {
         let f = Scope::Field("f".into());
-        let lits = |p: &str| -> Vec<Vec<String>> {
-            regex_needles(p, &f)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| c.into_iter().map(|(_, _, s)| s).collect())
-                .collect()
-        };
+        let lits = |p: &str| texts(regex_needles(p, &f));
         assert_eq!(lits("(?i)invoke-mimikatz"), vec![vec!["invoke-mimikatz".to_owned()]]);
         assert_eq!(lits("foo.*barbaz"), vec![vec!["barbaz".to_owned()]]);
         assert_eq!(
@@ -807,13 +799,7 @@ mod tests {
         super::super::fields::rewrite_rule(&mut r, &map);
         assert!(Known::concerns(&r));
         let in_5145 = Known { event_id: Some(5145), channel: Some("security".into()) };
-        let lits = |k: &Known| -> Vec<Vec<String>> {
-            rule_needles_in(&r, k)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| c.into_iter().map(|(_, _, s)| s).collect())
-                .collect()
-        };
+        let lits = |k: &Known| texts(rule_needles_in(&r, k));
         // Anywhere: the EventIDs are the most selective needles.
         assert!(lits(&Known::NONE).iter().any(|c| c.contains(&"5145".to_owned())));
         // In the 5145 class, EventID 5145 always holds: the share name must be there instead.

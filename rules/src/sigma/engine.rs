@@ -254,7 +254,8 @@ pub struct Hit {
 }
 
 impl Hit {
-    /// Names of the selections that matched.
+    /// Names of the selections that matched (none in a result built for alerts,
+    /// [`SigmaEngine::evaluate_for_alerts`]).
     pub fn selections(&self) -> &[String] {
         match &self.result.body {
             ResultBody::Detection(d) => &d.matched_selections,
@@ -262,7 +263,7 @@ impl Hit {
         }
     }
 
-    /// Matched (field, value) pairs.
+    /// Matched (field, value) pairs (none in a result built for alerts).
     pub fn fields(&self) -> Vec<(String, String)> {
         match &self.result.body {
             ResultBody::Detection(d) => d
@@ -286,7 +287,9 @@ impl Hit {
 pub trait DetectionEngine: Send + Sync {
     /// The loaded rules.
     fn rules(&self) -> &[RuleInfo];
-    /// Evaluate one event, appending every match to `out`.
+    /// Evaluate one event for alerting, appending every match to `out`. A match's result may
+    /// hold the rule's header only, without matched selections and fields
+    /// ([`SigmaEngine::evaluate_for_alerts`]; [`SigmaEngine::evaluate_event`] has them).
     fn evaluate(&self, event: &Event, out: &mut Vec<Hit>);
 }
 

@@ -37,12 +37,12 @@ use serde::Serialize;
 
 use super::fields::{mapping_for, rewrite_rule};
 use super::logsource::{EventFacts, LogClass, classify, event_facts};
-use super::lower::{lowered, push_lowered};
+use super::lower::{Joined, lowered};
 use super::prefilter::{
     Clause, Known, MAX_CLAUSES, Needle, Scope, rule_kills, rule_needles, rule_needles_in,
 };
 use super::scan::{KILL, Scan, ScanBuilder};
-use super::view::{SigmaView, keyword_searched, value, visit_value};
+use super::view::{SigmaView, keyword_searched, value, visit_text, visit_value};
 use crate::check::RuleError;
 use sen_core::event::Value;
 
@@ -396,7 +396,10 @@ struct Scratch {
     num: String,
     /// The keyword-searched text values of the event, lower-cased, NUL-separated: one SIMD
     /// scan for all of them instead of one call per value.
-    text: Vec<u8>,
+    text: Joined,
+    /// Field scans waiting for `text` to be lowered: the [`Plan::by_key`] slot (scan index
+    /// and alias bit) and the value's index in `text`.
+    deferred: Vec<(u32, u32)>,
     /// Values the compact evaluation lowered ([`super::compact::Lowered`]).
     lowered_values: super::compact::Lowered,
     /// This thread's copy of the plans it used, for the engine and plan generation in
@@ -938,6 +941,7 @@ impl SigmaEngine {
                 lower,
                 num,
                 text,
+                deferred,
                 lowered_values,
                 ..
             } = sc;
@@ -976,8 +980,11 @@ impl SigmaEngine {
             // text values joined by NUL, which no needle holds.
             let joined = keyword.is_some_and(Scan::joinable);
             text.clear();
+            deferred.clear();
             // One pass over the event's fields feeds the scans of the fields it has and the
-            // keyword scan; a text value is lower-cased once for all of them.
+            // keyword scan; a text value is lower-cased once for all of them. Joined for the
+            // keyword scan, values are lowered at once after the pass, and their fields'
+            // scans run then.
             let has_json = facts.has_json;
             for (k, v) in &event.fields {
                 let slots =
@@ -987,30 +994,26 @@ impl SigmaEngine {
                     continue;
                 }
                 // Each scan with whether it is the field's own (not reached through an alias).
-                let mut field_scans: [Option<(&Scan, bool)>; 2] = [None, None];
+                let mut field_scans: [Option<(&Scan, bool, u32)>; 2] = [None, None];
                 if let Some(slots) = slots {
                     for (slot, &si) in field_scans.iter_mut().zip(slots) {
                         let i = (si & !ALIAS) as usize;
                         if si != NO_SCAN && scan_gen[i] != generation {
                             scan_gen[i] = generation;
-                            *slot = Some((&plan.scans[i], si & ALIAS == 0));
+                            *slot = Some((&plan.scans[i], si & ALIAS == 0, si));
                         }
                     }
                 }
                 match v {
                     Value::Str(s) if joined && kw.is_some() => {
-                        let start = text.len();
-                        push_lowered(text, s);
-                        for &(scan, own) in field_scans.iter().flatten() {
-                            kill_ok.set(own);
-                            scan.run(&text[start..], &mut mark);
+                        let at = text.push(s);
+                        for &(_, _, si) in field_scans.iter().flatten() {
+                            deferred.push((si, at));
                         }
-                        kill_ok.set(false);
-                        text.push(0);
                     }
                     Value::Str(s) => {
                         let l = lowered(s, lower);
-                        for &(scan, own) in field_scans.iter().flatten() {
+                        for &(scan, own, _) in field_scans.iter().flatten() {
                             kill_ok.set(own);
                             scan.run(l, &mut mark);
                         }
@@ -1031,13 +1034,15 @@ impl SigmaEngine {
                             });
                         }
                         if let Some(kw) = kw {
+                            // Numbers, addresses, times and booleans are written out only
+                            // when some needle could occur in their text.
+                            let visit = if kw.scalar_text() { visit_value } else { visit_text };
                             if joined {
-                                visit_value(k, other, num, &mut |_, s| {
-                                    push_lowered(text, s);
-                                    text.push(0);
+                                visit(k, other, num, &mut |_, s| {
+                                    text.push(s);
                                 });
                             } else {
-                                visit_value(k, other, num, &mut |_, s| {
+                                visit(k, other, num, &mut |_, s| {
                                     kw.run(lowered(s, lower), &mut mark)
                                 });
                             }
@@ -1049,10 +1054,15 @@ impl SigmaEngine {
                 && joined
             {
                 view.visit_other_strings(&mut |_, s| {
-                    push_lowered(text, s);
-                    text.push(0);
+                    text.push(s);
                 });
-                kw.run(text, &mut mark);
+                text.lower();
+                for &(si, at) in deferred.iter() {
+                    kill_ok.set(si & ALIAS == 0);
+                    plan.scans[(si & !ALIAS) as usize].run(text.value(at), &mut mark);
+                }
+                kill_ok.set(false);
+                kw.run(text.text(), &mut mark);
             }
             let mut run = |scan: &Scan, s: &str| scan.run(lowered(s, lower), &mut mark);
             if let Some(kw) = keyword
@@ -1459,6 +1469,79 @@ mod tests {
         // A needle never spans two values.
         assert_eq!(eval(&[("a.x", "abc"), ("a.y", "def")]), 0);
         assert_eq!(eval(&[("a.x", "Ünïcode abcdef")]), 1, "non-ASCII values are lowered too");
+    }
+
+    #[test]
+    fn keyword_search_reads_scalars_when_a_needle_could_occur_in_them() {
+        // `10.1.2.3` could be an address's text: addresses are written out for the keyword
+        // scan. `mimikatz` could not: they are skipped, and text values still found.
+        let ip = engine(
+            "title: t\nlogsource: {product: linux}\ndetection:\n  kw: ['10.1.2.3', 'T10:']\n  condition: kw\n",
+        );
+        let word = engine(
+            "title: t\nlogsource: {product: linux}\ndetection:\n  kw: ['mimikatz']\n  condition: kw\n",
+        );
+        let eval = |e: &SigmaEngine, f: &dyn Fn(&mut Event)| {
+            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+            ev.set("log.syslog.appname", "bash");
+            f(&mut ev);
+            let mut out = Vec::new();
+            e.evaluate(&ev, &mut out);
+            out.len()
+        };
+        let addr: std::net::IpAddr = "10.1.2.3".parse().unwrap();
+        assert_eq!(eval(&ip, &|ev| ev.set("source.ip", addr)), 1);
+        assert_eq!(eval(&ip, &|ev| ev.set("host.ip", Value::List(vec![addr.into()]))), 1);
+        let time = chrono::DateTime::parse_from_rfc3339("2024-05-01T10:11:12Z").unwrap();
+        assert_eq!(eval(&ip, &|ev| ev.set("file.mtime", time.with_timezone(&chrono::Utc))), 1);
+        assert_eq!(
+            eval(&ip, &|ev| ev.set("source.ip", "10.1.2.4".parse::<std::net::IpAddr>().unwrap())),
+            0
+        );
+        assert_eq!(eval(&word, &|ev| ev.set("source.ip", addr)), 0);
+        assert_eq!(
+            eval(&word, &|ev| {
+                ev.set("source.ip", addr);
+                ev.set("process.args", Value::List(vec![Value::Int(3), "MimiKatz.exe".into()]));
+            }),
+            1
+        );
+    }
+
+    #[test]
+    fn field_scans_of_joined_values_read_them_lowered() {
+        // Values joined for the keyword scan are lowered at once after the pass over the
+        // fields; a field's scans then read its value, including when a character needs
+        // `char::to_lowercase` (the text is rebuilt value by value).
+        let e = engine(
+            "title: f\nlogsource: {product: linux}\ndetection:\n  sel:\n    process.command_line|contains: 'whoami /all'\n  condition: sel\n---\ntitle: k\nlogsource: {product: linux}\ndetection:\n  kw: ['zz-top']\n  condition: kw\n",
+        );
+        let titles = |fields: &[(&str, &str)]| {
+            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+            ev.set("log.syslog.appname", "bash");
+            for (k, v) in fields {
+                ev.set(k, *v);
+            }
+            let mut out = Vec::new();
+            e.evaluate(&ev, &mut out);
+            let mut t: Vec<String> =
+                out.iter().map(|h| h.result.header.rule_title.clone()).collect();
+            t.sort();
+            t
+        };
+        assert_eq!(titles(&[("process.command_line", "CMD /c WHOAMI /ALL")]), ["f"]);
+        assert_eq!(
+            titles(&[("message", "Zz-Top®"), ("process.command_line", "whoami /all")]),
+            ["f", "k"]
+        );
+        assert_eq!(
+            titles(&[("message", "İ ZZ-TOP"), ("process.command_line", "ΣΑΣ WHOAMI /All")]),
+            ["f", "k"]
+        );
+        assert_eq!(
+            titles(&[("message", "whoami /all"), ("process.command_line", "whoami")]),
+            Vec::<String>::new()
+        );
     }
 
     #[test]

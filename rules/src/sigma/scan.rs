@@ -40,6 +40,12 @@ const KEYWORD_MAX_GATES: usize = 6;
 /// length group, [`gates`]). A larger field set has the window matcher instead ([`Windows`]).
 const FIELD_MAX_GATES: usize = 3;
 
+/// Every byte the lower-cased text of a number, an IP address, a time (RFC 3339) or a boolean
+/// can hold: digits, signs and separators, hexadecimal digits (IPv6), `t` and `z` (times),
+/// `inf`, `nan`, `e` (floats), `true`, `false`. A needle with another byte never occurs in
+/// them. Deliberately wide: a byte too many only writes out a value for nothing.
+const SCALAR_TEXT: &[u8] = b"0123456789+-.:abcdefilnrstuz ";
+
 /// Set on a mark that is not a clause but a rule (the rest of the bits) that the needle's
 /// occurrence makes false ([`super::prefilter::rule_kills`]).
 pub const KILL: u32 = 1 << 31;
@@ -460,6 +466,7 @@ impl ScanBuilder {
             suffix: None,
             outs: Lists::default(),
             numeric_text: false,
+            scalar_text: false,
             has_nul: false,
             always: self.always.into_boxed_slice(),
             learn: None,
@@ -471,6 +478,9 @@ impl ScanBuilder {
                 scan.numeric_text = true;
             }
             scan.has_nul |= lit.contains('\0');
+            if kind != Kind::Number && lit.bytes().all(|b| SCALAR_TEXT.contains(&b)) {
+                scan.scalar_text = true;
+            }
             match kind {
                 Kind::Contains => {
                     patterns.push(lit);
@@ -649,6 +659,9 @@ pub struct Scan {
     /// Whether some text needle (not a [`Kind::Number`]) could occur in an integer's decimal
     /// form (only digits and `-`): else an integer value needs the number map only.
     numeric_text: bool,
+    /// Whether some text needle could occur in the text of a number, an address, a time or a
+    /// boolean ([`SCALAR_TEXT`]): else such values need not be written out for it.
+    scalar_text: bool,
     /// Whether some needle holds a NUL byte.
     has_nul: bool,
     /// Clauses satisfied whenever the scan runs (needles found common, dropped).
@@ -735,6 +748,12 @@ impl Scan {
             && self.prefix.is_none()
             && self.suffix.is_none()
             && !self.has_nul
+    }
+
+    /// Whether some text needle could occur in a number's, an address's, a time's or a
+    /// boolean's text.
+    pub fn scalar_text(&self) -> bool {
+        self.scalar_text
     }
 
     /// [`Scan::run`] on an integer value, as its decimal text (`buf` formats it only when a

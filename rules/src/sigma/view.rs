@@ -200,6 +200,23 @@ pub fn visit_value(path: &str, v: &Value, buf: &mut String, visit: &mut dyn FnMu
     }
 }
 
+/// The text leaves of [`visit_value`] only: strings, in lists too, and untyped JSON whole
+/// (`buf` is unused; the signature is [`visit_value`]'s). For a search none of whose needles
+/// could occur in a number's, address's, time's or boolean's text
+/// ([`super::scan::Scan::scalar_text`]).
+pub fn visit_text(path: &str, v: &Value, _buf: &mut String, visit: &mut dyn FnMut(&str, &str)) {
+    match v {
+        Value::Str(s) => visit(path, s),
+        Value::List(items) => {
+            for i in items {
+                visit_text(path, i, _buf, visit);
+            }
+        }
+        Value::Json(j) => visit_json(path, j, visit),
+        Value::Ip(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Time(_) => {}
+    }
+}
+
 fn visit_json(path: &str, j: &serde_json::Value, visit: &mut dyn FnMut(&str, &str)) {
     match j {
         serde_json::Value::String(s) => visit(path, s),

@@ -210,7 +210,9 @@ pub fn event_facts(e: &Event) -> EventFacts<'_> {
     let mut found: [Option<&Value>; CLASS_INPUTS.len()] = [None; CLASS_INPUTS.len()];
     let mut touched = 0u8;
     let mut has_json = false;
+    let mut has_message = false;
     for (k, v) in &e.fields {
+        has_message |= k.len() == 7 && k.as_str() == "message";
         touched ^= k.as_bytes().first().copied().unwrap_or(0);
         match v {
             // Every cache line of the text, not only the first: a long value (a Windows
@@ -229,6 +231,11 @@ pub fn event_facts(e: &Event) -> EventFacts<'_> {
         {
             found[i] = Some(v);
         }
+    }
+    // The keyword search reads the original text of an event without `message` (whether it
+    // is JSON, `visit_other_strings`).
+    if !has_message {
+        touched ^= e.original.as_bytes().first().copied().unwrap_or(0);
     }
     std::hint::black_box(touched);
     let (module, dataset) =

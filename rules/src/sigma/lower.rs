@@ -163,7 +163,7 @@ impl Joined {
         if !lower_ascii_in_place(&mut self.text) {
             return;
         }
-        if std::str::from_utf8(&self.text).is_ok_and(non_ascii_lower_is_self) {
+        if non_ascii_lower_is_self(&self.text) {
             return;
         }
         self.spare.clear();
@@ -192,16 +192,30 @@ impl Joined {
     }
 }
 
-/// Whether every non-ASCII character of `s` is its own lower case (a capital sigma is not
-/// taken as one: its lower case depends on its neighbours).
-fn non_ascii_lower_is_self(s: &str) -> bool {
-    let bytes = s.as_bytes();
+/// Whether every non-ASCII character of the UTF-8 text `bytes` is its own lower case (a
+/// capital sigma is not taken as one: its lower case depends on its neighbours). Only the
+/// non-ASCII characters are decoded (and checked: anything not UTF-8 answers no).
+fn non_ascii_lower_is_self(bytes: &[u8]) -> bool {
     let mut i = ascii_len(bytes);
-    while let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) {
-        if c == 'Σ' || !lower_is_self(c) {
+    while i < bytes.len() {
+        let width = match bytes[i] {
+            0xc0..=0xdf => 2,
+            0xe0..=0xef => 3,
+            0xf0..=0xf7 => 4,
+            _ => return false,
+        };
+        let Some(c) = bytes
+            .get(i..i + width)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .and_then(|s| s.chars().next())
+        else {
+            return false;
+        };
+        // Latin-1 symbols (`®`, `©`, `°`, a no-break space) have no case.
+        if c >= '\u{c0}' && (c == 'Σ' || !lower_is_self(c)) {
             return false;
         }
-        i += c.len_utf8();
+        i += width;
         i += ascii_len(&bytes[i..]);
     }
     true

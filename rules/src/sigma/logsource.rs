@@ -186,6 +186,28 @@ pub struct EventFacts<'a> {
     pub has_json: bool,
 }
 
+/// Ask the processor to bring every cache line of `bytes` into its caches, without waiting for
+/// them. Loads of a cold event's values (the touch this replaced) hold up the instructions after
+/// them until the data arrives; prefetches retire at once, so the class key, the plan lookup
+/// and the first scans run while the values arrive (attack samples and Mordor 4–6 % faster,
+/// paired, docs/PERFORMANCE.md).
+#[inline]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.iter().step_by(64) {
+        // SAFETY: a prefetch is a hint: it reads no data into the program, cannot fault, and
+        // the address is within a live slice.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                std::ptr::from_ref(line).cast::<i8>(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
 /// The cache key of an event's class: a hash of the [`CLASS_INPUTS`] values (allocation-free).
 pub fn class_key(e: &Event) -> u64 {
     event_facts(e).key
@@ -193,10 +215,10 @@ pub fn class_key(e: &Event) -> u64 {
 
 /// One pass over the event's fields finds the [`CLASS_INPUTS`] (two or more map lookups of a
 /// cold event cost more than the pass). The pass also reads the first byte of every field name
-/// and every cache line of every text value: those loads are independent of one another and
-/// overlap, whereas the
-/// evaluation that follows reads them one after another, each waiting for the last when the
-/// event is not in cache.
+/// and asks the processor to fetch every cache line of every text value ([`prefetch`]): those
+/// fetches are independent of one another and overlap with the work that follows, whereas the
+/// evaluation reads the values one after another, each waiting for the last when the event is
+/// not in cache.
 pub fn event_facts(e: &Event) -> EventFacts<'_> {
     const MASK: u64 = {
         let mut m = 0u64;
@@ -217,11 +239,7 @@ pub fn event_facts(e: &Event) -> EventFacts<'_> {
         match v {
             // Every cache line of the text, not only the first: a long value (a Windows
             // `Message`, 700 bytes) is read whole by the keyword search.
-            Value::Str(s) => {
-                for b in s.as_bytes().iter().step_by(64) {
-                    touched ^= *b;
-                }
-            }
+            Value::Str(s) => prefetch(s.as_bytes()),
             Value::Json(_) => has_json = true,
             _ => {}
         }
@@ -235,7 +253,7 @@ pub fn event_facts(e: &Event) -> EventFacts<'_> {
     // The keyword search reads the original text of an event without `message` (whether it
     // is JSON, `visit_other_strings`).
     if !has_message {
-        touched ^= e.original.as_bytes().first().copied().unwrap_or(0);
+        prefetch(&e.original.as_bytes()[..e.original.len().min(1)]);
     }
     std::hint::black_box(touched);
     let (module, dataset) =

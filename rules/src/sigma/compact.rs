@@ -79,6 +79,9 @@ struct Node {
     b: u32,
 }
 
+/// Most bytes of each of a rule's arrays [`Compact::prefetch`] asks for.
+const PREFETCH_MOST: usize = 512;
+
 /// The compact form of a rule set.
 #[derive(Default)]
 pub struct Compact {
@@ -92,6 +95,9 @@ pub struct Compact {
     fallback: Vec<CompiledMatcher>,
     /// Per rule: its root node, or [`NONE`] when the rule is left to rsigma.
     roots: Vec<u32>,
+    /// Per rule: where its nodes, child lists and strings start; the next rule's entry (or
+    /// the arrays' ends) closes them ([`Compact::prefetch`]).
+    starts: Vec<[u32; 3]>,
     /// Set while compiling a rule that cannot be described after all.
     failed: bool,
 }
@@ -113,6 +119,7 @@ impl Compact {
     pub fn new(rules: &[CompiledRule]) -> Compact {
         let mut c = Compact::default();
         for r in rules {
+            c.starts.push([c.nodes.len() as u32, c.kids.len() as u32, c.bytes.len() as u32]);
             c.failed = false;
             let root = if describable(r) { c.rule(r) } else { NONE };
             c.roots.push(if c.failed { NONE } else { root });
@@ -121,6 +128,24 @@ impl Compact {
         c.kids.shrink_to_fit();
         c.bytes.shrink_to_fit();
         c
+    }
+
+    /// Ask the processor to fetch rule `r`'s nodes, child lists and strings (up to
+    /// [`PREFETCH_MOST`] bytes of each), for an evaluation to come: a rule becomes a candidate
+    /// while the scans still run, and is evaluated after them.
+    #[inline]
+    pub fn prefetch(&self, r: usize) {
+        fn part<T>(all: &[T], from: u32, to: Option<u32>) -> &[T] {
+            let from = (from as usize).min(all.len());
+            let to = to.map_or(all.len(), |t| t as usize).clamp(from, all.len());
+            let most = PREFETCH_MOST / std::mem::size_of::<T>().max(1);
+            &all[from..to.min(from + most)]
+        }
+        let Some(start) = self.starts.get(r) else { return };
+        let end = self.starts.get(r + 1);
+        super::cache::prefetch(part(&self.nodes, start[0], end.map(|e| e[0])));
+        super::cache::prefetch(part(&self.kids, start[1], end.map(|e| e[1])));
+        super::cache::prefetch(part(&self.bytes, start[2], end.map(|e| e[2])));
     }
 
     /// Whether rule `r` has a compact form.

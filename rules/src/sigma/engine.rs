@@ -971,6 +971,7 @@ impl SigmaEngine {
                     }
                     *state += 1;
                     if (*state & 0xff) as u8 == nclauses[r] {
+                        self.compact.prefetch(r);
                         candidates.push(r as u32);
                     }
                 }

@@ -34,6 +34,7 @@
 //!   stay `service: auditd` for SigmaHQ's per-record rules, and rules for every Linux log
 //!   (keywords) read the records, not their copy a second time.
 
+use super::cache::prefetch;
 use std::hash::Hasher;
 use std::sync::OnceLock;
 
@@ -186,28 +187,6 @@ pub struct EventFacts<'a> {
     pub has_json: bool,
 }
 
-/// Ask the processor to bring every cache line of `bytes` into its caches, without waiting for
-/// them. Loads of a cold event's values (the touch this replaced) hold up the instructions after
-/// them until the data arrives; prefetches retire at once, so the class key, the plan lookup
-/// and the first scans run while the values arrive (attack samples and Mordor 4–6 % faster,
-/// paired, docs/PERFORMANCE.md).
-#[inline]
-fn prefetch(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in bytes.iter().step_by(64) {
-        // SAFETY: a prefetch is a hint: it reads no data into the program, cannot fault, and
-        // the address is within a live slice.
-        #[allow(unsafe_code)]
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                std::ptr::from_ref(line).cast::<i8>(),
-            );
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-}
-
 /// The cache key of an event's class: a hash of the [`CLASS_INPUTS`] values (allocation-free).
 pub fn class_key(e: &Event) -> u64 {
     event_facts(e).key
@@ -215,8 +194,9 @@ pub fn class_key(e: &Event) -> u64 {
 
 /// One pass over the event's fields finds the [`CLASS_INPUTS`] (two or more map lookups of a
 /// cold event cost more than the pass). The pass also reads the first byte of every field name
-/// and asks the processor to fetch every cache line of every text value ([`prefetch`]): those
-/// fetches are independent of one another and overlap with the work that follows, whereas the
+/// and asks the processor to fetch every cache line of every text value ([`prefetch`]; the
+/// loads it replaced held up the work after them): those fetches are independent of one
+/// another and overlap with the work that follows, whereas the
 /// evaluation reads the values one after another, each waiting for the last when the event is
 /// not in cache.
 pub fn event_facts(e: &Event) -> EventFacts<'_> {

@@ -2,6 +2,7 @@
 //! ([`logsource`]), field mapping ([`fields`]), literal prefilter ([`prefilter`]), zero-copy
 //! event view ([`view`]) and correlation state ([`correlate`]).
 
+pub mod cache;
 pub mod compact;
 pub mod correlate;
 pub mod engine;

@@ -362,6 +362,13 @@ impl Fields {
         Iter(self.entries.iter())
     }
 
+    /// The entries themselves, in name order (for a caller that wants their memory, e.g. to
+    /// prefetch a cold event's entries before walking them).
+    #[inline]
+    pub fn as_slice(&self) -> &[(Name, Value)] {
+        &self.entries
+    }
+
     /// Every name, in order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &Name> + ExactSizeIterator {
         self.entries.iter().map(|(k, _)| k)

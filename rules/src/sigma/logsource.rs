@@ -213,6 +213,8 @@ pub fn event_facts(e: &Event) -> EventFacts<'_> {
     let mut touched = 0u8;
     let mut has_json = false;
     let mut has_message = false;
+    // The entries are read in order below; ask for all of their lines at once.
+    prefetch(e.fields.as_slice());
     for (k, v) in &e.fields {
         has_message |= k.len() == 7 && k.as_str() == "message";
         touched ^= k.as_bytes().first().copied().unwrap_or(0);

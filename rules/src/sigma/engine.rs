@@ -33,6 +33,7 @@ use rsigma_eval::{CompiledRule, EvaluationResult, ResultBody};
 use rsigma_parser::{CorrelationRule, FilterRule, FilterRuleTarget, SigmaRule};
 use rustc_hash::{FxHashMap, FxHashSet};
 use sen_core::event::Event;
+use sen_core::fields::Name;
 use serde::Serialize;
 
 use super::fields::{mapping_for, rewrite_rule};
@@ -405,8 +406,61 @@ struct Scratch {
     /// This thread's copy of the plans it used, for the engine and plan generation in
     /// `plans_of`: finding a plan takes no lock and touches no shared reference count, which
     /// every parse worker would otherwise write for every event.
-    plans: FxHashMap<u64, Arc<Plan>>,
+    plans: FxHashMap<u64, LocalPlan>,
     plans_of: (u64, u64),
+}
+
+/// A plan as one thread holds it: the plan, and what its fields resolved to in the last event
+/// of the class this thread saw.
+struct LocalPlan {
+    plan: Arc<Plan>,
+    /// By position in the event's field map: the interned field name's address and what it
+    /// resolved to. Events of one class nearly always have the same fields in the same (name)
+    /// order, so a field is resolved by comparing one address instead of hashing its name
+    /// into [`Plan::by_key`] and comparing it with the plan's copy.
+    fields: Vec<Resolved>,
+}
+
+/// What one field name resolves to in a plan.
+#[derive(Clone, Copy)]
+struct Resolved {
+    /// The interned name's address (interned names are unique: equal addresses, equal
+    /// names); 0 for a name that is not interned (never cached).
+    name: usize,
+    /// Its [`Plan::by_key`] slots (the first [`NO_SCAN`] when it has none).
+    slots: [u32; 2],
+    /// Whether the keyword search reads it ([`keyword_searched`]).
+    keyword: bool,
+}
+
+impl Resolved {
+    /// Resolve the field at `position` of an event, named `key`, in `plan`, through and
+    /// into `cache` ([`LocalPlan::fields`]).
+    #[inline]
+    fn get(plan: &Plan, cache: &mut Vec<Resolved>, position: usize, key: &Name) -> Resolved {
+        let name = key.shared().map_or(0, |s| s.as_ptr() as usize);
+        if name != 0
+            && let Some(r) = cache.get(position)
+            && r.name == name
+        {
+            return *r;
+        }
+        let slots =
+            if plan.key_filter.may_contain(key) { plan.by_key.get(key.as_str()) } else { None };
+        let r = Resolved {
+            name,
+            slots: slots.copied().unwrap_or([NO_SCAN, NO_SCAN]),
+            keyword: keyword_searched(key),
+        };
+        if name != 0 {
+            if position < cache.len() {
+                cache[position] = r;
+            } else if position == cache.len() {
+                cache.push(r);
+            }
+        }
+        r
+    }
 }
 
 impl Scratch {
@@ -923,8 +977,11 @@ impl SigmaEngine {
                 sc.plans_of = owner;
             }
             let (any, nscans) = {
-                let p = sc.plans.entry(facts.key).or_insert_with(|| self.plan(event, &facts));
-                (p.any, p.scans.len())
+                let p = sc.plans.entry(facts.key).or_insert_with(|| LocalPlan {
+                    plan: self.plan(event, &facts),
+                    fields: Vec::new(),
+                });
+                (p.plan.any, p.plan.scans.len())
             };
             if !any {
                 return;
@@ -946,7 +1003,10 @@ impl SigmaEngine {
                 ..
             } = sc;
             // Borrowed from this thread's copy: no reference count is written per event.
-            let Some(plan) = plans.get(&facts.key).map(|p| &**p) else { return };
+            let Some(LocalPlan { plan, fields: resolved }) = plans.get_mut(&facts.key) else {
+                return;
+            };
+            let plan: &Plan = plan;
             let nclauses: &[u8] = plan.nclauses.as_deref().unwrap_or(&self.nclauses);
             // Kill marks count only from a field's own text value: the value rsigma's matcher
             // sees (not a `winlog.user_data` alias, a number's text or a list's members).
@@ -987,10 +1047,10 @@ impl SigmaEngine {
             // keyword scan, values are lowered at once after the pass, and their fields'
             // scans run then.
             let has_json = facts.has_json;
-            for (k, v) in &event.fields {
-                let slots =
-                    if plan.key_filter.may_contain(k) { plan.by_key.get(k.as_str()) } else { None };
-                let kw = keyword.filter(|_| keyword_searched(k));
+            for (position, (k, v)) in event.fields.iter().enumerate() {
+                let r = Resolved::get(plan, resolved, position, k);
+                let slots = (r.slots[0] != NO_SCAN).then_some(&r.slots);
+                let kw = keyword.filter(|_| r.keyword);
                 if slots.is_none() && kw.is_none() {
                     continue;
                 }
@@ -1543,6 +1603,35 @@ mod tests {
             titles(&[("message", "whoami /all"), ("process.command_line", "whoami")]),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn fields_resolve_by_position_only_while_the_layout_holds() {
+        // Events of one class with different fields at the same positions: each field is
+        // resolved to its own scans whatever the last event of the class held there.
+        let e = engine(
+            "title: f\nlogsource: {product: linux}\ndetection:\n  sel:\n    process.command_line|contains: 'whoami'\n  condition: sel\n",
+        );
+        let eval = |fields: &[(&str, &str)]| {
+            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+            ev.set("log.syslog.appname", "bash");
+            for (k, v) in fields {
+                ev.set(k, *v);
+            }
+            let mut out = Vec::new();
+            e.evaluate(&ev, &mut out);
+            out.len()
+        };
+        for _ in 0..2 {
+            assert_eq!(eval(&[("process.command_line", "whoami")]), 1);
+            assert_eq!(eval(&[("a.b", "whoami")]), 0, "another field at the same position");
+            assert_eq!(eval(&[("a.b", "x"), ("process.command_line", "whoami")]), 1);
+            assert_eq!(eval(&[("process.args", "whoami"), ("z", "1")]), 0);
+            // A name too long to intern is never taken from the cache.
+            let long = format!("x.{}", "y".repeat(300));
+            assert_eq!(eval(&[(long.as_str(), "whoami"), ("process.command_line", "whoami")]), 1);
+            assert_eq!(eval(&[(long.as_str(), "whoami")]), 0);
+        }
     }
 
     #[test]

@@ -249,6 +249,9 @@ struct Windows {
     starts: Box<[u32]>,
     /// Needles under 4 bytes, by their index in the set.
     short: Option<(AhoCorasick, Box<[u32]>)>,
+    /// Those that are not ASCII (homoglyphs, `®`, dashes): only a value with a non-ASCII
+    /// byte can hold one, and most values have none.
+    short_wide: Option<(AhoCorasick, Box<[u32]>)>,
 }
 
 const FILTER_BITS: u32 = 16;
@@ -276,14 +279,20 @@ impl Windows {
         }
         let mut by_window: HashMap<u32, Vec<(u32, u32)>> = HashMap::new();
         let (mut short, mut short_ids) = (Vec::new(), Vec::new());
+        let (mut wide, mut wide_ids) = (Vec::new(), Vec::new());
         let mut text = Vec::new();
         let mut starts = Vec::with_capacity(patterns.len() + 1);
         for (i, p) in patterns.iter().enumerate() {
             starts.push(text.len() as u32);
             text.extend_from_slice(p.as_bytes());
             if p.len() < 4 {
-                short.push(p.as_str());
-                short_ids.push(i as u32);
+                if p.is_ascii() {
+                    short.push(p.as_str());
+                    short_ids.push(i as u32);
+                } else {
+                    wide.push(p.as_str());
+                    wide_ids.push(i as u32);
+                }
                 continue;
             }
             let b = p.as_bytes();
@@ -306,16 +315,19 @@ impl Windows {
             slots[at] = (w, entries.len() as u32, list.len() as u32);
             entries.extend(list);
         }
-        let short = if short.is_empty() {
-            None
-        } else {
+        let automaton = |needles: Vec<&str>, ids: Vec<u32>| {
+            if needles.is_empty() {
+                return Some(None);
+            }
             let ac = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
                 .kind(Some(AhoCorasickKind::ContiguousNFA))
-                .build(&short)
+                .build(&needles)
                 .ok()?;
-            Some((ac, short_ids.into_boxed_slice()))
+            Some(Some((ac, ids.into_boxed_slice())))
         };
+        let short = automaton(short, short_ids)?;
+        let short_wide = automaton(wide, wide_ids)?;
         Some(Windows {
             filter: filter.into_boxed_slice(),
             slots: slots.into_boxed_slice(),
@@ -323,12 +335,20 @@ impl Windows {
             text: text.into_boxed_slice(),
             starts: starts.into_boxed_slice(),
             short,
+            short_wide,
         })
     }
 
     /// Call `found` with the index of each needle at each place it occurs in `hay`.
     #[inline]
     fn find_all(&self, hay: &[u8], mut found: impl FnMut(usize)) {
+        if let Some((ac, ids)) = &self.short_wide
+            && !hay.is_ascii()
+        {
+            for m in ac.find_overlapping_iter(hay) {
+                found(ids[m.pattern().as_usize()] as usize);
+            }
+        }
         if let Some((ac, ids)) = &self.short {
             for m in ac.find_overlapping_iter(hay) {
                 found(ids[m.pattern().as_usize()] as usize);
@@ -372,7 +392,11 @@ impl Windows {
             + self.entries.len() * 8
             + self.text.len()
             + self.starts.len() * 4
-            + self.short.as_ref().map_or(0, |(ac, ids)| ac.memory_usage() + ids.len() * 4)
+            + [&self.short, &self.short_wide]
+                .iter()
+                .filter_map(|s| s.as_ref())
+                .map(|(ac, ids)| ac.memory_usage() + ids.len() * 4)
+                .sum::<usize>()
     }
 }
 
@@ -907,25 +931,31 @@ mod tests {
     #[test]
     fn the_window_matcher_finds_what_the_automaton_finds() {
         // Random needles over a small alphabet (so that windows are shared and values hold
-        // many overlapping occurrences), short ones included.
-        let mut word = words(0x2545_f491_4f6c_dd1d, b"abcde\\.-");
-        let mut needles: Vec<String> = (0..300).map(|i| word(1 + i % 9)).collect();
-        needles.sort();
-        needles.dedup();
-        let w = Windows::new(&needles).unwrap();
-        let ac = AhoCorasick::builder().match_kind(MatchKind::Standard).build(&needles).unwrap();
-        for len in [0, 1, 3, 4, 5, 17, 64, 300] {
-            for _ in 0..20 {
-                let hay = word(len);
-                let mut want: Vec<usize> = ac
-                    .find_overlapping_iter(hay.as_str())
-                    .map(|m| m.pattern().as_usize())
-                    .collect();
-                let mut got = Vec::new();
-                w.find_all(hay.as_bytes(), |p| got.push(p));
-                want.sort_unstable();
-                got.sort_unstable();
-                assert_eq!(got, want, "{hay}");
+        // many overlapping occurrences), short ones included; then with non-ASCII characters
+        // (short needles of their own, searched only in values that hold one).
+        let alphabets: [&'static [u8]; 2] = [b"abcde\\.-", b"ab\xe9\xdf-"];
+        for alphabet in alphabets {
+            let mut word = words(0x2545_f491_4f6c_dd1d, alphabet);
+            let mut needles: Vec<String> = (0..300).map(|i| word(1 + i % 9)).collect();
+            needles.sort();
+            needles.dedup();
+            let w = Windows::new(&needles).unwrap();
+            let ac =
+                AhoCorasick::builder().match_kind(MatchKind::Standard).build(&needles).unwrap();
+            let mut ascii = words(7, b"ab-");
+            for len in [0, 1, 3, 4, 5, 17, 64, 300] {
+                for i in 0..40 {
+                    let hay = if i % 4 == 3 { ascii(len) } else { word(len) };
+                    let mut want: Vec<usize> = ac
+                        .find_overlapping_iter(hay.as_str())
+                        .map(|m| m.pattern().as_usize())
+                        .collect();
+                    let mut got = Vec::new();
+                    w.find_all(hay.as_bytes(), |p| got.push(p));
+                    want.sort_unstable();
+                    got.sort_unstable();
+                    assert_eq!(got, want, "{hay}");
+                }
             }
         }
     }

@@ -164,6 +164,9 @@ struct Meta {
     by_key: HashMap<String, usize>,
     /// Engine rule → the correlations its matches feed (directly).
     fed_by: HashMap<usize, Vec<usize>>,
+    /// Engine rule feeding a correlation → rsigma's result holding its header, for matches
+    /// that carry none (the alerting path's, [`SigmaEngine::evaluate_for_alerts`]).
+    headers: HashMap<usize, rsigma_eval::EvaluationResult>,
     /// Per correlation: whether its group key can be read off an event directly (no aliases).
     plain_groups: Vec<bool>,
     /// Per correlation: the field(s) a `value_count` counts distinct values of.
@@ -462,11 +465,16 @@ impl Correlator {
                 });
             }
         }
+        let headers = fed_by
+            .keys()
+            .map(|&r| (r, engine.result_of(&super::engine::Hit { rule: r, result: None })))
+            .collect();
         (
             Correlator {
                 meta: Meta {
                     info,
                     by_key,
+                    headers,
                     fed_by,
                     plain_groups,
                     distinct,
@@ -835,7 +843,11 @@ impl Shard {
             let mut results = Vec::new();
             for h in hits {
                 if self.may_fire(meta, &view, h.rule, ts) {
-                    results.push(h.result.clone());
+                    match (&h.result, meta.headers.get(&h.rule)) {
+                        (Some(r), _) | (None, Some(r)) => results.push(r.clone()),
+                        // `may_fire` holds only for rules in `fed_by`, each with a header.
+                        (None, None) => {}
+                    }
                 }
             }
             if results.is_empty() {

@@ -969,7 +969,7 @@ impl SigmaEngine {
 
     /// A match's rsigma result: the one it carries, or one holding the rule's header (title,
     /// id, level, tags) and no matched selections or fields, which is what rsigma's
-    /// correlation reads.
+    /// correlation reads. `hit` is one this engine produced (its rule index is this engine's).
     pub fn result_of(&self, hit: &Hit) -> EvaluationResult {
         match &hit.result {
             Some(r) => r.clone(),

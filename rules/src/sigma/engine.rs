@@ -1364,6 +1364,20 @@ mod tests {
         engine
     }
 
+    /// The titles of the rules `e` matches on a Linux (`bash`) event with `fields`, sorted.
+    fn matched(e: &SigmaEngine, fields: &[(&str, &str)]) -> Vec<String> {
+        let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+        ev.set("log.syslog.appname", "bash");
+        for (k, v) in fields {
+            ev.set(k, *v);
+        }
+        let mut out = Vec::new();
+        e.evaluate(&ev, &mut out);
+        let mut titles: Vec<String> = out.iter().map(|h| e.rules()[h.rule].title.clone()).collect();
+        titles.sort();
+        titles
+    }
+
     fn hits(engine: &SigmaEngine, message: &str) -> usize {
         let mut e = Event::new("1".into(), chrono::Utc::now(), message);
         e.set("message", message);
@@ -1527,16 +1541,7 @@ mod tests {
         let e = engine(
             "title: t\nlogsource: {product: linux}\ndetection:\n  kw: ['abcdef', 'ZZ-TOP']\n  condition: kw\n",
         );
-        let eval = |fields: &[(&str, &str)]| {
-            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
-            ev.set("log.syslog.appname", "bash");
-            for (k, v) in fields {
-                ev.set(k, *v);
-            }
-            let mut out = Vec::new();
-            e.evaluate(&ev, &mut out);
-            out.len()
-        };
+        let eval = |fields: &[(&str, &str)]| matched(&e, fields).len();
         assert_eq!(eval(&[("message", "xx ABCDEF yy")]), 1);
         assert_eq!(eval(&[("message", "nothing"), ("user.name", "zz-top")]), 1, "any value");
         // A needle never spans two values.
@@ -1589,18 +1594,7 @@ mod tests {
         let e = engine(
             "title: f\nlogsource: {product: linux}\ndetection:\n  sel:\n    process.command_line|contains: 'whoami /all'\n  condition: sel\n---\ntitle: k\nlogsource: {product: linux}\ndetection:\n  kw: ['zz-top']\n  condition: kw\n",
         );
-        let titles = |fields: &[(&str, &str)]| {
-            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
-            ev.set("log.syslog.appname", "bash");
-            for (k, v) in fields {
-                ev.set(k, *v);
-            }
-            let mut out = Vec::new();
-            e.evaluate(&ev, &mut out);
-            let mut t: Vec<String> = out.iter().map(|h| e.rules()[h.rule].title.clone()).collect();
-            t.sort();
-            t
-        };
+        let titles = |fields: &[(&str, &str)]| matched(&e, fields);
         assert_eq!(titles(&[("process.command_line", "CMD /c WHOAMI /ALL")]), ["f"]);
         assert_eq!(
             titles(&[("message", "Zz-Top®"), ("process.command_line", "whoami /all")]),
@@ -1623,16 +1617,7 @@ mod tests {
         let e = engine(
             "title: f\nlogsource: {product: linux}\ndetection:\n  sel:\n    process.command_line|contains: 'whoami'\n  condition: sel\n",
         );
-        let eval = |fields: &[(&str, &str)]| {
-            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
-            ev.set("log.syslog.appname", "bash");
-            for (k, v) in fields {
-                ev.set(k, *v);
-            }
-            let mut out = Vec::new();
-            e.evaluate(&ev, &mut out);
-            out.len()
-        };
+        let eval = |fields: &[(&str, &str)]| matched(&e, fields).len();
         for _ in 0..2 {
             assert_eq!(eval(&[("process.command_line", "whoami")]), 1);
             assert_eq!(eval(&[("a.b", "whoami")]), 0, "another field at the same position");

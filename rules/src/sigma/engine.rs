@@ -43,7 +43,7 @@ use super::prefilter::{
     Clause, Known, MAX_CLAUSES, Needle, Scope, rule_kills, rule_needles, rule_needles_in,
 };
 use super::scan::{KILL, Scan, ScanBuilder};
-use super::view::{SigmaView, keyword_searched, value, visit_text, visit_value};
+use super::view::{SigmaView, keyword_searched, value, visit_value};
 use crate::check::RuleError;
 use sen_core::event::Value;
 
@@ -1112,13 +1112,13 @@ impl SigmaEngine {
                         if let Some(kw) = kw {
                             // Numbers, addresses, times and booleans are written out only
                             // when some needle could occur in their text.
-                            let visit = if kw.scalar_text() { visit_value } else { visit_text };
+                            let scalars = kw.scalar_text().then_some(&mut *num);
                             if joined {
-                                visit(k, other, num, &mut |_, s| {
+                                visit_value(k, other, scalars, &mut |_, s| {
                                     text.push(s);
                                 });
                             } else {
-                                visit(k, other, num, &mut |_, s| {
+                                visit_value(k, other, scalars, &mut |_, s| {
                                     kw.run(lowered(s, lower), &mut mark)
                                 });
                             }

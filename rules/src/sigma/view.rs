@@ -138,7 +138,7 @@ impl<'a> SigmaView<'a> {
         let mut buf = String::new();
         for (k, v) in &self.event.fields {
             if keyword_searched(k) {
-                visit_value(k, v, &mut buf, visit);
+                visit_value(k, v, Some(&mut buf), visit);
             }
         }
         self.visit_other_strings(visit);
@@ -164,57 +164,41 @@ pub fn keyword_searched(key: &str) -> bool {
     !KEYWORD_SKIP.contains(&key)
 }
 
-/// Every string leaf the keyword search sees in one stored value (`buf` formats numbers,
-/// addresses and times).
-pub fn visit_value(path: &str, v: &Value, buf: &mut String, visit: &mut dyn FnMut(&str, &str)) {
+/// Every string leaf the keyword search sees in one stored value. `scalars` formats numbers,
+/// addresses, times and booleans as text; without it they are skipped (for a search none of
+/// whose needles could occur in their text, [`super::scan::Scan::scalar_text`]).
+pub fn visit_value(
+    path: &str,
+    v: &Value,
+    mut scalars: Option<&mut String>,
+    visit: &mut dyn FnMut(&str, &str),
+) {
     use std::fmt::Write;
-    match v {
-        Value::Str(s) => visit(path, s),
+    let buf = match v {
+        Value::Str(s) => return visit(path, s),
         Value::List(items) => {
             for i in items {
-                visit_value(path, i, buf, visit);
+                visit_value(path, i, scalars.as_deref_mut(), visit);
             }
+            return;
         }
-        Value::Json(j) => visit_json(path, j, visit),
-        Value::Ip(ip) => {
-            buf.clear();
-            let _ = write!(buf, "{ip}");
-            visit(path, buf);
-        }
-        Value::Int(n) => {
-            buf.clear();
-            let _ = write!(buf, "{n}");
-            visit(path, buf);
-        }
-        Value::Float(f) => {
-            buf.clear();
-            let _ = write!(buf, "{f}");
-            visit(path, buf);
-        }
-        Value::Bool(b) => visit(path, if *b { "true" } else { "false" }),
-        Value::Time(t) => {
-            buf.clear();
-            let _ = write!(buf, "{}", t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
-            visit(path, buf);
-        }
-    }
-}
-
-/// The text leaves of [`visit_value`] only: strings, in lists too, and untyped JSON whole
-/// (`buf` is unused; the signature is [`visit_value`]'s). For a search none of whose needles
-/// could occur in a number's, address's, time's or boolean's text
-/// ([`super::scan::Scan::scalar_text`]).
-pub fn visit_text(path: &str, v: &Value, _buf: &mut String, visit: &mut dyn FnMut(&str, &str)) {
-    match v {
-        Value::Str(s) => visit(path, s),
-        Value::List(items) => {
-            for i in items {
-                visit_text(path, i, _buf, visit);
-            }
-        }
-        Value::Json(j) => visit_json(path, j, visit),
-        Value::Ip(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Time(_) => {}
-    }
+        Value::Json(j) => return visit_json(path, j, visit),
+        _ => match scalars {
+            Some(buf) => buf,
+            None => return,
+        },
+    };
+    buf.clear();
+    let _ = match v {
+        Value::Bool(b) => buf.write_str(if *b { "true" } else { "false" }),
+        Value::Ip(ip) => write!(buf, "{ip}"),
+        Value::Int(n) => write!(buf, "{n}"),
+        Value::Float(f) => write!(buf, "{f}"),
+        Value::Time(t) => buf.write_str(&t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)),
+        // Text, lists and JSON were visited above.
+        Value::Str(_) | Value::List(_) | Value::Json(_) => Ok(()),
+    };
+    visit(path, buf)
 }
 
 fn visit_json(path: &str, j: &serde_json::Value, visit: &mut dyn FnMut(&str, &str)) {

@@ -85,22 +85,7 @@ pub fn push_lowered(buf: &mut Vec<u8>, s: &str) {
     // Some characters are not ASCII: their bytes were left alone. Most (`®`, `’`, CJK) are
     // their own lower case; find the first that is not.
     let bytes = s.as_bytes();
-    let mut i = ascii_len(bytes);
-    while let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) {
-        if c == 'Σ' {
-            buf.truncate(start);
-            buf.extend_from_slice(s.to_lowercase().as_bytes());
-            return;
-        }
-        if !lower_is_self(c) {
-            break;
-        }
-        i += c.len_utf8();
-        i += ascii_len(&bytes[i..]);
-    }
-    if i >= bytes.len() {
-        return;
-    }
+    let Some(mut i) = first_to_map(bytes) else { return };
     // From the first character that changes, map character by character (ASCII runs at once).
     buf.truncate(start + i);
     let mut enc = [0u8; 4];
@@ -163,7 +148,7 @@ impl Joined {
         if !lower_ascii_in_place(&mut self.text) {
             return;
         }
-        if non_ascii_lower_is_self(&self.text) {
+        if first_to_map(&self.text).is_none() {
             return;
         }
         self.spare.clear();
@@ -192,33 +177,34 @@ impl Joined {
     }
 }
 
-/// Whether every non-ASCII character of the UTF-8 text `bytes` is its own lower case (a
-/// capital sigma is not taken as one: its lower case depends on its neighbours). Only the
-/// non-ASCII characters are decoded (and checked: anything not UTF-8 answers no).
-fn non_ascii_lower_is_self(bytes: &[u8]) -> bool {
+/// Where the first character of the UTF-8 text `bytes` that lower-casing changes starts
+/// (ASCII letters aside), or `None` when every non-ASCII character is its own lower case. A
+/// capital sigma counts as changed: its lower case depends on its neighbours. Only the
+/// non-ASCII characters are decoded (and checked: a byte that is not UTF-8 counts as changed).
+fn first_to_map(bytes: &[u8]) -> Option<usize> {
     let mut i = ascii_len(bytes);
     while i < bytes.len() {
         let width = match bytes[i] {
             0xc0..=0xdf => 2,
             0xe0..=0xef => 3,
             0xf0..=0xf7 => 4,
-            _ => return false,
+            _ => return Some(i),
         };
         let Some(c) = bytes
             .get(i..i + width)
             .and_then(|b| std::str::from_utf8(b).ok())
             .and_then(|s| s.chars().next())
         else {
-            return false;
+            return Some(i);
         };
         // Latin-1 symbols (`®`, `©`, `°`, a no-break space) have no case.
         if c >= '\u{c0}' && (c == 'Σ' || !lower_is_self(c)) {
-            return false;
+            return Some(i);
         }
         i += width;
         i += ascii_len(&bytes[i..]);
     }
-    true
+    None
 }
 
 /// `s` lower-cased: borrowed when it already is, else lowered into `buf`.

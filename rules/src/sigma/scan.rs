@@ -194,25 +194,13 @@ impl Trie {
             }
             let Some(b) = bytes.next() else { return };
             let count = self.nodes[node + 1] as usize;
-            let edges = &self.nodes[node + 2..node + 2 + 2 * count];
+            // (byte, child's record) pairs, sorted by byte.
+            let (edges, _) = self.nodes[node + 2..node + 2 + 2 * count].as_chunks::<2>();
             let b = u32::from(b);
             let next = if count <= 16 {
-                edges.chunks_exact(2).find(|e| e[0] == b).map(|e| e[1])
+                edges.iter().find(|e| e[0] == b).map(|e| e[1])
             } else {
-                let (mut lo, mut hi) = (0, count);
-                let mut hit = None;
-                while lo < hi {
-                    let mid = (lo + hi) / 2;
-                    match edges[2 * mid].cmp(&b) {
-                        std::cmp::Ordering::Less => lo = mid + 1,
-                        std::cmp::Ordering::Greater => hi = mid,
-                        std::cmp::Ordering::Equal => {
-                            hit = Some(edges[2 * mid + 1]);
-                            break;
-                        }
-                    }
-                }
-                hit
+                edges.binary_search_by_key(&b, |e| e[0]).ok().map(|i| edges[i][1])
             };
             match next {
                 Some(n) => node = n as usize,
@@ -342,14 +330,8 @@ impl Windows {
     /// Call `found` with the index of each needle at each place it occurs in `hay`.
     #[inline]
     fn find_all(&self, hay: &[u8], mut found: impl FnMut(usize)) {
-        if let Some((ac, ids)) = &self.short_wide
-            && !hay.is_ascii()
-        {
-            for m in ac.find_overlapping_iter(hay) {
-                found(ids[m.pattern().as_usize()] as usize);
-            }
-        }
-        if let Some((ac, ids)) = &self.short {
+        let wide = self.short_wide.as_ref().filter(|_| !hay.is_ascii());
+        for (ac, ids) in self.short.iter().chain(wide) {
             for m in ac.find_overlapping_iter(hay) {
                 found(ids[m.pattern().as_usize()] as usize);
             }

@@ -8,10 +8,10 @@
 //! ratio, and then does the same with `sigma-rust` (about 100 events/s here, so it walks only
 //! as many events as the measuring time allows).
 //!
-//! Sen is evaluated through `DetectionEngine::evaluate`, the pipeline's path, whose matches carry
-//! the rule's header (what alerts and correlation read); rsigma-eval's results also list the
-//! matched selections and fields (Sen's `SigmaEngine::evaluate_event` does too, for
-//! `sen rules test`).
+//! Sen is evaluated through `DetectionEngine::evaluate`, the pipeline's path, whose matches name
+//! their rule (alerts read the rule by index; the correlator builds the headers it needs);
+//! rsigma-eval's results also carry the rule's header and the matched selections and fields
+//! (Sen's `SigmaEngine::evaluate_event` does too, for `sen rules test`).
 //!
 //! It also measures detection in the pipeline's order (normalize a line, then evaluate the
 //! event just built) against normalizing alone, and prints the engine's live heap (a counting

@@ -439,15 +439,7 @@ impl Compact {
             Op::MNot => !self.value(n.a, v, event, low),
             Op::AnyOf => self.kids_of(n).iter().any(|&k| self.value(k, v, event, low)),
             Op::AllOf => self.kids_of(n).iter().all(|&k| self.value(k, v, event, low)),
-            Op::Group => str_value(v, &mut |s| {
-                let l = low.get(s);
-                let kids = self.kids_of(n);
-                if n.flag == 1 {
-                    kids.iter().all(|&k| self.pre_lowered(k, l))
-                } else {
-                    kids.iter().any(|&k| self.pre_lowered(k, l))
-                }
-            }),
+            Op::Group => str_value(v, &mut |s| self.pre_lowered(i, low.get(s))),
             Op::Fallback => self.fallback[n.a as usize].matches(v, event),
             _ => false,
         }

@@ -16,9 +16,9 @@
 //!    makes one of its negated filters hold, [`super::prefilter::rule_kills`]);
 //! 3. the candidates are evaluated over a zero-copy [`SigmaView`]: for alerting
 //!    ([`SigmaEngine::evaluate_for_alerts`], the [`DetectionEngine`] the pipeline uses) on the
-//!    rules' compact form ([`super::compact`]), with results that carry the rule's header; for
-//!    explaining ([`SigmaEngine::evaluate_event`], `sen rules test`) by rsigma's
-//!    `evaluate_rule`, with the selections and fields that matched.
+//!    rules' compact form ([`super::compact`]), each match naming its rule; for explaining
+//!    ([`SigmaEngine::evaluate_event`], `sen rules test`) by rsigma's `evaluate_rule`, with
+//!    the selections and fields that matched.
 //!
 //! The engine is `Sync`: evaluate from as many threads as you like.
 
@@ -1062,6 +1062,9 @@ impl SigmaEngine {
             // keyword scan, values are lowered at once after the pass, and their fields'
             // scans run then.
             let has_json = facts.has_json;
+            // A `by_key` slot's scan, and whether it is the field's own (not reached through
+            // an alias).
+            let scan_of = |si: u32| (&*plan.scans[(si & !ALIAS) as usize], si & ALIAS == 0);
             for (position, (k, v)) in event.fields.iter().enumerate() {
                 let r = Resolved::get(plan, resolved, position, k);
                 let slots = (r.slots[0] != NO_SCAN).then_some(&r.slots);
@@ -1069,27 +1072,25 @@ impl SigmaEngine {
                 if slots.is_none() && kw.is_none() {
                     continue;
                 }
-                // Each scan with whether it is the field's own (not reached through an alias).
-                let mut field_scans: [Option<(&Scan, bool, u32)>; 2] = [None, None];
+                // The `by_key` slots of the scans this value feeds (each scan once an event).
+                let mut field_scans: [Option<u32>; 2] = [None, None];
                 if let Some(slots) = slots {
                     for (slot, &si) in field_scans.iter_mut().zip(slots) {
                         let i = (si & !ALIAS) as usize;
                         if si != NO_SCAN && scan_gen[i] != generation {
                             scan_gen[i] = generation;
-                            *slot = Some((&plan.scans[i], si & ALIAS == 0, si));
+                            *slot = Some(si);
                         }
                     }
                 }
                 match v {
                     Value::Str(s) if joined && kw.is_some() => {
                         let at = text.push(s);
-                        for &(_, _, si) in field_scans.iter().flatten() {
-                            deferred.push((si, at));
-                        }
+                        deferred.extend(field_scans.iter().flatten().map(|&si| (si, at)));
                     }
                     Value::Str(s) => {
                         let l = lowered(s, lower);
-                        for &(scan, own, _) in field_scans.iter().flatten() {
+                        for (scan, own) in field_scans.iter().flatten().map(|&si| scan_of(si)) {
                             kill_ok.set(own);
                             scan.run(l, &mut mark);
                         }
@@ -1099,12 +1100,13 @@ impl SigmaEngine {
                         }
                     }
                     Value::Int(n) => {
-                        for scan in field_scans.iter().flatten().map(|s| s.0).chain(kw) {
+                        for scan in field_scans.iter().flatten().map(|&si| scan_of(si).0).chain(kw)
+                        {
                             scan.run_int(*n, num, &mut mark);
                         }
                     }
                     other => {
-                        for scan in field_scans.iter().flatten().map(|s| s.0) {
+                        for scan in field_scans.iter().flatten().map(|&si| scan_of(si).0) {
                             visit_leaves(&value(other), num, &mut |s| {
                                 scan.run(lowered(s, lower), &mut mark)
                             });
@@ -1134,8 +1136,9 @@ impl SigmaEngine {
                 });
                 text.lower();
                 for &(si, at) in deferred.iter() {
-                    kill_ok.set(si & ALIAS == 0);
-                    plan.scans[(si & !ALIAS) as usize].run(text.value(at), &mut mark);
+                    let (scan, own) = scan_of(si);
+                    kill_ok.set(own);
+                    scan.run(text.value(at), &mut mark);
                 }
                 kill_ok.set(false);
                 kw.run(text.text(), &mut mark);
@@ -1174,12 +1177,13 @@ impl SigmaEngine {
             let before = out.len();
             lowered_values.clear();
             for &r in candidates.iter() {
-                let rule = &self.rules[r as usize];
                 if detail == Detail::Rule && self.compact.supports(r as usize) {
                     if self.compact.matches(r as usize, &view, lowered_values) {
                         out.push(Hit { rule: r as usize, result: None });
                     }
-                } else if let Some(result) = rsigma_eval::evaluate_rule(rule, &view) {
+                } else if let Some(result) =
+                    rsigma_eval::evaluate_rule(&self.rules[r as usize], &view)
+                {
                     out.push(Hit { rule: r as usize, result: Some(result) });
                 }
             }

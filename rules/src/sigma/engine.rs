@@ -389,9 +389,9 @@ static NEXT_ENGINE: AtomicU64 = AtomicU64::new(1);
 #[derive(Default)]
 struct Scratch {
     generation: u32,
-    clause_gen: Vec<u32>,
-    /// Per rule: the generation (high 24 bits) and how many of its clauses are marked (low 8
-    /// bits), in one word: one load a mark.
+    /// Per rule: the generation (high 24 bits) and which of its clauses are marked (low 8
+    /// bits, one per clause: [`MAX_CLAUSES`]), in one word: a mark loads and stores one word
+    /// of a small array, and nothing per clause.
     rule_state: Vec<u32>,
     /// Per rule: the generation in which a kill needle made it false.
     dead: Vec<u32>,
@@ -469,18 +469,14 @@ impl Resolved {
 
 impl Scratch {
     /// Start an event: a fresh generation, arrays sized for this engine and plan.
-    fn begin(&mut self, clauses: usize, rules: usize, scans: usize) -> u32 {
+    fn begin(&mut self, rules: usize, scans: usize) -> u32 {
         if self.generation == GENERATIONS - 1 {
             self.generation = 0;
-            self.clause_gen.iter_mut().for_each(|g| *g = 0);
             self.rule_state.iter_mut().for_each(|g| *g = 0);
             self.dead.iter_mut().for_each(|g| *g = 0);
             self.scan_gen.iter_mut().for_each(|g| *g = 0);
         }
         self.generation += 1;
-        if self.clause_gen.len() < clauses {
-            self.clause_gen.resize(clauses, 0);
-        }
         if self.rule_state.len() < rules {
             self.rule_state.resize(rules, 0);
             self.dead.resize(rules, 0);
@@ -524,17 +520,15 @@ pub struct SigmaEngine {
     /// Per rule: its prefilter clauses (`None`: always evaluated).
     cnf: Vec<Option<Vec<Clause>>>,
     /// Per rule: whether its clauses depend on the class (it tests the EventID or the channel,
-    /// [`Known`]); such a rule's plans derive them again, so it has [`MAX_CLAUSES`] clause ids.
+    /// [`Known`]); such a rule's plans derive them again.
     class_sensitive: Vec<bool>,
     /// Per rule: needles whose occurrence makes it false ([`rule_kills`]).
     kills: Vec<Vec<Needle>>,
     /// The rules in compact form, which the alerting path evaluates ([`super::compact`]).
     compact: super::compact::Compact,
-    /// Per rule: the id of its first clause, and how many it has.
-    clause_base: Vec<u32>,
+    /// Per rule: how many clauses it has. Clause `i` of rule `r` has the id
+    /// [`clause_id`]`(r, i)`: the rule and the clause's bit are read off the id.
     nclauses: Vec<u8>,
-    /// Per clause: its rule.
-    clause_rule: Vec<u32>,
     plans: RwLock<HashMap<u64, Arc<Plan>>>,
     /// Every scan built, by fingerprint, for sharing between plans.
     scans: Mutex<FxHashMap<u128, Arc<Scan>>>,
@@ -675,21 +669,8 @@ impl SigmaEngine {
         let cnf: Vec<_> = rules.iter().map(rule_needles).collect();
         let kills: Vec<_> = rules.iter().map(rule_kills).collect();
         let class_sensitive: Vec<bool> = rules.iter().map(Known::concerns).collect();
-        let mut clause_base = Vec::with_capacity(cnf.len());
-        let mut nclauses = Vec::with_capacity(cnf.len());
-        let mut clause_rule = Vec::new();
-        for (r, c) in cnf.iter().enumerate() {
-            clause_base.push(clause_rule.len() as u32);
-            if class_sensitive[r] {
-                nclauses.push(c.as_ref().map_or(0, Vec::len) as u8);
-                clause_rule.extend(std::iter::repeat_n(r as u32, MAX_CLAUSES));
-                continue;
-            }
-            let n = c.as_ref().map_or(0, Vec::len);
-            // MAX_CLAUSES bounds n far below u8::MAX.
-            nclauses.push(n as u8);
-            clause_rule.extend(std::iter::repeat_n(r as u32, n));
-        }
+        // MAX_CLAUSES bounds each count far below u8::MAX.
+        let nclauses: Vec<u8> = cnf.iter().map(|c| c.as_ref().map_or(0, Vec::len) as u8).collect();
         report.loaded = rules.len();
         report.prefiltered = cnf.iter().filter(|n| n.is_some()).count();
         report.correlations = set.correlations.len();
@@ -701,9 +682,7 @@ impl SigmaEngine {
             info,
             cnf,
             class_sensitive,
-            clause_base,
             nclauses,
-            clause_rule,
             plans: RwLock::new(HashMap::new()),
             scans: Mutex::new(FxHashMap::default()),
             common: RwLock::new(FxHashMap::default()),
@@ -811,7 +790,7 @@ impl SigmaEngine {
                 continue;
             };
             for (i, clause) in clauses.iter().enumerate() {
-                let id = self.clause_base[r as usize] + i as u32;
+                let id = clause_id(r, i);
                 for (scope, kind, lit) in clause {
                     let b = builders.entry(scope.clone()).or_default();
                     if *kind == super::prefilter::Kind::Contains
@@ -848,7 +827,7 @@ impl SigmaEngine {
                         Err(e) => {
                             // No automaton: evaluate those rules unfiltered (correct, slower).
                             tracing::warn!(error = %e, "prefilter automaton not built; rules evaluated unfiltered");
-                            always.extend(clauses.iter().map(|&c| self.clause_rule[c as usize]));
+                            always.extend(clauses.iter().map(|&c| clause_rule(c)));
                             continue;
                         }
                     }
@@ -1002,10 +981,9 @@ impl SigmaEngine {
                 return;
             }
             let view = SigmaView::with_facts(event, &facts);
-            let generation = sc.begin(self.clause_rule.len(), self.rules.len(), nscans);
+            let generation = sc.begin(self.rules.len(), nscans);
             let Scratch {
                 plans,
-                clause_gen,
                 rule_state,
                 dead,
                 scan_gen,
@@ -1034,18 +1012,18 @@ impl SigmaEngine {
                         }
                         continue;
                     }
-                    let c = c as usize;
-                    if clause_gen[c] == generation {
+                    let r = clause_rule(c) as usize;
+                    let bit = 1u32 << (c as usize % MAX_CLAUSES);
+                    let mut state = rule_state[r];
+                    if state >> 8 != generation {
+                        state = generation << 8;
+                    }
+                    if state & bit != 0 {
                         continue;
                     }
-                    clause_gen[c] = generation;
-                    let r = self.clause_rule[c] as usize;
-                    let state = &mut rule_state[r];
-                    if *state >> 8 != generation {
-                        *state = generation << 8;
-                    }
-                    *state += 1;
-                    if (*state & 0xff) as u8 == nclauses[r] {
+                    state |= bit;
+                    rule_state[r] = state;
+                    if state & 0xff == (1u32 << nclauses[r]) - 1 {
                         self.compact.prefetch(r);
                         candidates.push(r as u32);
                     }
@@ -1191,6 +1169,20 @@ impl SigmaEngine {
             self.hits.add((out.len() - before) as u64);
         });
     }
+}
+
+/// The id of clause `i` of rule `r`: the rule's index and the clause's bit in
+/// [`Scratch::rule_state`] (the rule index stays below [`KILL`]'s bit, which marks kills).
+#[inline]
+fn clause_id(r: u32, i: usize) -> u32 {
+    debug_assert!(i < MAX_CLAUSES && r < KILL / MAX_CLAUSES as u32);
+    r * MAX_CLAUSES as u32 + i as u32
+}
+
+/// The rule a clause id ([`clause_id`]) belongs to.
+#[inline]
+fn clause_rule(c: u32) -> u32 {
+    c / MAX_CLAUSES as u32
 }
 
 const NO_SCAN: u32 = u32::MAX;

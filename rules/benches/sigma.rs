@@ -25,6 +25,8 @@
 //! `perf stat -e instructions` or for comparing builds on a busy machine (CPU time and
 //! instruction counts move far less with load than wall-clock rates). `SEN_BENCH_THREADS=T`
 //! evaluates the attack samples on T threads at once and prints each one's CPU per event.
+//! `SEN_BENCH_ONLY=<set>` (`evtx-attack-samples`, `mordor-windows`, `regression-pairs`) loads
+//! and measures that event set alone (with `SEN_BENCH_FIXED`, nothing else: for profiling).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -206,12 +208,21 @@ fn bench(c: &mut Criterion) {
     // The events first, so that what the engine's load frees and hands back does not decide
     // where they live.
     let mut sets: Vec<(&str, Vec<Event>)> = Vec::new();
+    let only = std::env::var("SEN_BENCH_ONLY").ok();
     for (name, sub) in [
         ("evtx-attack-samples", "windows-events/evtx-attack-samples"),
         ("mordor-windows", "windows-events/mordor/windows"),
         ("regression-pairs", "sigma/regression_pairs"),
     ] {
-        sets.push((name, load_events(&common::tree_files(&dir.join(sub), &["ndjson"]))));
+        if only.as_deref().is_none_or(|o| o == name) {
+            sets.push((name, load_events(&common::tree_files(&dir.join(sub), &["ndjson"]))));
+        }
+    }
+    if sets.is_empty() {
+        eprintln!(
+            "SEN_BENCH_ONLY names no event set: evtx-attack-samples, mordor-windows, regression-pairs"
+        );
+        return;
     }
     let rss0 = rss_mb();
     let live0 = live_mb();
@@ -285,6 +296,7 @@ fn bench(c: &mut Criterion) {
     }
     if let Some(n) = std::env::var("SEN_BENCH_FIXED").ok().and_then(|v| v.parse::<usize>().ok()) {
         for (name, evs) in &sets {
+            let before = engine.stats();
             let cpu0 = cpu_secs();
             let mut found = 0;
             for _ in 0..n {
@@ -295,12 +307,18 @@ fn bench(c: &mut Criterion) {
                 }
             }
             let per = (cpu_secs() - cpu0) / (n * evs.len()) as f64;
+            let after = engine.stats();
             eprintln!(
-                "fixed {name}: {n} × {} events, {found} hits, {:.3} µs CPU per event ≈ {:.0} events/s per core",
+                "fixed {name}: {n} × {} events, {found} hits, {:.3} µs CPU per event ≈ {:.0} events/s per core, {:.3} rule evaluations per event",
                 evs.len(),
                 per * 1e6,
-                1.0 / per
+                1.0 / per,
+                (after.evaluations - before.evaluations) as f64
+                    / (after.events - before.events).max(1) as f64
             );
+        }
+        if only.is_some() {
+            return;
         }
         // The pipeline's order: normalize a line, evaluate the event just built.
         let lines = evtx_lines(&dir);

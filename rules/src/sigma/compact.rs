@@ -27,6 +27,7 @@ use rsigma_eval::{
 use rsigma_parser::{ConditionExpr, Quantifier};
 
 use super::lower::{is_lower_ascii, push_lowered};
+use super::yesno::{YesNo, YesNoSet};
 
 const NONE: u32 = u32::MAX;
 
@@ -90,8 +91,9 @@ pub struct Compact {
     bytes: Vec<u8>,
     numbers: Vec<f64>,
     automata: Vec<aho_corasick::AhoCorasick>,
-    regexes: Vec<regex::Regex>,
-    sets: Vec<regex::RegexSet>,
+    /// Regexes and sets, cut to what a yes/no search needs ([`super::yesno`]).
+    regexes: Vec<YesNo>,
+    sets: Vec<YesNoSet>,
     fallback: Vec<CompiledMatcher>,
     /// Per rule: its root node, or [`NONE`] when the rule is left to rsigma.
     roots: Vec<u32>,
@@ -316,11 +318,12 @@ impl Compact {
                 self.push(Op::AcSet, u8::from(*case_insensitive), 0, at, 0)
             }
             CompiledMatcher::Regex(re) => {
-                self.regexes.push(re.clone());
+                // Only asked whether it occurs: cut to what decides that.
+                self.regexes.push(YesNo::new(re));
                 self.push(Op::Regex, 0, 0, (self.regexes.len() - 1) as u32, 0)
             }
             CompiledMatcher::RegexSetMatch { set, mode } => {
-                self.sets.push(set.clone());
+                self.sets.push(YesNoSet::new(set));
                 let all = u8::from(matches!(mode, GroupMode::All));
                 self.push(Op::RegexSet, all, 0, (self.sets.len() - 1) as u32, 0)
             }
@@ -495,8 +498,8 @@ fn pre_lowerable(m: &CompiledMatcher) -> bool {
     }
 }
 
-fn set_matches(set: &regex::RegexSet, all: bool, s: &str) -> bool {
-    if all { set.matches(s).iter().count() == set.len() } else { set.is_match(s) }
+fn set_matches(set: &YesNoSet, all: bool, s: &str) -> bool {
+    set.matches(all, s)
 }
 
 /// rsigma's `match_str_value`: text as is, numbers and booleans as text, arrays by member.

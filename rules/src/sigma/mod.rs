@@ -12,6 +12,7 @@ pub mod lower;
 pub mod prefilter;
 pub mod scan;
 pub mod view;
+pub mod yesno;
 
 pub use correlate::{CorrelationHit, Correlator, CorrelatorConfig, MAX_PARTITIONS, Restored};
 pub use engine::{DetectionEngine, EngineStats, Hit, LoadReport, RuleInfo, RuleSet, SigmaEngine};

@@ -667,7 +667,8 @@ impl SigmaEngine {
             }
         }
         let cnf: Vec<_> = rules.iter().map(rule_needles).collect();
-        let kills: Vec<_> = rules.iter().map(rule_kills).collect();
+        let kills: Vec<_> =
+            rules.iter().zip(&cnf).map(|(r, c)| rule_kills(r, c.is_none())).collect();
         let class_sensitive: Vec<bool> = rules.iter().map(Known::concerns).collect();
         // MAX_CLAUSES bounds each count far below u8::MAX.
         let nclauses: Vec<u8> = cnf.iter().map(|c| c.as_ref().map_or(0, Vec::len) as u8).collect();
@@ -1461,6 +1462,39 @@ mod tests {
             assert_eq!(out.len(), usize::from(fires), "{fields:?}");
             assert_eq!(e.stats().evaluations - before, u64::from(evaluated), "{fields:?}");
         }
+    }
+
+    #[test]
+    fn a_rule_of_filters_alone_is_killed_by_a_needle_anywhere_in_the_value() {
+        // "Execution Of Non-Existing File": no clause, so evaluated for every event of its
+        // class, unless the value holds the filter's `contains` literal anywhere.
+        let e = engine(
+            "title: t\nlogsource: {product: windows, category: process_creation}\n\
+             detection:\n  filter_main_path: {Image|contains: '\\'}\n  \
+             filter_optional_system: {Image: 'System'}\n  \
+             condition: not 1 of filter_main_* and not 1 of filter_optional_*\n",
+        );
+        let event = |image: &str| {
+            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+            ev.set("winlog.channel", "Microsoft-Windows-Sysmon/Operational");
+            ev.fields.insert("winlog.event_id", Value::Int(1));
+            ev.set("winlog.event_data.Image", image);
+            ev
+        };
+        let run = |image: &str| {
+            let before = e.stats().evaluations;
+            let mut out = Vec::new();
+            e.evaluate(&event(image), &mut out);
+            (out.len(), e.stats().evaluations - before)
+        };
+        // The needle is in every value: learning finds it common, and it stays a kill (a
+        // kill never becomes a mark for every value).
+        for _ in 0..crate::sigma::scan::LEARN_RUNS + 10 {
+            assert_eq!(run("C:\\Windows\\System32\\cmd.exe"), (0, 0));
+        }
+        assert_eq!(run("mimikatz.exe"), (1, 1));
+        assert_eq!(run("System"), (0, 0), "the exact filter kills too");
+        assert_eq!(run("C:\\x.exe"), (0, 0));
     }
 
     #[test]

@@ -539,18 +539,29 @@ pub fn rule_needles_in(rule: &CompiledRule, known: &Known) -> Option<Vec<Clause>
 
 /// Needles any one of which, occurring, makes the rule false for the event: the rule's
 /// condition is a conjunction with a negated filter (`selection and not 1 of filter_*`), and
-/// the needle is *sufficient* for one of those filters to hold. Only anchored needles come out
-/// (whole values, prefixes, suffixes: a hash lookup and two trie walks the scan does anyway);
-/// a filter's `contains` literal gives its prefix form (a value starting with it contains it).
+/// the needle is *sufficient* for one of those filters to hold. For a rule with clauses, only
+/// anchored needles come out (whole values, prefixes, suffixes: a hash lookup and two trie
+/// walks the scan does anyway); a filter's `contains` literal gives its prefix form (a value
+/// starting with it contains it). A rule without clauses (`unfiltered`: evaluated for every
+/// event of its classes, as "Execution Of Non-Existing File", which is only `not` filters)
+/// keeps a filter's `contains` literal as it is: a kill is then its only way out of an
+/// evaluation, and worth a needle that occurs anywhere in the value (`\` in `Image`).
 ///
 /// A kill needle must be exact where a prefilter needle need only be necessary: it comes from
 /// a case-insensitive matcher only (the scan sees the value lower-cased, as rsigma's matcher
 /// does), whose literal rsigma stored lower-cased; from a filter selection of one item (every
 /// item of a larger selection would have to hold); and from a rule with one condition.
-pub fn rule_kills(rule: &CompiledRule) -> Vec<Needle> {
+pub fn rule_kills(rule: &CompiledRule, unfiltered: bool) -> Vec<Needle> {
     let mut out = Vec::new();
     if let [cond] = rule.conditions.as_slice() {
         kills(cond, &rule.detections, &mut out);
+    }
+    if !unfiltered {
+        for (_, kind, _) in &mut out {
+            if *kind == Kind::Contains {
+                *kind = Kind::Prefix;
+            }
+        }
     }
     out.sort();
     out.dedup();
@@ -612,11 +623,12 @@ fn matcher_sufficient(m: &CompiledMatcher, scope: &Scope, out: &mut Vec<Needle>)
     };
     match m {
         CompiledMatcher::Exact { value, case_insensitive: true } => push(Kind::Exact, value),
-        CompiledMatcher::StartsWith { value, case_insensitive: true }
-        | CompiledMatcher::Contains { value, case_insensitive: true } => push(Kind::Prefix, value),
+        CompiledMatcher::StartsWith { value, case_insensitive: true } => push(Kind::Prefix, value),
+        // Narrowed to its prefix form by `rule_kills` unless the rule has no clauses.
+        CompiledMatcher::Contains { value, case_insensitive: true } => push(Kind::Contains, value),
         CompiledMatcher::EndsWith { value, case_insensitive: true } => push(Kind::Suffix, value),
         CompiledMatcher::AhoCorasickSet { needles, case_insensitive: true, .. } => {
-            needles.iter().for_each(|n| push(Kind::Prefix, n))
+            needles.iter().for_each(|n| push(Kind::Contains, n))
         }
         CompiledMatcher::AnyOf(ms)
         | CompiledMatcher::CaseInsensitiveGroup {
@@ -710,7 +722,7 @@ mod tests {
     fn kill_needles_come_from_negated_one_item_filters() {
         let kills = |det: &str| -> Vec<(Kind, String)> {
             let r = compile(&format!("{HEAD}detection:\n{det}"));
-            rule_kills(&r).into_iter().map(|(_, k, s)| (k, s)).collect()
+            rule_kills(&r, false).into_iter().map(|(_, k, s)| (k, s)).collect()
         };
         let sel = "  sel:\n    Image|endswith: '.exe'\n";
         // Each filter of `not 1 of filter_*` with one item: exact, prefix, suffix, and a
@@ -726,6 +738,19 @@ mod tests {
                 (Kind::Suffix, "\\x.exe".into()),
                 (Kind::Exact, "".into()),
                 (Kind::Exact, "c:\\a.exe".into()),
+            ]
+        );
+        // A rule without clauses keeps a `contains` literal as it is.
+        let r = compile(&format!(
+            "{HEAD}detection:\n  filter_a:\n    Image|contains: '\\'\n  filter_b:\n    Image|contains:\n      - 'x'\n      - 'y'\n  condition: not 1 of filter_*\n"
+        ));
+        let k: Vec<_> = rule_kills(&r, true).into_iter().map(|(_, k, s)| (k, s)).collect();
+        assert_eq!(
+            k,
+            vec![
+                (Kind::Contains, "\\".into()),
+                (Kind::Contains, "x".into()),
+                (Kind::Contains, "y".into())
             ]
         );
         // Not from a selection of two items, a case-sensitive matcher, a regex, an `or`, or a

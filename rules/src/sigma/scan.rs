@@ -476,6 +476,7 @@ impl ScanBuilder {
             has_nul: false,
             always: self.always.into_boxed_slice(),
             learn: None,
+            kills_anywhere: Vec::new(),
         };
         let mut patterns = Vec::new();
         let (mut prefix, mut suffix) = (None, None);
@@ -489,8 +490,19 @@ impl ScanBuilder {
             }
             match kind {
                 Kind::Contains => {
-                    patterns.push(lit);
-                    scan.contains_out.push(&clauses);
+                    // Kills anywhere in the value are searched apart: they come from rules
+                    // that have no clause and are few, and a needle as common as `\\` in a
+                    // path would keep the gates from rejecting anything.
+                    let (kills, clauses): (Vec<u32>, Vec<u32>) =
+                        clauses.into_iter().partition(|c| c & KILL != 0);
+                    if !kills.is_empty() {
+                        let finder = memchr::memmem::Finder::new(lit.as_bytes()).into_owned();
+                        scan.kills_anywhere.push((finder, kills.into_boxed_slice()));
+                    }
+                    if !clauses.is_empty() {
+                        patterns.push(lit);
+                        scan.contains_out.push(&clauses);
+                    }
                 }
                 Kind::Exact => {
                     let o = scan.outs.push(&clauses);
@@ -674,6 +686,9 @@ pub struct Scan {
     always: Box<[u32]>,
     /// What the scan learns about its `contains` needles.
     learn: Option<Box<Learn>>,
+    /// Kill needles that count wherever they occur in the value
+    /// ([`super::prefilter::rule_kills`] of a rule without clauses), with their marks.
+    kills_anywhere: Vec<(memchr::memmem::Finder<'static>, Box<[u32]>)>,
 }
 
 impl Scan {
@@ -744,12 +759,18 @@ impl Scan {
         if let Some(t) = &self.suffix {
             t.walk(lower.iter().rev().copied(), |o| mark(self.outs.get(o as usize)));
         }
+        for (finder, kills) in &self.kills_anywhere {
+            if finder.find(lower).is_some() {
+                mark(kills);
+            }
+        }
     }
 
     /// Whether the scan holds only `contains` needles, none with a NUL: then values joined by
     /// NUL can be scanned at once (no needle spans two values, none is anchored to one).
     pub fn joinable(&self) -> bool {
         self.exact.is_empty()
+            && self.kills_anywhere.is_empty()
             && self.numbers.is_empty()
             && self.prefix.is_none()
             && self.suffix.is_none()
@@ -796,6 +817,11 @@ impl Scan {
             + self.numbers.len() * 16
             + self.always.len() * 4
             + self.learn.as_ref().map_or(0, |l| l.text.len() + l.ends.len() * 4 + l.seen.len() * 4)
+            + self
+                .kills_anywhere
+                .iter()
+                .map(|(f, k)| f.needle().len() + k.len() * 4 + 64)
+                .sum::<usize>()
             + self.prefix.as_ref().map_or(0, Trie::memory)
             + self.suffix.as_ref().map_or(0, Trie::memory)
     }

@@ -26,7 +26,7 @@ use rsigma_eval::{
 };
 use rsigma_parser::{ConditionExpr, Quantifier};
 
-use super::lower::{is_lower_ascii, push_lowered};
+use super::lower::{is_lower_ascii, push_lowered_str};
 use super::yesno::{YesNo, YesNoSet};
 
 const NONE: u32 = u32::MAX;
@@ -423,7 +423,7 @@ impl Compact {
                     _ => hay.ends_with(lit),
                 };
                 str_value(v, &mut |s| {
-                    if n.flag == 1 { test(low.get(s)) } else { test(s.as_bytes()) }
+                    if n.flag == 1 { test(low.get(s).as_bytes()) } else { test(s.as_bytes()) }
                 })
             }
             Op::AcSet => {
@@ -455,20 +455,17 @@ impl Compact {
     }
 
     /// rsigma's `matches_pre_lowered` (a case-insensitive group's child on the lowered value).
-    fn pre_lowered(&self, i: u32, l: &[u8]) -> bool {
+    fn pre_lowered(&self, i: u32, l: &str) -> bool {
         let n = &self.nodes[i as usize];
         let ci = n.flag == 1;
         match n.op {
-            Op::Exact if ci => l == self.str_at(n),
-            Op::Contains if ci => contains(l, self.str_at(n)),
-            Op::StartsWith if ci => l.starts_with(self.str_at(n)),
-            Op::EndsWith if ci => l.ends_with(self.str_at(n)),
-            Op::Regex => {
-                std::str::from_utf8(l).is_ok_and(|t| self.regexes[n.a as usize].is_match(t))
-            }
+            Op::Exact if ci => l.as_bytes() == self.str_at(n),
+            Op::Contains if ci => contains(l.as_bytes(), self.str_at(n)),
+            Op::StartsWith if ci => l.as_bytes().starts_with(self.str_at(n)),
+            Op::EndsWith if ci => l.as_bytes().ends_with(self.str_at(n)),
+            Op::Regex => self.regexes[n.a as usize].is_match(l),
             Op::AcSet if ci => self.automata[n.a as usize].is_match(l),
-            Op::RegexSet => std::str::from_utf8(l)
-                .is_ok_and(|t| set_matches(&self.sets[n.a as usize], n.flag == 1, t)),
+            Op::RegexSet => set_matches(&self.sets[n.a as usize], n.flag == 1, l),
             Op::MNot => !self.pre_lowered(n.a, l),
             Op::AnyOf => self.kids_of(n).iter().any(|&k| self.pre_lowered(k, l)),
             Op::AllOf => self.kids_of(n).iter().all(|&k| self.pre_lowered(k, l)),
@@ -552,11 +549,11 @@ fn num_value(v: &EventValue<'_>, pred: &dyn Fn(f64) -> bool) -> bool {
 /// the view lends (borrowed from the event, so stable while it is evaluated).
 #[derive(Default)]
 pub struct Lowered {
-    buf: Vec<u8>,
+    buf: String,
     /// (address, length, start, end in `buf`)
     seen: Vec<(usize, usize, u32, u32)>,
     /// Scratch for text that is not borrowed from the event (not kept).
-    once: Vec<u8>,
+    once: String,
 }
 
 impl Lowered {
@@ -566,25 +563,25 @@ impl Lowered {
         self.seen.clear();
     }
 
-    /// `s` lower-cased.
+    /// `s` lower-cased (as text: a regex takes it with no UTF-8 check).
     // The `Cow` itself is the point: only text borrowed from the event is stable enough to be
     // cached by its address.
     #[allow(clippy::ptr_arg)]
-    fn get<'a>(&'a mut self, s: &'a Cow<'_, str>) -> &'a [u8] {
+    fn get<'a>(&'a mut self, s: &'a Cow<'_, str>) -> &'a str {
         if is_lower_ascii(s.as_bytes()) {
-            return s.as_bytes();
+            return s;
         }
         let Cow::Borrowed(b) = s else {
             self.once.clear();
-            push_lowered(&mut self.once, s);
+            push_lowered_str(&mut self.once, s);
             return &self.once;
         };
         let key = (b.as_ptr() as usize, b.len());
         if let Some(&(_, _, from, to)) = self.seen.iter().find(|e| (e.0, e.1) == key) {
-            return &self.buf[from as usize..to as usize];
+            return self.buf.get(from as usize..to as usize).unwrap_or_default();
         }
         let from = self.buf.len();
-        push_lowered(&mut self.buf, b);
+        push_lowered_str(&mut self.buf, b);
         self.seen.push((key.0, key.1, from as u32, self.buf.len() as u32));
         &self.buf[from..]
     }

@@ -177,6 +177,19 @@ impl Joined {
     }
 }
 
+/// [`push_lowered`] into a `String`: `s` lower-cased as `str::to_lowercase` does, appended.
+/// Text that only needs its ASCII letters lowered (nearly all) is lowered in place; the rest
+/// goes through `to_lowercase`.
+pub fn push_lowered_str(buf: &mut String, s: &str) {
+    if first_to_map(s.as_bytes()).is_some() {
+        buf.push_str(&s.to_lowercase());
+        return;
+    }
+    let at = buf.len();
+    buf.push_str(s);
+    buf[at..].make_ascii_lowercase();
+}
+
 /// Where the first character of the UTF-8 text `bytes` that lower-casing changes starts
 /// (ASCII letters aside), or `None` when every non-ASCII character is its own lower case. A
 /// capital sigma counts as changed: its lower case depends on its neighbours. Only the
@@ -226,6 +239,9 @@ mod tests {
         let mut buf = b"prefix".to_vec();
         push_lowered(&mut buf, s);
         assert_eq!(&buf[6..], s.to_lowercase().as_bytes(), "{s:?}");
+        let mut text = String::from("Prefix");
+        push_lowered_str(&mut text, s);
+        assert_eq!(text, format!("Prefix{}", s.to_lowercase()), "{s:?}");
         let mut b2 = Vec::new();
         assert_eq!(lowered(s, &mut b2), s.to_lowercase().as_bytes(), "{s:?}");
         assert_eq!(is_lower_ascii(s.as_bytes()), s.is_ascii() && s.to_lowercase() == s, "{s:?}");

@@ -848,6 +848,8 @@ impl SigmaEngine {
                 && !field.starts_with('@')
                 && !field.starts_with("event.")
                 && field != "organization.id"
+                // Resolved by the view to every event-data value when the map lacks it.
+                && field != super::view::WHOLE_EVENT_DATA
                 && !super::fields::is_zeek_name(&field);
             if !direct {
                 plan.via_view.push(idx);
@@ -1495,6 +1497,50 @@ mod tests {
         assert_eq!(run("mimikatz.exe"), (1, 1));
         assert_eq!(run("System"), (0, 0), "the exact filter kills too");
         assert_eq!(run("C:\\x.exe"), (0, 0));
+    }
+
+    #[test]
+    fn data_is_the_whole_event_data_of_a_classic_log_record() {
+        // SigmaHQ's "MSI Installation From Web": `Data` is every unnamed `<Data>` element,
+        // which the normalizer writes as `param1`, `param2` … (EVTX-ATTACK-SAMPLES'
+        // rogue_msi_url_1040_1042 has the URL in the first). A needle too short for the
+        // prefilter (`://`) leaves the rule to evaluation, which must find it.
+        let e = engine(
+            "title: msi\nlogsource: {product: windows, service: application}\n\
+             detection:\n  selection:\n    Provider_Name: 'MsiInstaller'\n    \
+             EventID: [1040, 1042]\n    Data|contains: '://'\n  condition: selection\n",
+        );
+        let event = |fields: &[(&str, &str)]| {
+            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+            ev.set("winlog.channel", "Application");
+            ev.set("winlog.provider_name", "MsiInstaller");
+            ev.fields.insert("winlog.event_id", Value::Int(1040));
+            for (k, v) in fields {
+                ev.set(k, *v);
+            }
+            ev
+        };
+        let fired = |ev: &Event| {
+            let (mut fast, mut full) = (Vec::new(), Vec::new());
+            e.evaluate(ev, &mut fast);
+            e.evaluate_event(ev, &mut full);
+            assert_eq!(fast.len(), full.len(), "both paths agree");
+            fast.len()
+        };
+        let url = event(&[
+            ("winlog.event_data.param1", "http://officemysuppbox.com/staterepository"),
+            ("winlog.event_data.param2", "2600"),
+        ]);
+        assert_eq!(fired(&url), 1);
+        let local = event(&[("winlog.event_data.param1", "C:\\x.msi")]);
+        assert_eq!(fired(&local), 0);
+        // A field named `Data` is read as it is.
+        let named = event(&[
+            ("winlog.event_data.Data", "C:\\x.msi"),
+            ("winlog.event_data.param1", "http://x"),
+        ]);
+        assert_eq!(fired(&named), 0);
+        assert_eq!(fired(&event(&[])), 0, "no event data: nothing to match");
     }
 
     #[test]

@@ -63,6 +63,13 @@ pub fn windows_system_field(name: &str) -> Option<&'static str> {
 /// text a keyword search reads).
 const KEYWORD_SKIP: &[&str] = &["event.id", "event.ingested", "event.created"];
 
+/// Sigma's `Data` of a Windows event ("the container for the event data as a whole", as
+/// SigmaHQ's rules for the Application and classic PowerShell logs say): unnamed `<Data>`
+/// elements are `param1`, `param2` … here, as winlogbeat writes them, so a rule's
+/// `Data|contains` reads every `winlog.event_data` value unless the event has a field of
+/// that name.
+pub const WHOLE_EVENT_DATA: &str = "winlog.event_data.Data";
+
 /// A read-only Sigma view of one event.
 #[derive(Clone)]
 pub struct SigmaView<'a> {
@@ -113,6 +120,18 @@ impl<'a> SigmaView<'a> {
     /// Whether the event is a Windows event log record.
     pub fn is_windows(&self) -> bool {
         self.windows
+    }
+
+    /// Every `winlog.event_data` value, in name order ([`WHOLE_EVENT_DATA`]).
+    fn whole_event_data(&self) -> Option<EventValue<'a>> {
+        let items: Vec<EventValue<'a>> = self
+            .event
+            .fields
+            .iter()
+            .filter(|(k, _)| k.starts_with("winlog.event_data."))
+            .map(|(_, v)| value(v))
+            .collect();
+        (!items.is_empty()).then_some(EventValue::Array(items))
     }
 
     fn lookup(&self, path: &str) -> Option<EventValue<'a>> {
@@ -263,7 +282,10 @@ impl<'a> SigmaEvent for SigmaView<'a> {
                 return Some(value(v));
             }
             key.replace_range(..18, "winlog.user_data.");
-            return self.event.fields.get(&key).map(value);
+            if let Some(v) = self.event.fields.get(&key) {
+                return Some(value(v));
+            }
+            return if path == "Data" { self.whole_event_data() } else { None };
         }
         if let Some(log) = self.zeek_log {
             use super::fields::{is_zeek_name, zeek_ecs, zeek_path};
@@ -301,7 +323,10 @@ impl<'a> SigmaEvent for SigmaView<'a> {
             let mut key = String::with_capacity(rest.len() + 17);
             key.push_str("winlog.user_data.");
             key.push_str(rest);
-            return self.event.fields.get(&key).map(value);
+            if let Some(v) = self.event.fields.get(&key) {
+                return Some(value(v));
+            }
+            return if path == WHOLE_EVENT_DATA { self.whole_event_data() } else { None };
         }
         None
     }

@@ -271,6 +271,15 @@ impl<'a> SigmaEvent for SigmaView<'a> {
         if let Some(v) = self.lookup(path) {
             return Some(v);
         }
+        if self.windows && (path == WHOLE_EVENT_DATA || path == "Data") {
+            return match self.event.fields.get("winlog.user_data.Data") {
+                Some(v) => Some(value(v)),
+                None if path == "Data" => {
+                    self.lookup(WHOLE_EVENT_DATA).or_else(|| self.whole_event_data())
+                }
+                None => self.whole_event_data(),
+            };
+        }
         if self.windows && !path.contains('.') {
             if let Some(sys) = windows_system_field(path) {
                 return self.lookup(sys);
@@ -282,10 +291,7 @@ impl<'a> SigmaEvent for SigmaView<'a> {
                 return Some(value(v));
             }
             key.replace_range(..18, "winlog.user_data.");
-            if let Some(v) = self.event.fields.get(&key) {
-                return Some(value(v));
-            }
-            return if path == "Data" { self.whole_event_data() } else { None };
+            return self.event.fields.get(&key).map(value);
         }
         if let Some(log) = self.zeek_log {
             use super::fields::{is_zeek_name, zeek_ecs, zeek_path};
@@ -323,10 +329,7 @@ impl<'a> SigmaEvent for SigmaView<'a> {
             let mut key = String::with_capacity(rest.len() + 17);
             key.push_str("winlog.user_data.");
             key.push_str(rest);
-            if let Some(v) = self.event.fields.get(&key) {
-                return Some(value(v));
-            }
-            return if path == WHOLE_EVENT_DATA { self.whole_event_data() } else { None };
+            return self.event.fields.get(&key).map(value);
         }
         None
     }

@@ -314,6 +314,10 @@ struct Plan {
     key_filter: KeyFilter,
     /// Scans whose field only the view resolves (bare Sigma names, `@timestamp`, `event.*`).
     via_view: Vec<u32>,
+    /// The scan of Sigma's `Data` ([`super::view::WHOLE_EVENT_DATA`]), which every
+    /// `winlog.event_data` value feeds when the event has no field of that name, or
+    /// [`NO_SCAN`].
+    whole_data: u32,
     /// The keyword scan.
     keyword: Option<Arc<Scan>>,
     /// Clauses per rule, when some rule has other clauses in this class than the engine's
@@ -451,9 +455,13 @@ impl Resolved {
         }
         let slots =
             if plan.key_filter.may_contain(key) { plan.by_key.get(key.as_str()) } else { None };
+        // Every event-data value feeds the scan of Sigma's `Data` (as the view resolves it
+        // when the event has no field of that name; kills off, as through an alias).
+        let whole = (plan.whole_data != NO_SCAN && key.starts_with("winlog.event_data."))
+            .then_some([plan.whole_data | ALIAS | MANY, NO_SCAN]);
         let r = Resolved {
             name,
-            slots: slots.copied().unwrap_or([NO_SCAN, NO_SCAN]),
+            slots: slots.copied().or(whole).unwrap_or([NO_SCAN, NO_SCAN]),
             keyword: keyword_searched(key),
         };
         if name != 0 {
@@ -812,6 +820,7 @@ impl SigmaEngine {
             by_key: FxHashMap::default(),
             key_filter: KeyFilter::default(),
             via_view: Vec::new(),
+            whole_data: NO_SCAN,
             keyword: None,
             nclauses,
         };
@@ -848,8 +857,6 @@ impl SigmaEngine {
                 && !field.starts_with('@')
                 && !field.starts_with("event.")
                 && field != "organization.id"
-                // Resolved by the view to every event-data value when the map lacks it.
-                && field != super::view::WHOLE_EVENT_DATA
                 && !super::fields::is_zeek_name(&field);
             if !direct {
                 plan.via_view.push(idx);
@@ -857,6 +864,9 @@ impl SigmaEngine {
             }
             if let Some(rest) = field.strip_prefix("winlog.event_data.") {
                 aliases.push((format!("winlog.user_data.{rest}"), idx));
+            }
+            if field == super::view::WHOLE_EVENT_DATA {
+                plan.whole_data = idx;
             }
             plan.by_key.insert(field.into_boxed_str(), [idx, NO_SCAN]);
         }
@@ -1045,7 +1055,8 @@ impl SigmaEngine {
             let has_json = facts.has_json;
             // A `by_key` slot's scan, and whether it is the field's own (not reached through
             // an alias).
-            let scan_of = |si: u32| (&*plan.scans[(si & !ALIAS) as usize], si & ALIAS == 0);
+            let scan_of =
+                |si: u32| (&*plan.scans[(si & !(ALIAS | MANY)) as usize], si & ALIAS == 0);
             for (position, (k, v)) in event.fields.iter().enumerate() {
                 let r = Resolved::get(plan, resolved, position, k);
                 let slots = (r.slots[0] != NO_SCAN).then_some(&r.slots);
@@ -1053,12 +1064,13 @@ impl SigmaEngine {
                 if slots.is_none() && kw.is_none() {
                     continue;
                 }
-                // The `by_key` slots of the scans this value feeds (each scan once an event).
+                // The `by_key` slots of the scans this value feeds (each scan once an event,
+                // but `Data`'s once a value).
                 let mut field_scans: [Option<u32>; 2] = [None, None];
                 if let Some(slots) = slots {
                     for (slot, &si) in field_scans.iter_mut().zip(slots) {
-                        let i = (si & !ALIAS) as usize;
-                        if si != NO_SCAN && scan_gen[i] != generation {
+                        let i = (si & !(ALIAS | MANY)) as usize;
+                        if si != NO_SCAN && (si & MANY != 0 || scan_gen[i] != generation) {
                             scan_gen[i] = generation;
                             *slot = Some(si);
                         }
@@ -1192,6 +1204,9 @@ const NO_SCAN: u32 = u32::MAX;
 /// Set on a [`Plan::by_key`] slot that reaches a scan through an alias
 /// (`winlog.user_data.X` feeding the scan of `winlog.event_data.X`).
 const ALIAS: u32 = 1 << 31;
+/// Set on the slot through which every `winlog.event_data` value feeds the scan of Sigma's
+/// `Data` ([`Plan::whole_data`]): that scan runs once a value, not once an event.
+const MANY: u32 = 1 << 30;
 /// Generations before the per-thread stamps are cleared: [`Scratch::rule_state`] keeps a
 /// generation in 24 bits.
 const GENERATIONS: u32 = 1 << 24;

@@ -84,6 +84,8 @@ pub struct SigmaView<'a> {
     /// Whether any field holds untyped JSON (only then can a path lead below a stored value);
     /// computed on the first miss.
     has_json: std::cell::Cell<Option<bool>>,
+    /// [`SigmaView::whole_event_data`], once asked for.
+    whole: std::cell::OnceCell<Vec<EventValue<'a>>>,
 }
 
 impl std::fmt::Debug for SigmaView<'_> {
@@ -109,6 +111,7 @@ impl<'a> SigmaView<'a> {
             zeek_log: dataset.and_then(|d| d.strip_prefix("zeek.")).filter(|l| !l.is_empty()),
             fortigate: dataset == Some("fortinet.firewall"),
             has_json: std::cell::Cell::new(Some(facts.has_json)),
+            whole: std::cell::OnceCell::new(),
         }
     }
 
@@ -122,16 +125,18 @@ impl<'a> SigmaView<'a> {
         self.windows
     }
 
-    /// Every `winlog.event_data` value, in name order ([`WHOLE_EVENT_DATA`]).
+    /// Every `winlog.event_data` value, in name order ([`WHOLE_EVENT_DATA`]); gathered once
+    /// a view (a rule asks for `Data` in each of its selections and filters).
     fn whole_event_data(&self) -> Option<EventValue<'a>> {
-        let items: Vec<EventValue<'a>> = self
-            .event
-            .fields
-            .iter()
-            .filter(|(k, _)| k.starts_with("winlog.event_data."))
-            .map(|(_, v)| value(v))
-            .collect();
-        (!items.is_empty()).then_some(EventValue::Array(items))
+        let items = self.whole.get_or_init(|| {
+            self.event
+                .fields
+                .iter()
+                .filter(|(k, _)| k.starts_with("winlog.event_data."))
+                .map(|(_, v)| value(v))
+                .collect()
+        });
+        (!items.is_empty()).then(|| EventValue::Array(items.clone()))
     }
 
     fn lookup(&self, path: &str) -> Option<EventValue<'a>> {

@@ -791,6 +791,13 @@ impl SigmaEngine {
             } else {
                 &self.cnf[r as usize]
             };
+            // A rule that tests the EventID or channel for other values than the class has
+            // never matches here: its needles would only make the scans larger.
+            if let Some(clauses) = cnf
+                && clauses.iter().any(|c| known.rules_out(c))
+            {
+                continue;
+            }
             for (scope, kind, lit) in &self.kills[r as usize] {
                 builders.entry(scope.clone()).or_default().add(*kind, lit, KILL | r);
             }
@@ -1556,6 +1563,36 @@ mod tests {
         ]);
         assert_eq!(fired(&named), 0);
         assert_eq!(fired(&event(&[])), 0, "no event data: nothing to match");
+    }
+
+    #[test]
+    fn a_rule_for_other_event_ids_is_left_out_of_a_class() {
+        let e = engine(
+            "title: logon\nlogsource: {product: windows, service: security}\n\
+             detection:\n  sel:\n    EventID: [4624, 4625]\n    TargetDomainName|contains: 'corp'\n  \
+             condition: sel\n---\ntitle: any\nlogsource: {product: windows, service: security}\n\
+             detection:\n  sel:\n    TargetUserName|contains: 'admin'\n  condition: sel\n",
+        );
+        let run = |id: i64| {
+            let mut ev = Event::new("1".into(), chrono::Utc::now(), "x");
+            ev.set("winlog.channel", "Security");
+            ev.fields.insert("winlog.event_id", Value::Int(id));
+            ev.set("winlog.event_data.TargetUserName", "administrator");
+            ev.set("winlog.event_data.TargetDomainName", "CORP");
+            let before = e.stats().evaluations;
+            let mut out = Vec::new();
+            e.evaluate(&ev, &mut out);
+            let mut titles: Vec<&str> =
+                out.iter().map(|h| e.rules()[h.rule].title.as_str()).collect();
+            titles.sort();
+            (titles.join(","), e.stats().evaluations - before)
+        };
+        // 4688's class has no scan for the logon rule's needles (its EventID and domain):
+        // one scan, for `any`'s user name.
+        assert_eq!(run(4688), ("any".to_string(), 1));
+        assert_eq!(e.stats().scans, 1);
+        assert_eq!(run(4624), ("any,logon".to_string(), 2));
+        assert_eq!(run(4625), ("any,logon".to_string(), 2));
     }
 
     #[test]

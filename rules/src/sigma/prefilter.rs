@@ -107,6 +107,25 @@ impl Known {
         }
     }
 
+    /// Whether no event of the class can hold any needle of `clause`: each tests the EventID
+    /// or the channel for another value than the class has (a Security rule for 4624 in the
+    /// class of 4688). A rule with such a clause never matches there.
+    pub fn rules_out(&self, clause: &Clause) -> bool {
+        !clause.is_empty()
+            && clause.iter().all(|(scope, kind, lit)| {
+                let Scope::Field(f) = scope else { return false };
+                match (f.as_str(), kind) {
+                    ("winlog.event_id", Kind::Number) => {
+                        self.event_id.is_some_and(|id| lit.parse::<i64>() != Ok(id))
+                    }
+                    ("winlog.channel", Kind::Exact) => {
+                        self.channel.as_deref().is_some_and(|c| c != lit)
+                    }
+                    _ => false,
+                }
+            })
+    }
+
     /// Whether a rule's needles can depend on what is known (it names one of these fields).
     pub fn concerns(rule: &CompiledRule) -> bool {
         fn det(d: &CompiledDetection) -> bool {

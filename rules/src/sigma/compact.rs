@@ -597,13 +597,7 @@ mod tests {
     /// hands over to `memmem`), literals at the ends, repeated first bytes, empty literals.
     #[test]
     fn contains_finds_what_memmem_finds() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::sigma::testing::draws(0x9e37_79b9_7f4a_7c15u64);
         let alphabet = b"aab\\c.";
         let mut found = 0;
         for round in 0..20_000 {

@@ -880,17 +880,9 @@ mod tests {
     }
 
     /// Random words over `alphabet` (xorshift from `seed`: the same words every run).
-    fn words(mut seed: u64, alphabet: &'static [u8]) -> impl FnMut(usize) -> String {
-        move |len| {
-            (0..len)
-                .map(|_| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    alphabet[seed as usize % alphabet.len()] as char
-                })
-                .collect()
-        }
+    fn words(seed: u64, alphabet: &'static [u8]) -> impl FnMut(usize) -> String {
+        let mut next = crate::sigma::testing::draws(seed);
+        move |len| (0..len).map(|_| alphabet[next(alphabet.len())] as char).collect()
     }
 
     /// A scan of `n` needles `needle000x`…, needle `i` satisfying clause `i`.

@@ -212,13 +212,7 @@ mod tests {
             ".",
             "9",
         ];
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut next = crate::sigma::testing::draws(0x2545_f491_4f6c_dd1du64);
         let set = regex::RegexSet::new(patterns).unwrap();
         let cut_set = YesNoSet::new(&set);
         assert!(matches!(cut_set, YesNoSet::Cut(_)));

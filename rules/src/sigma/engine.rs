@@ -1511,8 +1511,9 @@ mod tests {
             e.evaluate(&event(image), &mut out);
             (out.len(), e.stats().evaluations - before)
         };
-        // The needle is in every value: learning finds it common, and it stays a kill (a
-        // kill never becomes a mark for every value).
+        // The needle is in every value, past the scans' learning period: it stays a kill
+        // (searched apart from the automaton, it is never judged common, and a kill never
+        // becomes a mark for every value).
         for _ in 0..crate::sigma::scan::LEARN_RUNS + 10 {
             assert_eq!(run("C:\\Windows\\System32\\cmd.exe"), (0, 0));
         }

@@ -438,7 +438,7 @@ impl Compact {
             }
             Op::RegexSet => {
                 let set = &self.sets[n.a as usize];
-                str_value(v, &mut |s| set_matches(set, n.flag == 1, s))
+                str_value(v, &mut |s| set.matches(n.flag == 1, s))
             }
             Op::NumEq => {
                 let x = self.numbers[n.a as usize];
@@ -465,7 +465,7 @@ impl Compact {
             Op::EndsWith if ci => l.as_bytes().ends_with(self.str_at(n)),
             Op::Regex => self.regexes[n.a as usize].is_match(l),
             Op::AcSet if ci => self.automata[n.a as usize].is_match(l),
-            Op::RegexSet => set_matches(&self.sets[n.a as usize], n.flag == 1, l),
+            Op::RegexSet => self.sets[n.a as usize].matches(n.flag == 1, l),
             Op::MNot => !self.pre_lowered(n.a, l),
             Op::AnyOf => self.kids_of(n).iter().any(|&k| self.pre_lowered(k, l)),
             Op::AllOf => self.kids_of(n).iter().all(|&k| self.pre_lowered(k, l)),
@@ -516,10 +516,6 @@ fn contains(hay: &[u8], lit: &[u8]) -> bool {
     }
     let last_start = hay.len() - lit.len();
     memchr::memchr_iter(first, &hay[..=last_start]).any(|i| hay[i + 1..].starts_with(rest))
-}
-
-fn set_matches(set: &YesNoSet, all: bool, s: &str) -> bool {
-    set.matches(all, s)
 }
 
 /// rsigma's `match_str_value`: text as is, numbers and booleans as text, arrays by member.

@@ -465,10 +465,7 @@ impl Correlator {
                 });
             }
         }
-        let headers = fed_by
-            .keys()
-            .map(|&r| (r, engine.result_of(&super::engine::Hit { rule: r, result: None })))
-            .collect();
+        let headers = fed_by.keys().map(|&r| (r, engine.header_of(r))).collect();
         (
             Correlator {
                 meta: Meta {

@@ -972,8 +972,14 @@ impl SigmaEngine {
     pub fn result_of(&self, hit: &Hit) -> EvaluationResult {
         match &hit.result {
             Some(r) => r.clone(),
-            None => header_only(&self.rules[hit.rule]),
+            None => self.header_of(hit.rule),
         }
+    }
+
+    /// An rsigma result holding rule `rule`'s header (title, id, level, tags) and no matched
+    /// selections or fields: what rsigma's correlation reads of a match.
+    pub fn header_of(&self, rule: usize) -> EvaluationResult {
+        header_only(&self.rules[rule])
     }
 
     fn evaluate_with(&self, event: &Event, out: &mut Vec<Hit>, detail: Detail) {

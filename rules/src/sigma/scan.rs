@@ -491,7 +491,7 @@ impl ScanBuilder {
             match kind {
                 Kind::Contains => {
                     // Kills anywhere in the value are searched apart: they come from rules
-                    // that have no clause and are few, and a needle as common as `\\` in a
+                    // that have no clause and are few, and a needle as common as `\` in a
                     // path would keep the gates from rejecting anything.
                     let (kills, clauses): (Vec<u32>, Vec<u32>) =
                         clauses.into_iter().partition(|c| c & KILL != 0);

@@ -25,9 +25,19 @@ use regex_syntax::hir::{Hir, HirKind, Repetition};
 /// pattern is as short as it gets, or does not parse as the regex crate parses it). It is
 /// compiled from its syntax tree: written out, a Unicode class is every range it holds.
 pub fn for_match(pattern: &str) -> Option<Hir> {
-    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
-    let cut = cut(cut(hir.clone(), End::Last), End::First);
+    let hir = parse(pattern)?;
+    let cut = cut_ends(&hir);
     (cut != hir).then_some(cut)
+}
+
+/// `pattern` as the regex crate parses it by default (rsigma writes its flags into it).
+fn parse(pattern: &str) -> Option<Hir> {
+    regex_syntax::ParserBuilder::new().build().parse(pattern).ok()
+}
+
+/// `hir` cut at both ends.
+fn cut_ends(hir: &Hir) -> Hir {
+    cut(cut(hir.clone(), End::Last), End::First)
 }
 
 /// A regex asked only whether it occurs: the regex crate's own, or one compiled from the cut
@@ -65,20 +75,19 @@ pub enum YesNoSet {
 
 impl YesNoSet {
     pub fn new(set: &regex::RegexSet) -> YesNoSet {
-        let cut: Vec<Option<Hir>> = set.patterns().iter().map(|p| for_match(p)).collect();
-        if cut.iter().all(Option::is_none) {
+        let parsed: Option<Vec<Hir>> = set.patterns().iter().map(|p| parse(p)).collect();
+        let Some(parsed) = parsed else { return YesNoSet::Plain(set.clone()) };
+        let cut: Vec<Hir> = parsed.iter().map(cut_ends).collect();
+        if cut == parsed {
             return YesNoSet::Plain(set.clone());
         }
-        let parse = |p: &str| regex_syntax::ParserBuilder::new().build().parse(p).ok();
-        let hirs: Option<Vec<Hir>> =
-            cut.into_iter().zip(set.patterns()).map(|(c, p)| c.or_else(|| parse(p))).collect();
         // As `RegexSet` is built: every pattern that matches is reported.
         let config =
             regex_automata::meta::Regex::config().match_kind(regex_automata::MatchKind::All);
-        hirs.and_then(|h| {
-            regex_automata::meta::Regex::builder().configure(config).build_many_from_hir(&h).ok()
-        })
-        .map_or_else(|| YesNoSet::Plain(set.clone()), YesNoSet::Cut)
+        regex_automata::meta::Regex::builder()
+            .configure(config)
+            .build_many_from_hir(&cut)
+            .map_or_else(|_| YesNoSet::Plain(set.clone()), YesNoSet::Cut)
     }
 
     /// Whether any pattern occurs in `s` (`all`: every one).
